@@ -1,0 +1,4 @@
+export * from './media.interface';
+export * from './media-cache.interface';
+export * from './token-store.interface';
+export * from './weixin-media-module-options.interface';

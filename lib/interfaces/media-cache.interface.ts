@@ -1,0 +1,22 @@
+import type { MediaType } from './media.interface';
+
+/** A media_id remembered for reuse of identical content. */
+export interface CachedMedia {
+  type: MediaType;
+  mediaId: string;
+  /** Epoch milliseconds when Weixin created the media. */
+  createdAt: number;
+  /** Epoch milliseconds after which the entry must not be answered (a margin before the media expires). */
+  expiresAt: number;
+}
+
+/**
+ * Where media_ids are remembered by content (`appId:type:sha256` keys).
+ * The in-memory LRU serves one process; `RedisMediaCache` serves a fleet.
+ */
+export interface MediaCache {
+  get(key: string): Promise<CachedMedia | undefined>;
+  set(key: string, value: CachedMedia): Promise<void>;
+  /** Forgets every entry that answers `mediaId` (Weixin said 40007 for it). */
+  deleteByMediaId(mediaId: string): Promise<void>;
+}

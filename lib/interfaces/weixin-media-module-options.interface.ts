@@ -1,0 +1,87 @@
+import type { CanActivate, Type } from '@nestjs/common';
+import type { MediaCache } from './media-cache.interface';
+import type { TokenStore } from './token-store.interface';
+
+/** `stable` uses `POST /cgi-bin/stable_token`; `classic` uses `GET /cgi-bin/token`. */
+export type TokenMode = 'stable' | 'classic';
+
+export interface RetryOptions {
+  /**
+   * How many times a call is tried in all (the first try included).
+   * @default 3
+   */
+  attempts: number;
+  /**
+   * The first backoff; it doubles each retry, with jitter.
+   * @default 200
+   */
+  baseDelayMs: number;
+}
+
+export interface WeixinMediaControllerOptions {
+  /**
+   * Where the upload controller is mounted.
+   * @default 'weixin/media'
+   */
+  path?: string;
+  /** Guards applied to every route of the controller. */
+  guards?: Array<CanActivate | Type<CanActivate>>;
+  /**
+   * Mount the controller without guards. Required to be `true` when no guards are given.
+   * @default false
+   */
+  public?: boolean;
+}
+
+export interface WeixinMediaModuleOptions {
+  /** The Official Account's AppID. Read from `WEIXIN_APP_ID` when not given. */
+  appId: string;
+  /** The Official Account's AppSecret. Read from `WEIXIN_APP_SECRET` when not given. */
+  appSecret?: string;
+  /** Use an access token managed elsewhere instead of `appSecret`. */
+  accessTokenProvider?: () => Promise<string>;
+  /**
+   * Where the Weixin API lives. Read from `WEIXIN_API_BASE_URL` when not given.
+   * @default 'https://api.weixin.qq.com'
+   */
+  apiBaseUrl: string;
+  /**
+   * How access tokens are fetched. Read from `WEIXIN_TOKEN_MODE` when not given.
+   * @default 'stable'
+   */
+  tokenMode: TokenMode;
+  /**
+   * Where access tokens are cached and refreshes are locked.
+   * @default an in-memory store
+   */
+  tokenStore?: TokenStore;
+  /**
+   * Where media_ids are remembered for reuse of identical content; `false` turns reuse off.
+   * @default an in-memory LRU
+   */
+  mediaCache?: MediaCache | false;
+  /**
+   * Timeout of each HTTP request to Weixin, in milliseconds.
+   * @default 30000
+   */
+  timeoutMs: number;
+  /**
+   * Retries for system-busy (-1), HTTP 5xx and network failures.
+   * @default { attempts: 3, baseDelayMs: 200 }
+   */
+  retry: RetryOptions;
+}
+
+/** The shape flags of the module: given to `forRoot`/`forRootAsync` themselves, never from a factory. */
+export interface WeixinMediaModuleExtras {
+  /**
+   * Register the module globally.
+   * @default false
+   */
+  isGlobal?: boolean;
+  /**
+   * Mount the upload controller.
+   * @default false
+   */
+  controller?: WeixinMediaControllerOptions | false;
+}

@@ -1,0 +1,112 @@
+import { WeixinMediaOptionsError } from './errors/weixin-media-options.error';
+import type { WeixinMediaModuleOptions } from './interfaces';
+import { DEFAULT_API_BASE_URL, DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from './weixin-media.constants';
+import type { WeixinMediaModuleInput } from './weixin-media.module-definition';
+
+/** The environment variables read when an option is not given explicitly. */
+export const WEIXIN_CONFIG_KEYS = {
+  appId: 'WEIXIN_APP_ID',
+  appSecret: 'WEIXIN_APP_SECRET',
+  apiBaseUrl: 'WEIXIN_API_BASE_URL',
+  tokenMode: 'WEIXIN_TOKEN_MODE',
+} as const;
+
+/** What the resolver needs of `ConfigService`: reading one setting by name. */
+export interface WeixinConfigReader {
+  get(key: string): unknown;
+}
+
+const STORE_METHODS = ['get', 'set', 'delete', 'tryLock'] as const;
+const CACHE_METHODS = ['get', 'set', 'deleteByMediaId'] as const;
+
+/**
+ * Applies configuration and defaults to the options the user gave (explicit options win),
+ * and checks them all at once so one bootstrap error names every problem.
+ */
+export function resolveWeixinMediaOptions(
+  input: WeixinMediaModuleInput | undefined,
+  config?: WeixinConfigReader,
+): WeixinMediaModuleOptions {
+  const given = input ?? {};
+  const fromConfig = (key: keyof typeof WEIXIN_CONFIG_KEYS): string | undefined => {
+    const value = config?.get(WEIXIN_CONFIG_KEYS[key]);
+    return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+  };
+  const options: WeixinMediaModuleOptions = {
+    ...given,
+    appId: given.appId ?? fromConfig('appId') ?? '',
+    appSecret: given.appSecret ?? (given.accessTokenProvider ? undefined : fromConfig('appSecret')),
+    apiBaseUrl: (given.apiBaseUrl ?? fromConfig('apiBaseUrl') ?? DEFAULT_API_BASE_URL).replace(/\/+$/, ''),
+    tokenMode: given.tokenMode ?? (fromConfig('tokenMode') as WeixinMediaModuleOptions['tokenMode']) ?? 'stable',
+    timeoutMs: given.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    retry: { ...DEFAULT_RETRY, ...given.retry },
+  };
+  const problems = findProblems(options);
+  if (problems.length > 0) {
+    throw new WeixinMediaOptionsError(problems);
+  }
+  return options;
+}
+
+function findProblems(options: WeixinMediaModuleOptions): string[] {
+  const problems: string[] = [];
+  const { appId, appSecret, accessTokenProvider, apiBaseUrl, tokenMode, timeoutMs, retry } = options;
+
+  if (typeof appId !== 'string' || appId === '') {
+    problems.push(`appId is missing: pass { appId } to WeixinMediaModule.forRoot() or set ${WEIXIN_CONFIG_KEYS.appId}`);
+  } else if (!/^[\w-]{1,64}$/.test(appId)) {
+    problems.push('appId is malformed: an AppID looks like "wx" followed by 16 hexadecimal characters');
+  }
+  if (accessTokenProvider !== undefined && typeof accessTokenProvider !== 'function') {
+    problems.push('accessTokenProvider must be a function that answers a Promise of the access token');
+  }
+  if (!accessTokenProvider) {
+    if (appSecret === undefined || appSecret === '') {
+      problems.push(
+        `appSecret is missing: pass { appSecret } (or an accessTokenProvider) or set ${WEIXIN_CONFIG_KEYS.appSecret}`,
+      );
+    } else if (typeof appSecret !== 'string' || /\s/.test(appSecret)) {
+      problems.push('appSecret is malformed: it must be a string without spaces (its value is not shown)');
+    }
+  }
+  if (!isHttpUrl(apiBaseUrl)) {
+    problems.push(`apiBaseUrl must be an http(s) URL (${WEIXIN_CONFIG_KEYS.apiBaseUrl}), got "${String(apiBaseUrl)}"`);
+  }
+  if (tokenMode !== 'stable' && tokenMode !== 'classic') {
+    problems.push(`tokenMode must be "stable" or "classic" (${WEIXIN_CONFIG_KEYS.tokenMode}), got "${String(tokenMode)}"`);
+  }
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+    problems.push(`timeoutMs must be a positive whole number of milliseconds, got ${String(timeoutMs)}`);
+  }
+  if (!Number.isInteger(retry.attempts) || retry.attempts < 1 || retry.attempts > 10) {
+    problems.push(`retry.attempts must be a whole number from 1 to 10, got ${String(retry.attempts)}`);
+  }
+  if (!Number.isFinite(retry.baseDelayMs) || retry.baseDelayMs < 0) {
+    problems.push(`retry.baseDelayMs must be 0 or more milliseconds, got ${String(retry.baseDelayMs)}`);
+  }
+  if (options.tokenStore !== undefined && !hasMethods(options.tokenStore, STORE_METHODS)) {
+    problems.push(`tokenStore must implement TokenStore (${STORE_METHODS.join(', ')})`);
+  }
+  if (options.mediaCache !== undefined && options.mediaCache !== false && !hasMethods(options.mediaCache, CACHE_METHODS)) {
+    problems.push(`mediaCache must be false or implement MediaCache (${CACHE_METHODS.join(', ')})`);
+  }
+  return problems;
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function hasMethods(value: unknown, methods: readonly string[]): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    methods.every((method) => typeof (value as Record<string, unknown>)[method] === 'function')
+  );
+}

@@ -1,0 +1,18 @@
+/** The module's name as `ConfigurableModuleBuilder` sees it; its options token derives from it. */
+export const WEIXIN_MEDIA_MODULE_NAME = 'WeixinMedia';
+/** The options after defaults and configuration are applied and validated. */
+export const WEIXIN_MEDIA_RESOLVED_OPTIONS = Symbol('WEIXIN_MEDIA_RESOLVED_OPTIONS');
+export const WEIXIN_TOKEN_STORE = Symbol('WEIXIN_TOKEN_STORE');
+export const WEIXIN_MEDIA_CACHE = Symbol('WEIXIN_MEDIA_CACHE');
+
+export const DEFAULT_API_BASE_URL = 'https://api.weixin.qq.com';
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_RETRY = { attempts: 3, baseDelayMs: 200 } as const;
+export const DEFAULT_CONTROLLER_PATH = 'weixin/media';
+
+/** A media_id is valid for 3 days after Weixin created it. */
+export const MEDIA_LIFETIME_MS = 3 * 24 * 60 * 60 * 1000;
+/** Reuse stops this long before the media expires, so a reused id still has time to be sent. */
+export const MEDIA_REUSE_SAFETY_MARGIN_MS = 60 * 60 * 1000;
+/** The axios instance every Weixin call goes through. */
+export const WEIXIN_AXIOS = Symbol('WEIXIN_AXIOS');

@@ -1,0 +1,20 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { WeixinMediaModuleExtras, WeixinMediaModuleOptions } from './interfaces';
+import { WEIXIN_MEDIA_MODULE_NAME } from './weixin-media.constants';
+
+/** What `forRoot` takes and an async factory answers: any option may come from configuration instead. */
+export type WeixinMediaModuleInput = Partial<WeixinMediaModuleOptions>;
+
+export const {
+  ConfigurableModuleClass,
+  MODULE_OPTIONS_TOKEN: WEIXIN_MEDIA_MODULE_OPTIONS,
+  OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<WeixinMediaModuleInput>({ moduleName: WEIXIN_MEDIA_MODULE_NAME })
+  .setClassMethodName('forRoot')
+  .setFactoryMethodName('createWeixinMediaOptions')
+  .setExtras<Required<WeixinMediaModuleExtras>>({ isGlobal: false, controller: false }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
+  .build();
