@@ -1,0 +1,58 @@
+import { WeixinApiError } from '../errors/weixin-api.error';
+import { WeixinNetworkError } from '../errors/weixin-network.error';
+
+/** Network failures worth another try: the request may not have reached Weixin, or Weixin dropped it. */
+const RETRYABLE_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+]);
+
+/**
+ * Weixin's system-busy (-1), HTTP 5xx, resets and timeouts are passing faults.
+ * Quota (45009, 45011), permission (48001) and request errors (40004-40007, 41005) are not: retrying
+ * them only burns quota.
+ */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof WeixinApiError) {
+    return error.errcode === -1;
+  }
+  if (error instanceof WeixinNetworkError) {
+    if (error.status !== undefined) return error.status >= 500;
+    return error.code !== undefined && RETRYABLE_NETWORK_CODES.has(error.code);
+  }
+  return false;
+}
+
+/** Exponential backoff with full jitter around the doubling delay (attempt 1 is the first retry). */
+export function backoffDelay(attempt: number, baseDelayMs: number): number {
+  const ceiling = baseDelayMs * 2 ** (attempt - 1);
+  return Math.round(ceiling / 2 + Math.random() * ceiling);
+}
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The error an aborted operation rejects with: the signal's reason, or a standard AbortError. */
+export function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError');
+}

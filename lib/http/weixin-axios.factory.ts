@@ -1,0 +1,108 @@
+import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Readable } from 'node:stream';
+import { WeixinApiError } from '../errors/weixin-api.error';
+import { WeixinNetworkError } from '../errors/weixin-network.error';
+import type { WeixinMediaModuleOptions } from '../interfaces';
+
+declare module 'axios' {
+  interface AxiosRequestConfig {
+    /** Attach the access token (default true); false for the token endpoints themselves. */
+    weixinAuth?: boolean;
+    /** The token the request interceptor attached, so a 40001 can invalidate exactly that one. */
+    weixinAccessToken?: string;
+  }
+}
+
+/** Which token each rejected call carried (kept off the error object so it can never leak). */
+const tokenCarriedBy = new WeakMap<WeixinApiError, string>();
+
+/** The access token the call that answered `error` carried, if any. */
+export function accessTokenRejectedBy(error: WeixinApiError): string | undefined {
+  return tokenCarriedBy.get(error);
+}
+
+/** The most of an error body we read from a streamed download: Weixin's JSON errors are tiny. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/**
+ * The one axios instance every Weixin call goes through. Its response side turns Weixin's answers
+ * into typed errors: `errcode != 0` (even at HTTP 200) into `WeixinApiError`, HTTP errors and socket
+ * failures into `WeixinNetworkError`, never an AxiosError (which carries the URL with the token).
+ */
+export function createWeixinAxios(options: Pick<WeixinMediaModuleOptions, 'apiBaseUrl'>): AxiosInstance {
+  const instance = axios.create({
+    baseURL: options.apiBaseUrl,
+    // Statuses are judged by the interceptor, so an error body can still be read and mapped.
+    validateStatus: () => true,
+    maxBodyLength: Infinity,
+    maxContentLength: Infinity,
+    maxRedirects: 0,
+    httpAgent: new HttpAgent({ keepAlive: true }),
+    httpsAgent: new HttpsAgent({ keepAlive: true }),
+  });
+  instance.interceptors.response.use(mapWeixinResponse, mapWeixinFailure);
+  return instance;
+}
+
+async function mapWeixinResponse(response: AxiosResponse): Promise<AxiosResponse> {
+  const path = apiPath(response.config);
+  const contentType = String(response.headers['content-type'] ?? '');
+  if (response.config.responseType === 'stream') {
+    if (/json|text/i.test(contentType) || response.status >= 400) {
+      // Weixin answers download errors as JSON with status 200: read it before trusting the body.
+      response.data = parseJson(await readCapped(response.data as Readable, MAX_ERROR_BODY_BYTES));
+    }
+  }
+  if (response.status >= 400) {
+    throw new WeixinNetworkError(`Weixin answered HTTP ${response.status} for ${path}`, path, response.status);
+  }
+  const data = response.data as { errcode?: unknown; errmsg?: unknown } | undefined;
+  if (data && typeof data === 'object' && typeof data.errcode === 'number' && data.errcode !== 0) {
+    const error = new WeixinApiError(data.errcode, String(data.errmsg ?? ''), path);
+    if (response.config.weixinAccessToken) {
+      tokenCarriedBy.set(error, response.config.weixinAccessToken);
+    }
+    throw error;
+  }
+  return response;
+}
+
+function mapWeixinFailure(error: unknown): never {
+  if (error instanceof WeixinApiError || error instanceof WeixinNetworkError || axios.isCancel(error)) {
+    throw error;
+  }
+  if (axios.isAxiosError(error)) {
+    const path = apiPath(error.config);
+    const code = error.code === 'ECONNABORTED' ? 'ETIMEDOUT' : error.code;
+    throw new WeixinNetworkError(`Calling Weixin ${path} failed: ${error.message}`, path, error.response?.status, code);
+  }
+  throw error;
+}
+
+function apiPath(config: InternalAxiosRequestConfig | undefined): string {
+  return (config?.url ?? '').split('?')[0];
+}
+
+async function readCapped(stream: Readable, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk as Buffer);
+    total += (chunk as Buffer).length;
+    if (total >= maxBytes) {
+      stream.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { text };
+  }
+}

@@ -1,0 +1,132 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AxiosInstance, AxiosRequestConfig } from 'axios';
+import { WeixinApiError } from '../errors/weixin-api.error';
+import { withRetries } from '../http/request-attempts';
+import { abortReason, sleep } from '../http/retry-policy';
+import type { StoredAccessToken, TokenStore, WeixinMediaModuleOptions } from '../interfaces';
+import { WEIXIN_AXIOS, WEIXIN_MEDIA_RESOLVED_OPTIONS, WEIXIN_TOKEN_STORE } from '../weixin-media.constants';
+
+interface TokenAnswer {
+  access_token: string;
+  expires_in: number;
+}
+
+/** How often a process waiting for another's refresh looks at the store again. */
+const LOCK_POLL_MS = 40;
+
+/**
+ * Owns the access token: serves it from the store, refreshes it ahead of expiry with one request at a
+ * time (single flight in the process, a store lock across processes), and drops exactly the token
+ * Weixin rejected.
+ */
+@Injectable()
+export class AccessTokenManager {
+  protected readonly logger = new Logger(AccessTokenManager.name);
+  protected readonly storeKey: string;
+  protected pending?: Promise<string>;
+
+  constructor(
+    @Inject(WEIXIN_MEDIA_RESOLVED_OPTIONS) protected readonly options: WeixinMediaModuleOptions,
+    @Inject(WEIXIN_AXIOS) protected readonly http: AxiosInstance,
+    @Inject(WEIXIN_TOKEN_STORE) protected readonly store: TokenStore,
+  ) {
+    this.storeKey = `${options.appId}:${options.tokenMode}`;
+  }
+
+  /** A token that is valid now; waits for a refresh when there is none. */
+  async getToken(signal?: AbortSignal): Promise<string> {
+    if (!this.options.accessTokenProvider) {
+      const cached = await this.store.get(this.storeKey);
+      if (cached && cached.expiresAt > Date.now()) {
+        return cached.token;
+      }
+    }
+    this.pending ??= this.refresh().finally(() => (this.pending = undefined));
+    return raceAbort(this.pending, signal);
+  }
+
+  /** Drops `token` after Weixin rejected it, unless another caller already replaced it. */
+  async invalidate(token: string): Promise<void> {
+    if (!this.options.accessTokenProvider) {
+      await this.store.delete(this.storeKey, token);
+    }
+  }
+
+  protected async refresh(): Promise<string> {
+    const provider = this.options.accessTokenProvider;
+    if (provider) {
+      return provider();
+    }
+    for (;;) {
+      const cached = await this.store.get(this.storeKey);
+      if (cached && cached.expiresAt > Date.now()) {
+        return cached.token;
+      }
+      const lock = await this.store.tryLock(this.storeKey, this.lockLeaseMs());
+      if (lock) {
+        try {
+          // Another process may have refreshed between our read and our lock.
+          const current = await this.store.get(this.storeKey);
+          if (current && current.expiresAt > Date.now()) {
+            return current.token;
+          }
+          const fresh = await this.fetchToken();
+          await this.store.set(this.storeKey, fresh);
+          return fresh.token;
+        } finally {
+          await lock.release();
+        }
+      }
+      await sleep(LOCK_POLL_MS + Math.random() * LOCK_POLL_MS);
+    }
+  }
+
+  /** Asks Weixin for a token; stable mode never forces a refresh (that would kill the fleet's token). */
+  protected async fetchToken(): Promise<StoredAccessToken> {
+    const { appId, appSecret, tokenMode, retry, timeoutMs } = this.options;
+    const request: AxiosRequestConfig =
+      tokenMode === 'classic'
+        ? {
+            method: 'GET',
+            url: '/cgi-bin/token',
+            params: { grant_type: 'client_credential', appid: appId, secret: appSecret },
+          }
+        : {
+            method: 'POST',
+            url: '/cgi-bin/stable_token',
+            data: { grant_type: 'client_credential', appid: appId, secret: appSecret, force_refresh: false },
+          };
+    const fetchedAt = Date.now();
+    const { data } = await withRetries(
+      (signal) => this.http.request<TokenAnswer>({ ...request, weixinAuth: false, signal }),
+      { retry, timeoutMs, path: request.url!, signal: undefined },
+    );
+    if (typeof data?.access_token !== 'string' || !(data.expires_in > 0)) {
+      throw new WeixinApiError(-1, 'the token answer had no access_token or expires_in', request.url!);
+    }
+    this.logger.debug(`Fetched a ${tokenMode} access token for ${appId}, valid ${data.expires_in} s`);
+    return { token: data.access_token, expiresAt: fetchedAt + this.usableLifetimeMs(data.expires_in) };
+  }
+
+  /** Refresh ahead of expiry: a tenth of the lifetime early, at most 5 minutes. */
+  protected usableLifetimeMs(expiresInSeconds: number): number {
+    const lifetimeMs = expiresInSeconds * 1000;
+    return lifetimeMs - Math.min(5 * 60_000, lifetimeMs / 10);
+  }
+
+  /** A crashed lock holder blocks the others for at most this long. */
+  protected lockLeaseMs(): number {
+    return Math.min(this.options.timeoutMs, 15_000) + 5_000;
+  }
+}
+
+/** Lets one caller stop waiting for a shared promise without cancelling it for the others. */
+function raceAbort<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

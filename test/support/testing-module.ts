@@ -1,0 +1,29 @@
+import { Test, type TestingModule } from '@nestjs/testing';
+import { TemporaryMediaService, WeixinMediaModule, type WeixinMediaModuleInput } from '../../lib';
+import type { FakeWeixinServer } from '../../lib/testing';
+
+export interface MediaTestContext {
+  moduleRef: TestingModule;
+  service: TemporaryMediaService;
+  close(): Promise<void>;
+}
+
+/** A real Nest testing module with `WeixinMediaModule` pointed at the fake Weixin server; fast retries. */
+export async function createMediaTestingModule(
+  fake: FakeWeixinServer,
+  options: WeixinMediaModuleInput = {},
+): Promise<MediaTestContext> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      WeixinMediaModule.forRoot({
+        appId: fake.appId,
+        appSecret: fake.appSecret,
+        apiBaseUrl: fake.baseUrl,
+        retry: { attempts: 3, baseDelayMs: 5 },
+        ...options,
+      }),
+    ],
+  }).compile();
+  await moduleRef.init();
+  return { moduleRef, service: moduleRef.get(TemporaryMediaService), close: () => moduleRef.close() };
+}
