@@ -1,0 +1,25 @@
+export * from './errors';
+export * from './interfaces';
+export { InMemoryMediaCache } from './media-cache/in-memory-media.cache';
+export {
+  FORMAT_CONTENT_TYPES,
+  FORMAT_EXTENSIONS,
+  MEDIA_RULES,
+  MEDIA_TYPES,
+  inspectMediaContent,
+  isMediaType,
+  weixinFilename,
+  type MediaTypeRules,
+} from './media-rules';
+export { TemporaryMediaService } from './temporary-media.service';
+export { AccessTokenManager } from './tokens/access-token.manager';
+export { InMemoryTokenStore } from './tokens/in-memory-token.store';
+export {
+  DEFAULT_API_BASE_URL,
+  MEDIA_LIFETIME_MS,
+  WEIXIN_MEDIA_MODULE_NAME,
+  WEIXIN_MEDIA_RESOLVED_OPTIONS,
+} from './weixin-media.constants';
+export { InjectWeixinMediaOptions, WeixinMediaModule } from './weixin-media.module';
+export { WEIXIN_MEDIA_MODULE_OPTIONS, type WeixinMediaModuleInput } from './weixin-media.module-definition';
+export { resolveWeixinMediaOptions, WEIXIN_CONFIG_KEYS } from './weixin-media-options.resolver';

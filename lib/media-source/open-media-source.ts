@@ -1,0 +1,166 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { MediaValidationError } from '../errors/media-validation.error';
+import type { MediaSource, MediaType } from '../interfaces/media.interface';
+import { openFileContent } from '../media-rules/file-content';
+import { bufferContent, type MediaContent } from '../media-rules/media-content';
+import { formatBytes, MEDIA_RULES } from '../media-rules/media-limits';
+
+/** A media source made readable any number of times: by position for the rules, as a stream per upload try. */
+export interface OpenedMedia {
+  readonly content: MediaContent;
+  /** The name the source came with, if any (never a temp file's name). */
+  readonly name?: string;
+  /** The content type the source declared (not trusted for the format). */
+  readonly declaredType?: string;
+  /** SHA-256 of the content, hex. */
+  sha256(): Promise<string>;
+  createReadStream(): Readable;
+  /** Closes files and removes the temp file a stream was spooled to. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens any `MediaSource`. Buffers are used in place; files are read by position; streams are
+ * spooled to a temp file (hashed on the way) and cut off as soon as they pass the type's size limit,
+ * so memory stays bounded and no stream is read further than the rules allow.
+ */
+export async function openMediaSource(source: MediaSource, type: MediaType, signal?: AbortSignal): Promise<OpenedMedia> {
+  if (Buffer.isBuffer(source) || source instanceof Uint8Array) {
+    return openBuffer(toBuffer(source));
+  }
+  if (typeof source === 'string') {
+    return openFile(source);
+  }
+  if (isReadableStream(source)) {
+    return spoolStream(source, type, undefined, undefined, signal);
+  }
+  if (source && typeof source === 'object') {
+    const named = source as { originalname?: string; filename?: string; mimetype?: string; contentType?: string };
+    // A Multer disk file's `filename` is its random temp name; the user's name is `originalname`.
+    const name = named.originalname ?? named.filename;
+    const declaredType = named.contentType ?? named.mimetype;
+    const buffer: unknown = 'buffer' in source ? source.buffer : undefined;
+    if (buffer instanceof Uint8Array) {
+      return openBuffer(toBuffer(buffer), name, declaredType);
+    }
+    if ('path' in source && typeof source.path === 'string') {
+      return openFile(source.path, name, declaredType);
+    }
+  }
+  throw new TypeError(
+    'Unsupported media source: pass a Buffer, a Uint8Array, a file path, a readable stream, ' +
+      '{ path, filename?, contentType? } or { buffer, originalname?, mimetype? } (a Multer file)',
+  );
+}
+
+function openBuffer(buffer: Buffer, name?: string, declaredType?: string): OpenedMedia {
+  let hash: string | undefined;
+  return {
+    content: bufferContent(buffer),
+    name,
+    declaredType,
+    sha256: async () => (hash ??= createHash('sha256').update(buffer).digest('hex')),
+    createReadStream: () => Readable.from([buffer], { objectMode: false }),
+    close: async () => undefined,
+  };
+}
+
+async function openFile(path: string, name?: string, declaredType?: string): Promise<OpenedMedia> {
+  const content = await openFileContent(path).catch((error: NodeJS.ErrnoException) => {
+    throw new MediaValidationError('unreadable', `Cannot read the media file "${basename(path)}": ${error.code ?? error.message}`);
+  });
+  let hash: Promise<string> | undefined;
+  return {
+    content,
+    name: name ?? basename(path),
+    declaredType,
+    sha256: () => (hash ??= hashStream(createReadStream(path))),
+    createReadStream: () => createReadStream(path),
+    close: () => content.close(),
+  };
+}
+
+async function spoolStream(
+  stream: NodeJS.ReadableStream,
+  type: MediaType,
+  name: string | undefined,
+  declaredType: string | undefined,
+  signal?: AbortSignal,
+): Promise<OpenedMedia> {
+  const { maxBytes } = MEDIA_RULES[type];
+  const tempPath = join(tmpdir(), `nestjs-weixin-media-${randomUUID()}`);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer | string, _encoding, callback) {
+      const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      bytes += data.length;
+      if (bytes > maxBytes) {
+        return callback(
+          new MediaValidationError(
+            'too-large',
+            `${type} is larger than ${formatBytes(maxBytes)} (stopped reading at ${formatBytes(bytes)}); ` +
+              `Weixin accepts at most ${formatBytes(maxBytes)} for ${type}`,
+            { type, limit: maxBytes, actual: bytes },
+          ),
+        );
+      }
+      hash.update(data);
+      callback(null, data);
+    },
+  });
+  try {
+    await pipeline(stream, meter, createWriteStream(tempPath), { signal });
+  } catch (error) {
+    await unlink(tempPath).catch(() => undefined);
+    throw error;
+  }
+  const digest = hash.digest('hex');
+  const opened = await openFile(tempPath, undefined, declaredType).catch(async (error) => {
+    await unlink(tempPath).catch(() => undefined);
+    throw error;
+  });
+  return {
+    ...opened,
+    // Never the temp file's name: only a name the stream itself carried.
+    name: name ?? streamName(stream),
+    sha256: async () => digest,
+    close: async () => {
+      await opened.close();
+      await unlink(tempPath).catch(() => undefined);
+    },
+  };
+}
+
+function toBuffer(view: Uint8Array): Buffer {
+  return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+function isReadableStream(value: unknown): value is NodeJS.ReadableStream {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as NodeJS.ReadableStream).pipe === 'function' &&
+    typeof (value as NodeJS.ReadableStream)[Symbol.asyncIterator] === 'function'
+  );
+}
+
+/** `fs.createReadStream(path)` knows its file's name. */
+function streamName(stream: NodeJS.ReadableStream): string | undefined {
+  const path = (stream as { path?: unknown }).path;
+  return typeof path === 'string' ? basename(path) : undefined;
+}
+
+async function hashStream(stream: Readable): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of stream) {
+    hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex');
+}

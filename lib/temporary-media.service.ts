@@ -1,0 +1,220 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import FormData from 'form-data';
+import type { Readable } from 'node:stream';
+import { MediaValidationError } from './errors/media-validation.error';
+import { WeixinApiError } from './errors/weixin-api.error';
+import { dispositionFilename } from './http/content-disposition';
+import { WeixinHttpClient } from './http/weixin-http.client';
+import type {
+  DownloadedMedia,
+  DownloadedMediaStream,
+  MediaCache,
+  MediaInspection,
+  MediaSource,
+  MediaType,
+  TemporaryMedia,
+  UploadOptions,
+  WeixinMediaModuleOptions,
+} from './interfaces';
+import { FORMAT_CONTENT_TYPES, inspectMediaContent, isMediaType, MEDIA_TYPES, weixinFilename } from './media-rules';
+import { openMediaSource, type OpenedMedia } from './media-source/open-media-source';
+import {
+  MEDIA_LIFETIME_MS,
+  MEDIA_REUSE_SAFETY_MARGIN_MS,
+  WEIXIN_MEDIA_CACHE,
+  WEIXIN_MEDIA_RESOLVED_OPTIONS,
+} from './weixin-media.constants';
+
+const UPLOAD_PATH = '/cgi-bin/media/upload';
+const DOWNLOAD_PATH = '/cgi-bin/media/get';
+const HD_VOICE_PATH = '/cgi-bin/media/get/jssdk';
+const MEDIA_ID_PATTERN = /^[\w-]{1,256}$/;
+
+interface UploadAnswer {
+  type: MediaType;
+  media_id?: string;
+  thumb_media_id?: string;
+  created_at: number;
+}
+
+/**
+ * Uploads and downloads Weixin temporary media. Every upload is checked against Weixin's rules
+ * locally first, identical content is answered from the reuse cache, and tokens, retries and
+ * multipart encoding are handled here.
+ */
+@Injectable()
+export class TemporaryMediaService {
+  protected readonly logger = new Logger(TemporaryMediaService.name);
+
+  constructor(
+    @Inject(WEIXIN_MEDIA_RESOLVED_OPTIONS) protected readonly options: WeixinMediaModuleOptions,
+    protected readonly http: WeixinHttpClient,
+    @Optional() @Inject(WEIXIN_MEDIA_CACHE) protected readonly cache: MediaCache | null = null,
+  ) {}
+
+  uploadImage(source: MediaSource, options?: UploadOptions): Promise<TemporaryMedia> {
+    return this.upload('image', source, options);
+  }
+
+  uploadVoice(source: MediaSource, options?: UploadOptions): Promise<TemporaryMedia> {
+    return this.upload('voice', source, options);
+  }
+
+  uploadVideo(source: MediaSource, options?: UploadOptions): Promise<TemporaryMedia> {
+    return this.upload('video', source, options);
+  }
+
+  uploadThumb(source: MediaSource, options?: UploadOptions): Promise<TemporaryMedia> {
+    return this.upload('thumb', source, options);
+  }
+
+  /** Checks `source` against the rules of `type`, then uploads it (or answers the reused media_id). */
+  async upload(type: MediaType, source: MediaSource, options: UploadOptions = {}): Promise<TemporaryMedia> {
+    this.assertMediaType(type);
+    const media = await openMediaSource(source, type, options.signal);
+    try {
+      const inspection = await inspectMediaContent(type, media.content);
+      const reuseKey = this.cache && options.reuse !== false ? await this.reuseKey(type, media) : undefined;
+      if (reuseKey) {
+        const cached = await this.cache!.get(reuseKey);
+        if (cached && cached.expiresAt > Date.now()) {
+          return { type, mediaId: cached.mediaId, ...mediaTimes(cached.createdAt), reused: true };
+        }
+      }
+      const uploaded = await this.send(media, inspection, options);
+      if (reuseKey) {
+        await this.cache!.set(reuseKey, {
+          type,
+          mediaId: uploaded.mediaId,
+          createdAt: uploaded.createdAt.getTime(),
+          expiresAt: uploaded.expiresAt.getTime() - MEDIA_REUSE_SAFETY_MARGIN_MS,
+        });
+      }
+      return uploaded;
+    } finally {
+      await media.close();
+    }
+  }
+
+  /** Applies Weixin's rules for `type` to `source` locally; no network call. */
+  async inspect(type: MediaType, source: MediaSource): Promise<MediaInspection> {
+    this.assertMediaType(type);
+    const media = await openMediaSource(source, type);
+    try {
+      return await inspectMediaContent(type, media.content);
+    } finally {
+      await media.close();
+    }
+  }
+
+  /** Downloads a media item whole: bytes for images, voice and thumbs; the URL for a video. */
+  async download(mediaId: string, signal?: AbortSignal): Promise<DownloadedMedia> {
+    return collect(await this.fetchMedia(DOWNLOAD_PATH, mediaId, signal));
+  }
+
+  /** Downloads a media item as a stream, for large files or piping to a response. */
+  downloadStream(mediaId: string, signal?: AbortSignal): Promise<DownloadedMediaStream> {
+    return this.fetchMedia(DOWNLOAD_PATH, mediaId, signal);
+  }
+
+  /** Downloads voice recorded by the JS-SDK in high definition (16 kHz speex). */
+  async downloadHdVoice(mediaId: string, signal?: AbortSignal): Promise<DownloadedMedia> {
+    return collect(await this.fetchMedia(HD_VOICE_PATH, mediaId, signal));
+  }
+
+  protected async send(media: OpenedMedia, inspection: MediaInspection, options: UploadOptions): Promise<TemporaryMedia> {
+    const { type, format, bytes } = inspection;
+    const filename = weixinFilename(format, options.filename ?? media.name);
+    const { data } = await this.http.request<UploadAnswer>(
+      UPLOAD_PATH,
+      () => {
+        // A fresh form and file stream for every try: a consumed stream cannot be sent again.
+        const form = new FormData();
+        form.append('media', media.createReadStream(), {
+          filename,
+          contentType: FORMAT_CONTENT_TYPES[format],
+          knownLength: bytes,
+        });
+        return {
+          method: 'POST',
+          params: { type },
+          data: form,
+          headers: form.getHeaders({ 'content-length': form.getLengthSync() }),
+        };
+      },
+      options.signal,
+    );
+    const mediaId = data.media_id ?? data.thumb_media_id;
+    if (!mediaId || typeof data.created_at !== 'number') {
+      throw new WeixinApiError(-1, 'the upload answer had no media_id or created_at', UPLOAD_PATH);
+    }
+    this.logger.debug(`Uploaded ${type} ${filename} (${bytes} bytes) as ${mediaId}`);
+    return { type, mediaId, ...mediaTimes(data.created_at * 1000), reused: false };
+  }
+
+  protected async fetchMedia(path: string, mediaId: string, signal?: AbortSignal): Promise<DownloadedMediaStream> {
+    if (typeof mediaId !== 'string' || !MEDIA_ID_PATTERN.test(mediaId)) {
+      throw new WeixinApiError(40007, 'invalid media_id (not a media_id: letters, digits, - and _ only)', path);
+    }
+    try {
+      const response = await this.http.request<Readable | { video_url?: string }>(
+        path,
+        () => ({ method: 'GET', params: { media_id: mediaId }, responseType: 'stream' }),
+        signal,
+      );
+      const body = response.data;
+      if (!isStream(body)) {
+        if (typeof body?.video_url === 'string') {
+          return { kind: 'video', mediaId, videoUrl: body.video_url };
+        }
+        throw new WeixinApiError(-1, 'the download answer was neither media nor a video_url', path);
+      }
+      const contentType = String(response.headers['content-type'] ?? 'application/octet-stream');
+      const length = Number(response.headers['content-length']);
+      return {
+        kind: 'file',
+        mediaId,
+        contentType,
+        filename: dispositionFilename(response.headers['content-disposition'] as string | undefined, mediaId),
+        contentLength: Number.isFinite(length) ? length : undefined,
+        stream: body,
+      };
+    } catch (error) {
+      if (error instanceof WeixinApiError && error.errcode === 40007) {
+        await this.cache?.deleteByMediaId(mediaId);
+      }
+      throw error;
+    }
+  }
+
+  protected async reuseKey(type: MediaType, media: OpenedMedia): Promise<string> {
+    return `${this.options.appId}:${type}:${await media.sha256()}`;
+  }
+
+  protected assertMediaType(type: unknown): asserts type is MediaType {
+    if (!isMediaType(type)) {
+      throw new MediaValidationError(
+        'invalid-type',
+        `"${String(type).slice(0, 40)}" is not a media type; Weixin accepts ${MEDIA_TYPES.join(', ')}`,
+      );
+    }
+  }
+}
+
+function mediaTimes(createdAtMs: number): Pick<TemporaryMedia, 'createdAt' | 'expiresAt'> {
+  return { createdAt: new Date(createdAtMs), expiresAt: new Date(createdAtMs + MEDIA_LIFETIME_MS) };
+}
+
+function isStream(value: unknown): value is Readable {
+  return typeof (value as Readable | undefined)?.pipe === 'function';
+}
+
+async function collect(media: DownloadedMediaStream): Promise<DownloadedMedia> {
+  if (media.kind === 'video') return media;
+  const chunks: Buffer[] = [];
+  for await (const chunk of media.stream) {
+    chunks.push(chunk as Buffer);
+  }
+  const { stream: _stream, contentLength: _length, ...file } = media;
+  return { ...file, data: Buffer.concat(chunks) };
+}
