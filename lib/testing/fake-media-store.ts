@@ -1,0 +1,57 @@
+import type { FakeMediaType } from './fake-media-format';
+
+/** A temporary media file the fake holds, as `getMedia()` shows it. */
+export interface FakeMedia {
+  mediaId: string;
+  type: FakeMediaType;
+  /** The filename of the uploaded part. */
+  filename: string;
+  /** Derived from the format the fake recognised, not from what the client claimed. */
+  contentType: string;
+  data: Buffer;
+  /** Upload time on the fake clock (ms). */
+  createdAt: number;
+}
+
+/** Weixin keeps temporary media for 3 days. */
+export const MEDIA_LIFETIME_MS = 3 * 24 * 60 * 60 * 1000;
+
+/**
+ * The uploaded media by media_id. A byte budget bounds memory under benchmarks: past it the oldest
+ * media are dropped (a Map iterates in insertion order, so eviction is O(1) per entry).
+ */
+export class FakeMediaStore {
+  private readonly media = new Map<string, FakeMedia>();
+  private storedBytes = 0;
+
+  constructor(private readonly maxStoredBytes: number) {}
+
+  add(media: FakeMedia): void {
+    this.media.set(media.mediaId, media);
+    this.storedBytes += media.data.length;
+    for (const [mediaId, oldest] of this.media) {
+      if (this.storedBytes <= this.maxStoredBytes || oldest === media) break;
+      this.media.delete(mediaId);
+      this.storedBytes -= oldest.data.length;
+    }
+  }
+
+  get(mediaId: string): FakeMedia | undefined {
+    return this.media.get(mediaId);
+  }
+
+  /** The media as the API sees it: unknown and expired are the same 40007. */
+  getLive(mediaId: string, now: number): FakeMedia | undefined {
+    const media = this.media.get(mediaId);
+    return media && now - media.createdAt < MEDIA_LIFETIME_MS ? media : undefined;
+  }
+
+  get size(): number {
+    return this.media.size;
+  }
+
+  clear(): void {
+    this.media.clear();
+    this.storedBytes = 0;
+  }
+}

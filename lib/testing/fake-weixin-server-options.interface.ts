@@ -1,0 +1,28 @@
+export interface FakeWeixinServerOptions {
+  /**
+   * TCP port on 127.0.0.1.
+   * @default 0 (a free port; read it from `baseUrl`)
+   */
+  port?: number;
+  /**
+   * The Official Account's appId the fake accepts.
+   * @default 'wx0fa4e5c1d2b3a4f5'
+   */
+  appId?: string;
+  /**
+   * The appSecret the fake accepts.
+   * @default 'fake-app-secret-0123456789abcdef'
+   */
+  appSecret?: string;
+  /**
+   * Lifetime of every access token, in seconds of the fake clock.
+   * @default 7200
+   */
+  tokenLifetimeSeconds?: number;
+  /**
+   * Upper bound for the bytes of all stored media together; past it the oldest media are forgotten
+   * (they answer 40007 as if expired). Keeps long benchmarks from exhausting memory.
+   * @default 536870912 (512 MiB)
+   */
+  maxStoredBytes?: number;
+}

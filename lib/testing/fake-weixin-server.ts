@@ -1,0 +1,404 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, STATUS_CODES } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { FakeExchange } from './fake-exchange';
+import type { FakeFault } from './fake-fault.interface';
+import {
+  contentMatchesFormat,
+  FAKE_MEDIA_RULES,
+  FORMAT_CONTENT_TYPES,
+  FORMAT_EXTENSIONS,
+  formatFromContentType,
+  formatFromFilename,
+  isFakeMediaType,
+} from './fake-media-format';
+import { type FakeMedia, FakeMediaStore } from './fake-media-store';
+import { readMediaPart } from './fake-multipart';
+import { FakeTokenRegistry } from './fake-token-registry';
+import type { FakeWeixinRequest } from './fake-weixin-request.interface';
+import type { FakeWeixinServerOptions } from './fake-weixin-server-options.interface';
+
+export const FAKE_WEIXIN_PATHS = {
+  token: '/cgi-bin/token',
+  stableToken: '/cgi-bin/stable_token',
+  upload: '/cgi-bin/media/upload',
+  download: '/cgi-bin/media/get',
+  downloadJssdk: '/cgi-bin/media/get/jssdk',
+  /** Not Weixin's: where the fake serves the `video_url` it hands out. */
+  video: '/fake-video/',
+} as const;
+
+const DEFAULT_APP_ID = 'wx0fa4e5c1d2b3a4f5';
+const DEFAULT_APP_SECRET = 'fake-app-secret-0123456789abcdef';
+const DEFAULT_MAX_STORED_BYTES = 512 * 1024 * 1024;
+const JSON_BODY_LIMIT = 64 * 1024;
+/** The log keeps the latest entries only, so a benchmark cannot grow it without bound; counts stay exact. */
+const REQUEST_LOG_LIMIT = 50_000;
+/** Longer than clients' idle timeouts: the client closes idle sockets first (no reuse-after-close race). */
+const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+/** Room for 1,000 clients connecting at once (the kernel caps it at somaxconn). */
+const LISTEN_BACKLOG = 4096;
+
+interface QueuedFault {
+  readonly fault: FakeFault;
+  left: number;
+}
+
+/**
+ * A real HTTP server on 127.0.0.1 that answers like the Weixin API: access tokens (classic and stable),
+ * temporary media upload and download, with Weixin's error codes, a fake clock, injected faults and a log
+ * of every request. The test double for the library and what the sample app runs on.
+ */
+export class FakeWeixinServer {
+  readonly appId: string;
+  readonly appSecret: string;
+
+  protected readonly tokens: FakeTokenRegistry;
+  protected readonly media: FakeMediaStore;
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly pendingDelays = new Set<() => void>();
+  private faults: QueuedFault[] = [];
+  private log: FakeWeixinRequest[] = [];
+  private readonly pathCounts = new Map<string, number>();
+  private totalCount = 0;
+  private clockOffsetMs = 0;
+  private port = 0;
+  private closing?: Promise<void>;
+
+  protected constructor(options: FakeWeixinServerOptions = {}) {
+    this.appId = options.appId ?? DEFAULT_APP_ID;
+    this.appSecret = options.appSecret ?? DEFAULT_APP_SECRET;
+    const lifetimeSeconds = options.tokenLifetimeSeconds ?? 7200;
+    if (!(lifetimeSeconds > 0)) {
+      throw new RangeError(`tokenLifetimeSeconds must be positive, got ${lifetimeSeconds}`);
+    }
+    this.tokens = new FakeTokenRegistry(lifetimeSeconds * 1000);
+    this.media = new FakeMediaStore(options.maxStoredBytes ?? DEFAULT_MAX_STORED_BYTES);
+
+    this.server = createServer((req, res) => this.onRequest(req, res));
+    this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
+      this.onClientError(error, socket),
+    );
+  }
+
+  static async start(options: FakeWeixinServerOptions = {}): Promise<FakeWeixinServer> {
+    const fake = new this(options);
+    await fake.listen(options.port ?? 0);
+    return fake;
+  }
+
+  /** `http://127.0.0.1:PORT`: the `apiBaseUrl` for the library. */
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Closes the server and destroys every open socket (keep-alive, hanging, mid-upload); never hangs. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      for (const wake of this.pendingDelays) wake();
+      this.pendingDelays.clear();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+      for (const socket of this.sockets) socket.destroy();
+    });
+    return this.closing;
+  }
+
+  /** Forgets tokens, media, faults, the request log and the clock offset. */
+  reset(): void {
+    this.tokens.clear();
+    this.media.clear();
+    this.faults = [];
+    this.log = [];
+    this.pathCounts.clear();
+    this.totalCount = 0;
+    this.clockOffsetMs = 0;
+  }
+
+  /** The fake clock in ms: tokens and media age by it. */
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  advanceTime(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advanceTime needs a finite ms >= 0, got ${ms}`);
+    this.clockOffsetMs += ms;
+  }
+
+  /** The latest requests (up to 50,000), oldest first; a copy. */
+  get requests(): readonly FakeWeixinRequest[] {
+    return this.log.slice();
+  }
+
+  /** How many requests reached `path` (all paths when omitted); exact however long the log grew. */
+  countRequests(path?: string): number {
+    return path === undefined ? this.totalCount : (this.pathCounts.get(path) ?? 0);
+  }
+
+  /** Classic and stable token requests together. */
+  get tokenRequestCount(): number {
+    return this.countRequests(FAKE_WEIXIN_PATHS.token) + this.countRequests(FAKE_WEIXIN_PATHS.stableToken);
+  }
+
+  injectFault(fault: FakeFault): void {
+    const times = fault.times ?? 1;
+    if (!(times > 0)) return;
+    this.faults.push({ fault: { ...fault }, left: times });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  /** Every token issued so far dies now: its next use answers 42001. */
+  expireAllTokens(): void {
+    this.tokens.expireAll(this.now());
+  }
+
+  /** The stored media, also once it has expired for the API. */
+  getMedia(mediaId: string): FakeMedia | undefined {
+    return this.media.get(mediaId);
+  }
+
+  protected listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.server.once('error', onError);
+      this.server.listen({ port, host: '127.0.0.1', backlog: LISTEN_BACKLOG }, () => {
+        this.server.off('error', onError);
+        // Past startup nothing the OS reports about the listening socket should crash a test run.
+        this.server.on('error', () => undefined);
+        const address = this.server.address();
+        this.port = typeof address === 'object' && address ? address.port : port;
+        resolve();
+      });
+    });
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // A client that leaves mid-request must never become an unhandled 'error' event.
+    req.on('error', () => undefined);
+    res.on('error', () => undefined);
+    const { path, query } = FakeExchange.parseTarget(req.url ?? '/');
+    const entry: FakeWeixinRequest = { method: req.method ?? 'GET', path, query, at: this.now(), status: 0 };
+    this.record(entry);
+    const exchange = new FakeExchange(req, res, entry);
+    this.handle(exchange).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      exchange.error(-1, `fake server bug: ${message}`, 500);
+    });
+  }
+
+  protected async handle(exchange: FakeExchange): Promise<void> {
+    const fault = this.takeFault(exchange.path);
+    if (fault) {
+      if (fault.delayMs) await this.sleep(fault.delayMs);
+      if (exchange.gone) return;
+      if (fault.reset) return exchange.destroy();
+      if (fault.status !== undefined) {
+        if (fault.errcode !== undefined) return exchange.error(fault.errcode, fault.errmsg, fault.status);
+        return exchange.httpStatus(fault.status);
+      }
+      if (fault.errcode !== undefined) return exchange.error(fault.errcode, fault.errmsg);
+    }
+    await this.route(exchange);
+  }
+
+  protected async route(exchange: FakeExchange): Promise<void> {
+    const { path } = exchange;
+    if (path === FAKE_WEIXIN_PATHS.token) {
+      if (this.requireMethod(exchange, 'GET')) this.classicToken(exchange);
+    } else if (path === FAKE_WEIXIN_PATHS.stableToken) {
+      if (this.requireMethod(exchange, 'POST')) await this.stableToken(exchange);
+    } else if (path === FAKE_WEIXIN_PATHS.upload) {
+      if (this.requireMethod(exchange, 'POST') && this.authenticate(exchange)) await this.upload(exchange);
+    } else if (path === FAKE_WEIXIN_PATHS.download || path === FAKE_WEIXIN_PATHS.downloadJssdk) {
+      if (this.requireMethod(exchange, 'GET') && this.authenticate(exchange)) this.download(exchange);
+    } else if (path.startsWith(FAKE_WEIXIN_PATHS.video)) {
+      if (this.requireMethod(exchange, 'GET')) this.videoFile(exchange);
+    } else {
+      exchange.json(404, { errcode: 404, errmsg: `not found: ${path.slice(0, 200)}` });
+    }
+  }
+
+  private classicToken(exchange: FakeExchange): void {
+    const { grant_type, appid, secret } = exchange.query;
+    const refused = this.checkCredentials(grant_type, appid, secret);
+    if (refused) return exchange.error(refused);
+    const grant = this.tokens.issueClassic(this.now());
+    exchange.json(200, { access_token: grant.accessToken, expires_in: grant.expiresIn });
+  }
+
+  private async stableToken(exchange: FakeExchange): Promise<void> {
+    const read = await exchange.readBody(JSON_BODY_LIMIT);
+    if (read.kind === 'aborted') return;
+    const body = read.kind === 'read' ? parseJsonObject(read.body) : undefined;
+    if (!body) return exchange.error(47001);
+    const refused = this.checkCredentials(body.grant_type, body.appid, body.secret);
+    if (refused) return exchange.error(refused);
+    const grant = this.tokens.issueStable(this.now(), body.force_refresh === true);
+    if (typeof grant === 'number') return exchange.error(grant);
+    exchange.json(200, { access_token: grant.accessToken, expires_in: grant.expiresIn });
+  }
+
+  private checkCredentials(grantType: unknown, appId: unknown, secret: unknown): number | undefined {
+    if (grantType !== 'client_credential') return 40002;
+    if (appId === undefined || appId === '') return 41002;
+    if (appId !== this.appId) return 40013;
+    if (secret === undefined || secret === '') return 41004;
+    if (secret !== this.appSecret) return 40125;
+    return undefined;
+  }
+
+  /** Answers the token error and returns false unless the request carries a live access token. */
+  private authenticate(exchange: FakeExchange): boolean {
+    const token = exchange.query.access_token;
+    const refused = token ? this.tokens.check(token, this.now()) : 41001;
+    if (refused) exchange.error(refused);
+    return refused === 0;
+  }
+
+  private requireMethod(exchange: FakeExchange, method: 'GET' | 'POST'): boolean {
+    const ok = exchange.method === method || (method === 'GET' && exchange.method === 'HEAD');
+    if (!ok) exchange.error(method === 'GET' ? 43001 : 43002);
+    return ok;
+  }
+
+  private async upload(exchange: FakeExchange): Promise<void> {
+    const type = exchange.query.type;
+    if (type !== undefined) exchange.entry.mediaType = type;
+    if (!isFakeMediaType(type)) return exchange.error(40004);
+    const rules = FAKE_MEDIA_RULES[type];
+
+    const outcome = await readMediaPart(exchange.req, rules.maxBytes);
+    if (outcome.kind === 'aborted') return;
+    if (outcome.kind === 'malformed' || !outcome.media) return exchange.error(41005);
+    const part = outcome.media;
+    if (part.filename !== undefined) exchange.entry.filename = part.filename;
+    exchange.entry.bytes = part.data.length;
+
+    // Weixin goes by the filename extension first: `blob` or `phpA1B2` is refused whatever the bytes are.
+    const format = formatFromFilename(part.filename);
+    if (!format || !rules.formats.includes(format)) return exchange.error(40005);
+    if (part.truncated || part.data.length === 0) return exchange.error(40006);
+    if (!contentMatchesFormat(part.data, format)) return exchange.error(40005);
+
+    const media: FakeMedia = {
+      mediaId: randomBytes(48).toString('base64url'),
+      type,
+      filename: part.filename ?? '',
+      contentType: FORMAT_CONTENT_TYPES[format],
+      data: part.data,
+      createdAt: this.now(),
+    };
+    this.media.add(media);
+    const idKey = type === 'thumb' ? 'thumb_media_id' : 'media_id';
+    exchange.json(200, { type, [idKey]: media.mediaId, created_at: Math.floor(media.createdAt / 1000) });
+  }
+
+  private download(exchange: FakeExchange): void {
+    const mediaId = exchange.query.media_id;
+    if (!mediaId) return exchange.error(41006);
+    const media = this.media.getLive(mediaId, this.now());
+    if (exchange.path === FAKE_WEIXIN_PATHS.downloadJssdk) {
+      // Only voice has a high-definition (speex) version.
+      if (!media || media.type !== 'voice') return exchange.error(40007);
+      return this.sendMedia(exchange, media, 'audio/speex', 'speex');
+    }
+    if (!media) return exchange.error(40007);
+    if (media.type === 'video') {
+      return exchange.json(200, {
+        video_url: `${this.baseUrl}${FAKE_WEIXIN_PATHS.video}${encodeURIComponent(media.mediaId)}`,
+      });
+    }
+    const format = formatFromContentType(media.contentType) ?? 'jpeg';
+    this.sendMedia(exchange, media, media.contentType, FORMAT_EXTENSIONS[format]);
+  }
+
+  private sendMedia(exchange: FakeExchange, media: FakeMedia, contentType: string, extension: string): void {
+    exchange.send(
+      200,
+      {
+        'Content-Type': contentType,
+        'Content-disposition': `attachment; filename="${media.mediaId}.${extension}"`,
+        'Cache-Control': 'no-cache, must-revalidate',
+      },
+      media.data,
+    );
+  }
+
+  /** The `video_url` download: no token, like Weixin's video CDN. */
+  private videoFile(exchange: FakeExchange): void {
+    let mediaId: string;
+    try {
+      mediaId = decodeURIComponent(exchange.path.slice(FAKE_WEIXIN_PATHS.video.length));
+    } catch {
+      mediaId = '';
+    }
+    const media = this.media.getLive(mediaId, this.now());
+    if (!media || media.type !== 'video') return exchange.json(404, { errcode: 404, errmsg: 'not found' });
+    exchange.send(200, { 'Content-Type': 'video/mp4' }, media.data);
+  }
+
+  private record(entry: FakeWeixinRequest): void {
+    this.totalCount++;
+    this.pathCounts.set(entry.path, (this.pathCounts.get(entry.path) ?? 0) + 1);
+    this.log.push(entry);
+    // Trim in batches: amortised O(1) per request.
+    if (this.log.length > 2 * REQUEST_LOG_LIMIT) this.log = this.log.slice(-REQUEST_LOG_LIMIT);
+  }
+
+  private takeFault(path: string): FakeFault | undefined {
+    const index = this.faults.findIndex(({ fault }) => fault.path === undefined || fault.path === path);
+    if (index < 0) return undefined;
+    const queued = this.faults[index];
+    if (--queued.left <= 0) this.faults.splice(index, 1);
+    return queued.fault;
+  }
+
+  /** A delay that `close()` cuts short, so closing never waits for a fault. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.pendingDelays.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.pendingDelays.add(wake);
+    });
+  }
+
+  /** Unparseable HTTP (garbage headers, a query past the header limit): answer and hang up, never crash. */
+  private onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = JSON.stringify({ errcode: -1, errmsg: `bad request: ${error.code ?? 'unparseable'}` });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=UTF-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+}
+
+function parseJsonObject(body: Buffer): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body.toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,6 @@
+export { FakeWeixinServer, FAKE_WEIXIN_PATHS } from './fake-weixin-server';
+export type { FakeWeixinServerOptions } from './fake-weixin-server-options.interface';
+export type { FakeFault } from './fake-fault.interface';
+export type { FakeWeixinRequest } from './fake-weixin-request.interface';
+export type { FakeMedia } from './fake-media-store';
+export type { FakeMediaType } from './fake-media-format';
