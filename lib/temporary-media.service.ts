@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import FormData from 'form-data';
 import type { Readable } from 'node:stream';
-import { MediaValidationError } from './errors/media-validation.error';
 import { WeixinApiError } from './errors/weixin-api.error';
 import { dispositionFilename } from './http/content-disposition';
 import { WeixinHttpClient } from './http/weixin-http.client';
@@ -16,7 +15,7 @@ import type {
   UploadOptions,
   WeixinMediaModuleOptions,
 } from './interfaces';
-import { FORMAT_CONTENT_TYPES, inspectMediaContent, isMediaType, MEDIA_TYPES, weixinFilename } from './media-rules';
+import { assertMediaType, FORMAT_CONTENT_TYPES, inspectMediaContent, weixinFilename } from './media-rules';
 import { openMediaSource, type OpenedMedia } from './media-source/open-media-source';
 import {
   MEDIA_LIFETIME_MS,
@@ -70,7 +69,7 @@ export class TemporaryMediaService {
 
   /** Checks `source` against the rules of `type`, then uploads it (or answers the reused media_id). */
   async upload(type: MediaType, source: MediaSource, options: UploadOptions = {}): Promise<TemporaryMedia> {
-    this.assertMediaType(type);
+    assertMediaType(type);
     const media = await openMediaSource(source, type, options.signal);
     try {
       const inspection = await inspectMediaContent(type, media.content);
@@ -98,7 +97,7 @@ export class TemporaryMediaService {
 
   /** Applies Weixin's rules for `type` to `source` locally; no network call. */
   async inspect(type: MediaType, source: MediaSource): Promise<MediaInspection> {
-    this.assertMediaType(type);
+    assertMediaType(type);
     const media = await openMediaSource(source, type);
     try {
       return await inspectMediaContent(type, media.content);
@@ -191,14 +190,6 @@ export class TemporaryMediaService {
     return `${this.options.appId}:${type}:${await media.sha256()}`;
   }
 
-  protected assertMediaType(type: unknown): asserts type is MediaType {
-    if (!isMediaType(type)) {
-      throw new MediaValidationError(
-        'invalid-type',
-        `"${String(type).slice(0, 40)}" is not a media type; Weixin accepts ${MEDIA_TYPES.join(', ')}`,
-      );
-    }
-  }
 }
 
 function mediaTimes(createdAtMs: number): Pick<TemporaryMedia, 'createdAt' | 'expiresAt'> {

@@ -1,7 +1,10 @@
 import { open } from 'node:fs/promises';
 import type { MediaContent } from './media-content';
 
-/** A file on disk read by position, so only the parts the rules need are read. */
+/**
+ * A file on disk read by position, so only the parts the rules need are read (a 10 MB video: a few box
+ * headers). The size is the one at opening. Call `close` when done.
+ */
 export async function openFileContent(path: string): Promise<MediaContent & { close(): Promise<void> }> {
   const handle = await open(path, 'r');
   try {
@@ -9,10 +12,17 @@ export async function openFileContent(path: string): Promise<MediaContent & { cl
     return {
       size,
       read: async (offset, length) => {
-        const wanted = Math.max(0, Math.min(length, size - offset));
+        const start = Math.max(0, offset);
+        const wanted = Math.max(0, Math.min(length, size - start));
         const buffer = Buffer.allocUnsafe(wanted);
-        const { bytesRead } = await handle.read(buffer, 0, wanted, offset);
-        return buffer.subarray(0, bytesRead);
+        let filled = 0;
+        // A positional read may return less than asked; stop early only at the end of the file.
+        while (filled < wanted) {
+          const { bytesRead } = await handle.read(buffer, filled, wanted - filled, start + filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        return buffer.subarray(0, filled);
       },
       close: () => handle.close(),
     };

@@ -9,7 +9,8 @@ import { MediaValidationError } from '../errors/media-validation.error';
 import type { MediaSource, MediaType } from '../interfaces/media.interface';
 import { openFileContent } from '../media-rules/file-content';
 import { bufferContent, type MediaContent } from '../media-rules/media-content';
-import { formatBytes, MEDIA_RULES } from '../media-rules/media-limits';
+import { tooLargeError } from '../media-rules/inspect-media';
+import { MEDIA_RULES } from '../media-rules/media-limits';
 
 /** A media source made readable any number of times: by position for the rules, as a stream per upload try. */
 export interface OpenedMedia {
@@ -102,14 +103,7 @@ async function spoolStream(
       const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       bytes += data.length;
       if (bytes > maxBytes) {
-        return callback(
-          new MediaValidationError(
-            'too-large',
-            `${type} is larger than ${formatBytes(maxBytes)} (stopped reading at ${formatBytes(bytes)}); ` +
-              `Weixin accepts at most ${formatBytes(maxBytes)} for ${type}`,
-            { type, limit: maxBytes, actual: bytes },
-          ),
-        );
+        return callback(tooLargeError(type, bytes, true));
       }
       hash.update(data);
       callback(null, data);

@@ -1,0 +1,2 @@
+export * from './parse-weixin-media.pipe';
+export * from './weixin-validation-exception.factory';

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import { REPO_ROOT } from '../support/paths';
+
+const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sourceFiles(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** `@scope/name` or `name` of every runtime import (type-only imports are erased and need no package). */
+function importedPackages(source: string): string[] {
+  const specifiers = [
+    ...source.matchAll(/^import\s+(?!type\s)[^'"]*?from\s+'([^']+)'/gm),
+    ...source.matchAll(/^import\s+'([^']+)'/gm),
+    ...source.matchAll(/require\('([^']+)'\)/g),
+    ...source.matchAll(/import\('([^']+)'\)/g),
+  ].map((match) => match[1]);
+  return specifiers
+    .filter((specifier) => !specifier.startsWith('.') && !specifier.startsWith('node:'))
+    .filter((specifier) => !builtinModules.includes(specifier))
+    .map((specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'));
+}
+
+describe('package manifest', () => {
+  it('declares every package that lib/ imports as a dependency or peer dependency', () => {
+    const declared = new Set([
+      ...Object.keys(manifest.dependencies ?? {}),
+      ...Object.keys(manifest.peerDependencies ?? {}),
+    ]);
+    const undeclared: string[] = [];
+    for (const file of sourceFiles(join(REPO_ROOT, 'lib'))) {
+      for (const name of importedPackages(readFileSync(file, 'utf8'))) {
+        if (!declared.has(name)) undeclared.push(`${relative(REPO_ROOT, file)} imports ${name}`);
+      }
+    }
+    assert.deepEqual(undeclared, []);
+  });
+
+  it('keeps what the user application owns as peer dependencies, also installed for development', () => {
+    for (const name of ['@nestjs/common', '@nestjs/core', 'reflect-metadata', 'rxjs']) {
+      assert.ok(manifest.peerDependencies[name], `${name} is a peer dependency`);
+      assert.ok(manifest.devDependencies[name], `${name} is a dev dependency`);
+      assert.equal(manifest.dependencies?.[name], undefined, `${name} is not a direct dependency`);
+    }
+    assert.match(manifest.peerDependencies['@nestjs/common'], /\^11.*\^12/);
+    assert.equal(manifest.peerDependenciesMeta.ioredis.optional, true);
+  });
+
+  it('maps both entry points to CommonJS builds with types', () => {
+    assert.equal(manifest.exports['.'].default, './dist/index.js');
+    assert.equal(manifest.exports['./testing'].default, './dist/testing/index.js');
+    assert.equal(manifest.main, 'dist/index.js');
+    assert.equal(manifest.types, 'dist/index.d.ts');
+  });
+});
