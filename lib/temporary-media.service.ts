@@ -5,6 +5,7 @@ import { WeixinApiError } from './errors/weixin-api.error';
 import { dispositionFilename } from './http/content-disposition';
 import { WeixinHttpClient } from './http/weixin-http.client';
 import type {
+  CachedMedia,
   DownloadedMedia,
   DownloadedMediaStream,
   MediaCache,
@@ -74,15 +75,13 @@ export class TemporaryMediaService {
     try {
       const inspection = await inspectMediaContent(type, media.content);
       const reuseKey = this.cache && options.reuse !== false ? await this.reuseKey(type, media) : undefined;
-      if (reuseKey) {
-        const cached = await this.cache!.get(reuseKey);
-        if (cached && cached.expiresAt > Date.now()) {
-          return { type, mediaId: cached.mediaId, ...mediaTimes(cached.createdAt), reused: true };
-        }
+      const cached = reuseKey ? await this.readCache(reuseKey) : undefined;
+      if (cached) {
+        return { type, mediaId: cached.mediaId, ...mediaTimes(cached.createdAt), reused: true };
       }
       const uploaded = await this.send(media, inspection, options);
       if (reuseKey) {
-        await this.cache!.set(reuseKey, {
+        await this.writeCache(reuseKey, {
           type,
           mediaId: uploaded.mediaId,
           createdAt: uploaded.createdAt.getTime(),
@@ -180,9 +179,28 @@ export class TemporaryMediaService {
       };
     } catch (error) {
       if (error instanceof WeixinApiError && error.errcode === 40007) {
-        await this.cache?.deleteByMediaId(mediaId);
+        await this.cache?.deleteByMediaId(mediaId).catch(() => undefined);
       }
       throw error;
+    }
+  }
+
+  /** A cache that is down costs reuse, never the upload. */
+  protected async readCache(key: string): Promise<CachedMedia | undefined> {
+    try {
+      const cached = await this.cache!.get(key);
+      return cached && cached.expiresAt > Date.now() ? cached : undefined;
+    } catch (error) {
+      this.logger.warn(`The media cache could not be read; uploading without reuse: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  protected async writeCache(key: string, entry: CachedMedia): Promise<void> {
+    try {
+      await this.cache!.set(key, entry);
+    } catch (error) {
+      this.logger.warn(`The media cache could not be written; this media_id will not be reused: ${(error as Error).message}`);
     }
   }
 

@@ -12,15 +12,17 @@ export interface AttemptOptions {
 
 /**
  * Runs `attempt` until it succeeds, fails for good, or the tries run out. Each try gets its own
- * signal that aborts the socket on the caller's abort or after `timeoutMs`.
+ * signal that aborts the socket on the caller's abort or after `timeoutMs`. `prepare` runs before each
+ * try's clock starts (waiting for an access token is not the request's time).
  */
-export async function withRetries<T>(
-  attempt: (signal: AbortSignal) => Promise<T>,
-  options: AttemptOptions,
+export async function withRetries<T, P = undefined>(
+  attempt: (signal: AbortSignal, prepared: P) => Promise<T>,
+  options: AttemptOptions & { prepare?: () => Promise<P> },
 ): Promise<T> {
   for (let tried = 1; ; tried++) {
     try {
-      return await withTimeout(attempt, options);
+      const prepared = (await options.prepare?.()) as P;
+      return await withTimeout((signal) => attempt(signal, prepared), options);
     } catch (error) {
       if (tried >= options.retry.attempts || options.signal?.aborted || !isRetryable(error)) {
         throw error;

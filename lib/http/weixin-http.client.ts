@@ -31,12 +31,19 @@ export class WeixinHttpClient {
     signal?: AbortSignal,
   ): Promise<AxiosResponse<T>> {
     const attempt = () =>
-      withRetries((attemptSignal) => this.http.request<T>({ ...build(), url: path, signal: attemptSignal }), {
-        retry: this.options.retry,
-        timeoutMs: this.options.timeoutMs,
-        path,
-        signal,
-      });
+      withRetries(
+        (attemptSignal, accessToken) =>
+          this.http.request<T>({ ...build(), url: path, signal: attemptSignal, weixinAccessToken: accessToken }),
+        {
+          retry: this.options.retry,
+          timeoutMs: this.options.timeoutMs,
+          path,
+          signal,
+          // The token is awaited before each try's timeout starts: a refresh held by another
+          // instance is bounded by its lock lease, not by this request's timeout.
+          prepare: () => this.tokens.getToken(signal),
+        },
+      );
     try {
       return await attempt();
     } catch (error) {
@@ -51,11 +58,12 @@ export class WeixinHttpClient {
     }
   }
 
+  /** The request interceptor: every Weixin call but the token endpoints carries `access_token`. */
   protected async attachAccessToken(config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {
     if (config.weixinAuth === false) {
       return config;
     }
-    const token = await this.tokens.getToken(config.signal as AbortSignal | undefined);
+    const token = config.weixinAccessToken ?? (await this.tokens.getToken(config.signal as AbortSignal | undefined));
     config.weixinAccessToken = token;
     config.params = { ...config.params, access_token: token };
     return config;

@@ -4,7 +4,11 @@ import type { CachedMedia, MediaCache } from '../interfaces/media-cache.interfac
 export class InMemoryMediaCache implements MediaCache {
   protected readonly entries = new Map<string, CachedMedia>();
 
-  constructor(protected readonly maxEntries = 1000) {}
+  constructor(protected readonly maxEntries = 1000) {
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+      throw new RangeError(`InMemoryMediaCache maxEntries must be a whole number of at least 1, got ${maxEntries}`);
+    }
+  }
 
   async get(key: string): Promise<CachedMedia | undefined> {
     const entry = this.entries.get(key);

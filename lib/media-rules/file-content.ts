@@ -1,16 +1,27 @@
 import { open } from 'node:fs/promises';
 import type { MediaContent } from './media-content';
 
+export interface FileContent extends MediaContent {
+  /**
+   * Which file and which version of it: device, inode, size and change times to the nanosecond. Equal
+   * identities mean equal content, unless someone rewrote the file and reset both of its times.
+   */
+  readonly identity: string;
+  close(): Promise<void>;
+}
+
 /**
  * A file on disk read by position, so only the parts the rules need are read (a 10 MB video: a few box
  * headers). The size is the one at opening. Call `close` when done.
  */
-export async function openFileContent(path: string): Promise<MediaContent & { close(): Promise<void> }> {
+export async function openFileContent(path: string): Promise<FileContent> {
   const handle = await open(path, 'r');
   try {
-    const { size } = await handle.stat();
+    const stats = await handle.stat({ bigint: true });
+    const size = Number(stats.size);
     return {
       size,
+      identity: [stats.dev, stats.ino, stats.size, stats.mtimeNs, stats.ctimeNs].join(':'),
       read: async (offset, length) => {
         const start = Math.max(0, offset);
         const wanted = Math.max(0, Math.min(length, size - start));

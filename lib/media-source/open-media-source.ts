@@ -11,6 +11,7 @@ import { openFileContent } from '../media-rules/file-content';
 import { bufferContent, type MediaContent } from '../media-rules/media-content';
 import { tooLargeError } from '../media-rules/inspect-media';
 import { MEDIA_RULES } from '../media-rules/media-limits';
+import { fileDigests } from './file-digest-memo';
 
 /** A media source made readable any number of times: by position for the rules, as a stream per upload try. */
 export interface OpenedMedia {
@@ -81,7 +82,7 @@ async function openFile(path: string, name?: string, declaredType?: string): Pro
     content,
     name: name ?? basename(path),
     declaredType,
-    sha256: () => (hash ??= hashStream(createReadStream(path))),
+    sha256: () => (hash ??= fileDigests.digest(content.identity, () => hashStream(createReadStream(path)))),
     createReadStream: () => createReadStream(path),
     close: () => content.close(),
   };

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AxiosInstance, AxiosRequestConfig } from 'axios';
 import { WeixinApiError } from '../errors/weixin-api.error';
+import { WeixinNetworkError } from '../errors/weixin-network.error';
 import { withRetries } from '../http/request-attempts';
 import { abortReason, sleep } from '../http/retry-policy';
 import type { StoredAccessToken, TokenStore, WeixinMediaModuleOptions } from '../interfaces';
@@ -13,6 +14,8 @@ interface TokenAnswer {
 
 /** How often a process waiting for another's refresh looks at the store again. */
 const LOCK_POLL_MS = 40;
+/** The lock holder gives up its fetch this long before its lease ends, so two holders never overlap. */
+const LEASE_SAFETY_MS = 1_000;
 
 /**
  * Owns the access token: serves it from the store, refreshes it ahead of expiry with one request at a
@@ -35,6 +38,9 @@ export class AccessTokenManager {
 
   /** A token that is valid now; waits for a refresh when there is none. */
   async getToken(signal?: AbortSignal): Promise<string> {
+    if (signal?.aborted) {
+      throw abortReason(signal);
+    }
     if (!this.options.accessTokenProvider) {
       const cached = await this.store.get(this.storeKey);
       if (cached && cached.expiresAt > Date.now()) {
@@ -70,7 +76,7 @@ export class AccessTokenManager {
           if (current && current.expiresAt > Date.now()) {
             return current.token;
           }
-          const fresh = await this.fetchToken();
+          const fresh = await this.fetchToken(this.lockLeaseMs() - LEASE_SAFETY_MS);
           await this.store.set(this.storeKey, fresh);
           return fresh.token;
         } finally {
@@ -81,8 +87,11 @@ export class AccessTokenManager {
     }
   }
 
-  /** Asks Weixin for a token; stable mode never forces a refresh (that would kill the fleet's token). */
-  protected async fetchToken(): Promise<StoredAccessToken> {
+  /**
+   * Asks Weixin for a token, retries included, within `budgetMs`. Stable mode never forces a refresh
+   * (that would kill the token the rest of the fleet is using).
+   */
+  protected async fetchToken(budgetMs: number): Promise<StoredAccessToken> {
     const { appId, appSecret, tokenMode, retry, timeoutMs } = this.options;
     const request: AxiosRequestConfig =
       tokenMode === 'classic'
@@ -97,10 +106,15 @@ export class AccessTokenManager {
             data: { grant_type: 'client_credential', appid: appId, secret: appSecret, force_refresh: false },
           };
     const fetchedAt = Date.now();
+    const budget = new AbortController();
+    const timer = setTimeout(
+      () => budget.abort(new WeixinNetworkError(`no access token within ${budgetMs} ms`, request.url!, undefined, 'ETIMEDOUT')),
+      budgetMs,
+    );
     const { data } = await withRetries(
       (signal) => this.http.request<TokenAnswer>({ ...request, weixinAuth: false, signal }),
-      { retry, timeoutMs, path: request.url!, signal: undefined },
-    );
+      { retry, timeoutMs: Math.min(timeoutMs, budgetMs), path: request.url!, signal: budget.signal },
+    ).finally(() => clearTimeout(timer));
     if (typeof data?.access_token !== 'string' || !(data.expires_in > 0)) {
       throw new WeixinApiError(-1, 'the token answer had no access_token or expires_in', request.url!);
     }

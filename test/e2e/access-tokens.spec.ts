@@ -102,6 +102,23 @@ describe('access tokens', () => {
     assert.equal(fake.countRequests('/cgi-bin/media/upload'), 2);
   });
 
+  it("waiting for another holder's refresh does not count against a request's timeout", async () => {
+    const tokenStore = new InMemoryTokenStore();
+    // Another instance holds the refresh lock for 600 ms (it crashed: it never stores a token).
+    assert.ok(await tokenStore.tryLock(`${fake.appId}:stable`, 600));
+    context = await createMediaTestingModule(fake, {
+      tokenStore,
+      mediaCache: false,
+      timeoutMs: 150,
+      retry: { attempts: 1, baseDelayMs: 1 },
+    });
+    const started = Date.now();
+    const media = await context.service.uploadImage(IMAGE);
+    assert.ok(media.mediaId);
+    assert.ok(Date.now() - started >= 550, 'it waited for the lease to end');
+    assert.equal(fake.tokenRequestCount, 1);
+  });
+
   it('invalidation removes only the token it saw (compare-and-delete)', async () => {
     const store = new InMemoryTokenStore();
     await store.set('k', { token: 'new-token', expiresAt: Date.now() + 60_000 });

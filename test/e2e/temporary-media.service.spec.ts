@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { createReadStream, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { MEDIA_LIFETIME_MS, MediaValidationError, WeixinApiError, type MediaSource } from '../../lib';
@@ -104,6 +105,41 @@ describe('TemporaryMediaService', () => {
     const asThumb = await context.service.uploadThumb(mediaFixture('thumb.jpg'));
     const asImage = await context.service.uploadImage(mediaFixture('thumb.jpg'));
     assert.notEqual(asThumb.mediaId, asImage.mediaId);
+  });
+
+  it('reuses a file path without hashing it again, and notices when the file changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reuse-path-'));
+    const path = join(dir, 'welcome.jpg');
+    try {
+      writeFileSync(path, Buffer.concat([JPEG, Buffer.from('version 1')]));
+      const first = await context.service.uploadImage(path);
+      const again = await context.service.uploadImage(path);
+      assert.equal(again.reused, true);
+      assert.equal(again.mediaId, first.mediaId);
+      writeFileSync(path, Buffer.concat([JPEG, Buffer.from('version 2')]));
+      const changed = await context.service.uploadImage(path);
+      assert.equal(changed.reused, false);
+      assert.ok(fake.getMedia(changed.mediaId)!.data.equals(readFileSync(path)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a media cache that fails costs reuse, never the upload', async () => {
+    const broken = await createMediaTestingModule(fake, {
+      mediaCache: {
+        get: async () => Promise.reject(new Error('cache down')),
+        set: async () => Promise.reject(new Error('cache down')),
+        deleteByMediaId: async () => Promise.reject(new Error('cache down')),
+      },
+    });
+    try {
+      const media = await broken.service.uploadImage(JPEG);
+      assert.equal(media.reused, false);
+      assert.ok(fake.getMedia(media.mediaId));
+    } finally {
+      await broken.close();
+    }
   });
 
   it('mediaCache: false uploads every time', async () => {

@@ -1,0 +1,122 @@
+// Types only: nothing here loads ioredis at runtime; the user's app creates the client.
+import type { Redis } from 'ioredis';
+import type { CachedMedia, MediaCache } from '../interfaces/media-cache.interface';
+import type { MediaType } from '../interfaces/media.interface';
+
+export interface RedisMediaCacheOptions {
+  /**
+   * Put before every key this cache writes, so several apps or environments can share one Redis.
+   * @default 'weixin-media:'
+   */
+  prefix?: string;
+}
+
+const MEDIA_TYPES: readonly MediaType[] = ['image', 'voice', 'video', 'thumb'];
+
+/**
+ * Writes the entry KEYS[1] = ARGV[1] for ARGV[2] ms and adds its cache key ARGV[3] to the media_id's
+ * index KEYS[2], whose expiry only ever grows (it must outlive every entry it lists).
+ */
+const SET_ENTRY = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return 1`;
+
+/** Deletes the entry KEYS[1] only while it still answers the media_id ARGV[1]. */
+const DELETE_IF_MEDIA_ID = `
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local ok, entry = pcall(cjson.decode, value)
+if ok and type(entry) == 'table' and entry.mediaId == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+/**
+ * The reuse cache shared by every instance of an app through one Redis. Entries expire in Redis when
+ * they stop being answerable (the service sets `expiresAt` a margin before the media expires); a
+ * reverse index per media_id lets a 40007 evict every entry that answers that id.
+ *
+ * Keys: `{prefix}media:{appId}:{type}:{sha256}` (the entry) and `{prefix}media-id:{mediaId}` (a set of
+ * the cache keys answering it, expiring with the last of them).
+ */
+export class RedisMediaCache implements MediaCache {
+  protected readonly prefix: string;
+
+  constructor(
+    protected readonly client: Redis,
+    options: RedisMediaCacheOptions = {},
+  ) {
+    this.prefix = options.prefix ?? 'weixin-media:';
+  }
+
+  async get(key: string): Promise<CachedMedia | undefined> {
+    const value = await this.client.get(this.entryKey(key));
+    const entry = value === null ? undefined : parseCachedMedia(value);
+    return entry && entry.expiresAt > Date.now() ? entry : undefined;
+  }
+
+  async set(key: string, value: CachedMedia): Promise<void> {
+    const ttlMs = Math.floor(value.expiresAt - Date.now());
+    if (!(ttlMs > 0)) {
+      return;
+    }
+    const entry: CachedMedia = {
+      type: value.type,
+      mediaId: value.mediaId,
+      createdAt: value.createdAt,
+      expiresAt: value.expiresAt,
+    };
+    await this.client.eval(
+      SET_ENTRY,
+      2,
+      this.entryKey(key),
+      this.indexKey(value.mediaId),
+      JSON.stringify(entry),
+      ttlMs,
+      key,
+    );
+  }
+
+  async deleteByMediaId(mediaId: string): Promise<void> {
+    const indexKey = this.indexKey(mediaId);
+    // The index lists cache keys, not Redis keys: a client `keyPrefix` is then applied exactly once.
+    const keys = await this.client.smembers(indexKey);
+    if (keys.length === 0) return;
+    // Entry by entry, each compare-and-delete: a key overwritten with a newer media_id meanwhile stays.
+    await Promise.all(
+      keys.map((key) => this.client.eval(DELETE_IF_MEDIA_ID, 1, this.entryKey(key), mediaId)),
+    );
+    // SREM rather than DEL: an entry added for this id since SMEMBERS keeps its index.
+    await this.client.srem(indexKey, ...keys);
+  }
+
+  protected entryKey(key: string): string {
+    return `${this.prefix}media:${key}`;
+  }
+
+  protected indexKey(mediaId: string): string {
+    return `${this.prefix}media-id:${mediaId}`;
+  }
+}
+
+function parseCachedMedia(value: string): CachedMedia | undefined {
+  try {
+    const parsed = JSON.parse(value) as Partial<CachedMedia> | null;
+    if (
+      typeof parsed?.mediaId === 'string' &&
+      MEDIA_TYPES.includes(parsed.type as MediaType) &&
+      typeof parsed.createdAt === 'number' &&
+      typeof parsed.expiresAt === 'number'
+    ) {
+      const { mediaId, createdAt, expiresAt } = parsed;
+      return { type: parsed.type as MediaType, mediaId, createdAt, expiresAt };
+    }
+  } catch {
+    // Not ours (or damaged): a miss; the next upload of this content overwrites it.
+  }
+  return undefined;
+}

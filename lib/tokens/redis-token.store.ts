@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+// Types only: nothing here loads ioredis at runtime; the user's app creates the client.
+import type { Redis } from 'ioredis';
+import type { StoredAccessToken, TokenLock, TokenStore } from '../interfaces/token-store.interface';
+
+export interface RedisTokenStoreOptions {
+  /**
+   * Put before every key this store writes, so several apps or environments can share one Redis.
+   * @default 'weixin-media:'
+   */
+  prefix?: string;
+}
+
+/** Deletes KEYS[1] only while its JSON value still holds the token ARGV[1]. */
+const DELETE_IF_TOKEN = `
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local ok, stored = pcall(cjson.decode, value)
+if ok and type(stored) == 'table' and stored.token == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+/** Deletes the lock KEYS[1] only while it is still held by the holder ARGV[1]. */
+const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+/**
+ * Access tokens shared by every instance of an app through one Redis: one token request for the whole
+ * fleet. Tokens are stored with their expiry (and expire in Redis with it); the refresh lock is a lease
+ * (`SET NX PX`), so a holder that crashed blocks the others no longer than the lease, and it is
+ * released only by the holder that took it.
+ *
+ * Keys: `{prefix}token:{appId}:{tokenMode}` and `…:lock` beside it.
+ */
+export class RedisTokenStore implements TokenStore {
+  protected readonly prefix: string;
+
+  constructor(
+    protected readonly client: Redis,
+    options: RedisTokenStoreOptions = {},
+  ) {
+    this.prefix = options.prefix ?? 'weixin-media:';
+  }
+
+  async get(key: string): Promise<StoredAccessToken | undefined> {
+    const value = await this.client.get(this.tokenKey(key));
+    const stored = value === null ? undefined : parseStoredToken(value);
+    return stored && stored.expiresAt > Date.now() ? stored : undefined;
+  }
+
+  async set(key: string, value: StoredAccessToken): Promise<void> {
+    const ttlMs = Math.floor(value.expiresAt - Date.now());
+    if (!(ttlMs > 0)) {
+      // Already past its expiry: nothing worth sharing (and PX must be positive).
+      return;
+    }
+    const stored: StoredAccessToken = { token: value.token, expiresAt: value.expiresAt };
+    await this.client.set(this.tokenKey(key), JSON.stringify(stored), 'PX', ttlMs);
+  }
+
+  async delete(key: string, token: string): Promise<void> {
+    await this.client.eval(DELETE_IF_TOKEN, 1, this.tokenKey(key), token);
+  }
+
+  async tryLock(key: string, leaseMs: number): Promise<TokenLock | undefined> {
+    const lockKey = `${this.tokenKey(key)}:lock`;
+    const holder = randomBytes(16).toString('hex');
+    const taken = await this.client.set(lockKey, holder, 'PX', Math.max(1, Math.ceil(leaseMs)), 'NX');
+    if (taken !== 'OK') {
+      return undefined;
+    }
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        // After the lease ran out someone else may hold the lock: only our own value is deleted.
+        await this.client.eval(RELEASE_LOCK, 1, lockKey, holder);
+      },
+    };
+  }
+
+  protected tokenKey(key: string): string {
+    return `${this.prefix}token:${key}`;
+  }
+}
+
+function parseStoredToken(value: string): StoredAccessToken | undefined {
+  try {
+    const parsed = JSON.parse(value) as Partial<StoredAccessToken> | null;
+    if (typeof parsed?.token === 'string' && typeof parsed.expiresAt === 'number') {
+      return { token: parsed.token, expiresAt: parsed.expiresAt };
+    }
+  } catch {
+    // Not ours (or damaged): treat as absent; the next refresh overwrites it.
+  }
+  return undefined;
+}
