@@ -1,0 +1,157 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createConnection, createServer } from 'node:net';
+import Redis, { type RedisOptions } from 'ioredis';
+
+const HOST = '127.0.0.1';
+const START_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+/**
+ * A throwaway `redis-server` for tests: its own free port on 127.0.0.1, no persistence. It runs under a
+ * small `sh` guard that kills it when our end of its stdin closes, so it dies with the test process
+ * even when that process is killed outright (never an orphan holding a port).
+ */
+export class RedisServer {
+  private readonly clients = new Set<Redis>();
+  private exited: Promise<void>;
+  private stopping?: Promise<void>;
+
+  private constructor(
+    readonly port: number,
+    private readonly child: ChildProcess,
+    private readonly output: () => string,
+  ) {
+    this.exited = new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve();
+      else child.once('exit', () => resolve());
+    });
+    // Belt and braces for a normal exit that skipped stop().
+    process.once('exit', this.killOnExit);
+  }
+
+  static async start(): Promise<RedisServer> {
+    assertRedisServerInstalled();
+    let lastError: unknown;
+    // A free port can be taken between our probe and redis' bind: try a few.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const port = await freePort();
+      const lines: string[] = [];
+      const child = spawn(
+        'sh',
+        [
+          '-c',
+          // The guard: redis in the background; when stdin closes (stop() or our death), kill it.
+          'redis-server "$@" & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid',
+          'redis-guard',
+          '--port',
+          String(port),
+          '--bind',
+          HOST,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--protected-mode',
+          'no',
+        ],
+        { stdio: ['pipe', 'pipe', 'pipe'] },
+      );
+      const collect = (chunk: Buffer) => {
+        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        if (lines.length > 40) lines.splice(0, lines.length - 40);
+      };
+      child.stdout!.on('data', collect);
+      child.stderr!.on('data', collect);
+      const server = new RedisServer(port, child, () => lines.join('\n'));
+      try {
+        await server.waitForPing();
+        return server;
+      } catch (error) {
+        lastError = error;
+        await server.stop();
+      }
+    }
+    throw lastError;
+  }
+
+  get url(): string {
+    return `redis://${HOST}:${this.port}`;
+  }
+
+  /** An ioredis client for this server; closed by `stop()`. */
+  createClient(options: RedisOptions = {}): Redis {
+    const client = new Redis({ host: HOST, port: this.port, maxRetriesPerRequest: 2, ...options });
+    // A test that stops the server first must not die of a reconnect error event.
+    client.on('error', () => undefined);
+    this.clients.add(client);
+    return client;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const client of this.clients) client.disconnect();
+      this.clients.clear();
+      this.child.stdin?.end();
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await this.exited;
+      clearTimeout(timer);
+      process.off('exit', this.killOnExit);
+    })();
+    return this.stopping;
+  }
+
+  private readonly killOnExit = (): void => {
+    this.child.stdin?.destroy();
+  };
+
+  private async waitForPing(): Promise<void> {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) break;
+      if (await ping(this.port)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`redis-server did not answer PING on ${HOST}:${this.port}:\n${this.output()}`);
+  }
+}
+
+function assertRedisServerInstalled(): void {
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      'These tests need a real Redis: `redis-server` was not found on PATH. ' +
+        'Install it (Debian/Ubuntu: `apt-get install -y redis-server`; `.ci/run` does this) and run the tests again.',
+    );
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, HOST, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** A raw RESP PING, so readiness does not depend on the client library's reconnect behaviour. */
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: HOST, port });
+    let answer = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('latin1');
+      if (answer.includes('\r\n')) done(answer.startsWith('+PONG'));
+    });
+    socket.once('connect', () => socket.write('PING\r\n'));
+  });
+}
