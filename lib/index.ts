@@ -1,7 +1,13 @@
 export * from './errors';
 export * from './interfaces';
 export { InMemoryMediaCache } from './media-cache/in-memory-media.cache';
+export { RedisMediaCache, type RedisMediaCacheOptions } from './media-cache/redis-media.cache';
+export * from './dto';
+export * from './pipes';
+export * from './validators';
 export {
+  detectFormat,
+  openFileContent,
   FORMAT_CONTENT_TYPES,
   FORMAT_EXTENSIONS,
   MEDIA_RULES,
@@ -14,6 +20,7 @@ export {
 export { TemporaryMediaService } from './temporary-media.service';
 export { AccessTokenManager } from './tokens/access-token.manager';
 export { InMemoryTokenStore } from './tokens/in-memory-token.store';
+export { RedisTokenStore, type RedisTokenStoreOptions } from './tokens/redis-token.store';
 export {
   DEFAULT_API_BASE_URL,
   MEDIA_LIFETIME_MS,
@@ -23,3 +30,7 @@ export {
 export { InjectWeixinMediaOptions, WeixinMediaModule } from './weixin-media.module';
 export { WEIXIN_MEDIA_MODULE_OPTIONS, type WeixinMediaModuleInput } from './weixin-media.module-definition';
 export { resolveWeixinMediaOptions, WEIXIN_CONFIG_KEYS } from './weixin-media-options.resolver';
+export * from './controllers';
+export * from './filters';
+export * from './interceptors';
+export { DEFAULT_CONTROLLER_PATH } from './weixin-media.constants';

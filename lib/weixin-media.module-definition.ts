@@ -1,4 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { weixinMediaControllerMetadata } from './controllers/weixin-media-controller.options';
 import type { WeixinMediaModuleExtras, WeixinMediaModuleOptions } from './interfaces';
 import { WEIXIN_MEDIA_MODULE_NAME } from './weixin-media.constants';
 
@@ -13,8 +14,15 @@ export const {
 } = new ConfigurableModuleBuilder<WeixinMediaModuleInput>({ moduleName: WEIXIN_MEDIA_MODULE_NAME })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createWeixinMediaOptions')
-  .setExtras<Required<WeixinMediaModuleExtras>>({ isGlobal: false, controller: false }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal,
-  }))
+  .setExtras<Required<WeixinMediaModuleExtras>>({ isGlobal: false, controller: false }, (definition, extras) => {
+    if (!extras.controller) return { ...definition, global: extras.isGlobal };
+    // The controller's own options are checked when the application boots (a provider that throws).
+    const mounted = weixinMediaControllerMetadata(extras.controller);
+    return {
+      ...definition,
+      global: extras.isGlobal,
+      controllers: [...(definition.controllers ?? []), ...mounted.controllers],
+      providers: [...(definition.providers ?? []), ...mounted.providers],
+    };
+  })
   .build();

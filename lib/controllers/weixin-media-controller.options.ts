@@ -1,0 +1,82 @@
+import type { ModuleMetadata, Provider } from '@nestjs/common';
+import { WeixinMediaOptionsError } from '../errors/weixin-media-options.error';
+import type { WeixinMediaControllerOptions } from '../interfaces';
+import { createWeixinMediaController, isGuard } from './weixin-media.controller';
+
+/** Resolved at bootstrap when the controller is mounted; its factory refuses unsafe controller options. */
+export const WEIXIN_MEDIA_CONTROLLER_CHECK = Symbol('WEIXIN_MEDIA_CONTROLLER_CHECK');
+
+/** Everything wrong with the `controller` option, as sentences that say how to fix it. */
+export function controllerOptionsProblems(options: unknown): string[] {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    return ['controller must be false or an object { path?, guards?, public? }'];
+  }
+  const { path, guards, public: isPublic } = options as Record<string, unknown>;
+  const problems: string[] = [];
+  if (path !== undefined && (typeof path !== 'string' || path.trim() === '')) {
+    problems.push(
+      `controller.path must be a non-empty string such as 'weixin/media', got ${JSON.stringify(path)}`,
+    );
+  }
+  if (isPublic !== undefined && typeof isPublic !== 'boolean') {
+    problems.push(`controller.public must be true or false, got ${JSON.stringify(isPublic)}`);
+  }
+  if (guards !== undefined && !Array.isArray(guards)) {
+    problems.push('controller.guards must be an array of guards (guard classes or objects with canActivate)');
+  } else if (Array.isArray(guards)) {
+    guards.forEach((guard, index) => {
+      if (!isGuard(guard)) {
+        problems.push(
+          `controller.guards[${index}] is not a guard: pass a guard class or an object with canActivate()`,
+        );
+      }
+    });
+  }
+  const hasGuards = Array.isArray(guards) && guards.length > 0;
+  if (!hasGuards && isPublic !== true) {
+    problems.push(
+      'controller is enabled without guards: pass controller.guards (e.g. an API-key or JWT guard) ' +
+        'or set controller.public: true to expose uploads to anyone',
+    );
+  }
+  if (!multerInstalled()) {
+    problems.push('controller needs the "multer" package for uploads: npm install multer');
+  }
+  return problems;
+}
+
+/**
+ * What the module definition gains when `controller` is set: the controller, and a provider that fails
+ * the application's bootstrap (not the `forRoot()` call) when the controller would be unprotected by
+ * accident or its options are malformed.
+ */
+export function weixinMediaControllerMetadata(
+  options: WeixinMediaControllerOptions | true,
+): Required<Pick<ModuleMetadata, 'controllers' | 'providers'>> {
+  const controllerOptions = options === true ? {} : options;
+  const check: Provider = {
+    provide: WEIXIN_MEDIA_CONTROLLER_CHECK,
+    useFactory: () => {
+      const problems = controllerOptionsProblems(controllerOptions);
+      if (problems.length > 0) throw new WeixinMediaOptionsError(problems);
+      return true;
+    },
+  };
+  return {
+    controllers: [
+      createWeixinMediaController(
+        typeof controllerOptions === 'object' && controllerOptions !== null ? controllerOptions : {},
+      ),
+    ],
+    providers: [check],
+  };
+}
+
+function multerInstalled(): boolean {
+  try {
+    require.resolve('multer');
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,165 @@
+import {
+  Body,
+  type CanActivate,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  Param,
+  Post,
+  Query,
+  Res,
+  StreamableFile,
+  type Type,
+  UploadedFile,
+  UseFilters,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { missingMediaHttpException } from '../errors/media-validation-http';
+import { WeixinMediaExceptionFilter } from '../filters/weixin-media-exception.filter';
+import { MediaUploadInterceptor, type MediaUploadFile } from '../interceptors/media-upload.interceptor';
+import type {
+  DownloadedMediaStream,
+  MediaSource,
+  MediaType,
+  TemporaryMedia,
+  WeixinMediaControllerOptions,
+} from '../interfaces';
+import { TemporaryMediaService } from '../temporary-media.service';
+import { DEFAULT_CONTROLLER_PATH } from '../weixin-media.constants';
+import { attachmentDisposition } from './attachment-disposition';
+import type { UploadedMediaResponse, VideoUrlResponse } from './weixin-media-response.interface';
+
+/** A content type as `type/subtype`, nothing else (no parameters, no header tricks). */
+const SAFE_CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/i;
+
+/**
+ * Weixin's temporary media API, served by the application itself, checked and tokened:
+ * `POST /{path}?type=TYPE` with the file in the multipart field `media`, and `GET /{path}/{mediaId}`.
+ * Mounted by `WeixinMediaModule.forRoot({ controller: { ... } })` through `createWeixinMediaController`;
+ * subclass it to change a hook, and mount the subclass with `@Controller()` yourself.
+ */
+@UseFilters(WeixinMediaExceptionFilter)
+export class WeixinMediaController {
+  constructor(@Inject(TemporaryMediaService) protected readonly media: TemporaryMediaService) {}
+
+  /**
+   * `curl -F media=@photo.jpg "http://host/weixin/media?type=image"`
+   * answers 201 `{ type, media_id, created_at, expires_at }`.
+   */
+  @Post()
+  @HttpCode(HttpStatus.CREATED)
+  @UseInterceptors(MediaUploadInterceptor)
+  async upload(
+    @Query('type') queryType: unknown,
+    @Body('type') fieldType: unknown,
+    @UploadedFile() file: MediaUploadFile | undefined,
+    @Res({ passthrough: true }) response: ServerResponse,
+  ): Promise<UploadedMediaResponse> {
+    if (!file?.path) throw missingMediaHttpException('no file in the form field "media"');
+    const type = this.mediaType(queryType, fieldType);
+    const signal = this.clientSignal(response);
+    const uploaded = await this.media.upload(type, this.mediaSource(file), { signal });
+    return this.toUploadResponse(uploaded);
+  }
+
+  /** The bytes with their content type and a safe attachment filename; for a video, `{ video_url }`. */
+  @Get(':mediaId')
+  async download(
+    @Param('mediaId') mediaId: string,
+    @Res({ passthrough: true }) response: ServerResponse,
+  ): Promise<StreamableFile | VideoUrlResponse> {
+    const media = await this.media.downloadStream(mediaId, this.clientSignal(response));
+    if (media.kind === 'video') return { video_url: media.videoUrl };
+    return this.toStreamableFile(media, response);
+  }
+
+  /** The type from the query, else from the form (the upload interceptor checked that they agree). */
+  protected mediaType(queryType: unknown, fieldType: unknown): MediaType {
+    // The service checks it again and answers 40004 for anything that is not a media type.
+    return (queryType ?? fieldType) as MediaType;
+  }
+
+  /** The temp file, under the name the client gave it (the service keeps only a safe base name). */
+  protected mediaSource(file: MediaUploadFile): MediaSource {
+    return { path: file.path, filename: file.originalname, contentType: file.mimetype };
+  }
+
+  protected toUploadResponse(media: TemporaryMedia): UploadedMediaResponse {
+    return {
+      type: media.type,
+      media_id: media.mediaId,
+      created_at: Math.floor(media.createdAt.getTime() / 1000),
+      expires_at: Math.floor(media.expiresAt.getTime() / 1000),
+    };
+  }
+
+  protected toStreamableFile(
+    media: Extract<DownloadedMediaStream, { kind: 'file' }>,
+    response: ServerResponse,
+  ): StreamableFile {
+    const type = SAFE_CONTENT_TYPE.test(media.contentType.split(';')[0].trim())
+      ? media.contentType.split(';')[0].trim()
+      : 'application/octet-stream';
+    // The bytes are what Weixin says they are: no browser should guess otherwise.
+    response.setHeader('X-Content-Type-Options', 'nosniff');
+    return new StreamableFile(media.stream, {
+      type,
+      disposition: attachmentDisposition(media.filename, media.mediaId),
+      length: media.contentLength,
+    }).setErrorHandler((error, handlerResponse) => {
+      const res = handlerResponse as unknown as ServerResponse;
+      if (res.destroyed) return;
+      if (res.headersSent) {
+        // A truncated file must not look complete.
+        res.destroy();
+        return;
+      }
+      res.statusCode = HttpStatus.BAD_GATEWAY;
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.removeHeader('Content-Disposition');
+      res.removeHeader('Content-Length');
+      res.end(JSON.stringify({ errcode: -1, errmsg: `the download from Weixin failed (${error.name})` }));
+    });
+  }
+
+  /** Aborts the Weixin call when the client goes away before its answer. */
+  protected clientSignal(response: ServerResponse): AbortSignal {
+    const controller = new AbortController();
+    response.once('close', () => {
+      if (!response.writableFinished) controller.abort();
+    });
+    return controller.signal;
+  }
+}
+
+/**
+ * The controller class `WeixinMediaModule` mounts for `controller: { path, guards, public }`: the routes of
+ * `WeixinMediaController` at `path` (default `weixin/media`) behind `guards`.
+ */
+export function createWeixinMediaController(
+  options: WeixinMediaControllerOptions = {},
+): Type<WeixinMediaController> {
+  const path =
+    typeof options.path === 'string' && options.path.trim() !== '' ? options.path : DEFAULT_CONTROLLER_PATH;
+  // Invalid guards are reported at bootstrap (see weixin-media-controller.options.ts), not thrown here.
+  const guards = (Array.isArray(options.guards) ? options.guards : []).filter(isGuard);
+
+  @Controller(path)
+  @UseGuards(...guards)
+  class MountedWeixinMediaController extends WeixinMediaController {}
+
+  Object.defineProperty(MountedWeixinMediaController, 'name', { value: WeixinMediaController.name });
+  return MountedWeixinMediaController;
+}
+
+/** A guard class, or an object with `canActivate`. */
+export function isGuard(value: unknown): value is CanActivate | Type<CanActivate> {
+  return (
+    typeof value === 'function' ||
+    (typeof value === 'object' && value !== null && typeof (value as CanActivate).canActivate === 'function')
+  );
+}

@@ -1,0 +1,1 @@
+export * from './weixin-media-exception.filter';

@@ -1,0 +1,174 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WeixinErrorBody } from '../errors/media-validation-http';
+import { MediaValidationError } from '../errors/media-validation.error';
+import { WeixinApiError } from '../errors/weixin-api.error';
+import { WeixinNetworkError } from '../errors/weixin-network.error';
+
+/** The errcode sent with an HTTP status when the exception carries none: Weixin's nearest meaning. */
+const ERRCODE_BY_STATUS: Record<number, number> = {
+  [HttpStatus.UNAUTHORIZED]: 41001, // access_token missing: the caller brought no (valid) credential
+  [HttpStatus.FORBIDDEN]: 48001, // api unauthorized
+  [HttpStatus.REQUEST_TIMEOUT]: 41005, // the media data did not arrive
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 40006, // invalid media size
+  [HttpStatus.TOO_MANY_REQUESTS]: 45011, // api minute-quota reached
+};
+/** Weixin's "invalid args" for any other client error. */
+const BAD_REQUEST_ERRCODE = 40035;
+const INTERNAL_ERROR: WeixinErrorBody = { errcode: -1, errmsg: 'internal error' };
+
+/**
+ * Answers every failure of the media routes with Weixin's own error shape `{ errcode, errmsg }` and the
+ * matching status: 400 for a broken rule or a bad request, 413 for too large, 401/403 from guards, 404 for
+ * an unknown media_id, 502 when Weixin fails (its errcode kept), 504 when it times out. Anything unexpected
+ * is logged and answered 500 `{ errcode: -1, errmsg: 'internal error' }`, never with a stack.
+ *
+ * Bound to the upload controller; `app.useGlobalFilters(new WeixinMediaExceptionFilter())` gives the same
+ * shape to failures before routing too (malformed JSON bodies, body-parser limits).
+ */
+@Catch()
+export class WeixinMediaExceptionFilter implements ExceptionFilter {
+  protected readonly logger = new Logger(WeixinMediaExceptionFilter.name);
+  /** After an early answer, the longest the rest of the body is read (and discarded), in milliseconds. */
+  protected readonly graceMs: number = 2000;
+  /** After an early answer, the most bytes of the rest of the body read (and discarded). */
+  protected readonly graceBytes: number = 4 * 1024 * 1024;
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const response = http.getResponse<ServerResponse>();
+    const request = http.getRequest<IncomingMessage>();
+    if (response.destroyed || response.writableEnded) {
+      // The client left (an abort mid-upload or while Weixin was called): nobody to answer, nothing to log.
+      this.logger.debug(`The client left before the answer (${describe(exception)})`);
+      return;
+    }
+    const { status, body } = this.toWeixinError(exception);
+    if (status >= 500 && !(exception instanceof WeixinApiError || exception instanceof WeixinNetworkError)) {
+      const detail = exception instanceof Error ? (exception.stack ?? exception.message) : describe(exception);
+      this.logger.error(detail);
+    }
+    if (response.headersSent) {
+      // Mid-stream: the status is gone; cutting the connection is the only honest signal left.
+      response.destroy();
+      return;
+    }
+    const payload = JSON.stringify(body);
+    response.statusCode = status;
+    response.setHeader('Content-Type', 'application/json; charset=utf-8');
+    response.setHeader('Content-Length', Buffer.byteLength(payload));
+    response.setHeader('Cache-Control', 'no-store');
+    if (request && !request.complete) {
+      // Answered before the body was read to its end (too large, too slow, refused early): the answer goes
+      // out whole now, the rest of the body is not read beyond a small grace, then the connection closes.
+      response.setHeader('Connection', 'close');
+      response.write(payload);
+      this.endAfterGrace(request, response);
+      return;
+    }
+    response.end(payload);
+  }
+
+  /** The status and Weixin-shaped body for any exception. */
+  protected toWeixinError(exception: unknown): { status: number; body: WeixinErrorBody } {
+    if (exception instanceof MediaValidationError) {
+      const status = exception.reason === 'too-large' ? HttpStatus.PAYLOAD_TOO_LARGE : HttpStatus.BAD_REQUEST;
+      return { status, body: { errcode: exception.errcode, errmsg: exception.message } };
+    }
+    if (exception instanceof WeixinApiError) {
+      return {
+        status: this.statusForWeixinErrcode(exception.errcode),
+        body: { errcode: exception.errcode, errmsg: exception.errmsg },
+      };
+    }
+    if (exception instanceof WeixinNetworkError) {
+      return {
+        status: exception.timedOut ? HttpStatus.GATEWAY_TIMEOUT : HttpStatus.BAD_GATEWAY,
+        body: { errcode: -1, errmsg: this.networkErrorMessage(exception) },
+      };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      return { status, body: this.httpExceptionBody(exception.getResponse(), status, exception.message) };
+    }
+    // http-errors style (body-parser's 400/413/415 when the filter is global): a client error, its status.
+    const status = (exception as { status?: unknown; statusCode?: unknown } | null)?.status ??
+      (exception as { statusCode?: unknown } | null)?.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const message = exception instanceof Error ? exception.message : 'bad request';
+      return { status, body: { errcode: this.errcodeForStatus(status), errmsg: message } };
+    }
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: { ...INTERNAL_ERROR } };
+  }
+
+  /**
+   * The status for a Weixin errcode: 404 for an unknown or expired media_id (the caller's mistake),
+   * 502 for everything else (Weixin said no).
+   */
+  protected statusForWeixinErrcode(errcode: number): number {
+    return errcode === 40007 ? HttpStatus.NOT_FOUND : HttpStatus.BAD_GATEWAY;
+  }
+
+  /** Says what went wrong with the call to Weixin without internals (addresses, stacks). */
+  protected networkErrorMessage(error: WeixinNetworkError): string {
+    if (error.timedOut) return 'Weixin did not answer in time; try again later';
+    const detail = error.status ? `HTTP ${error.status}` : (error.code ?? 'no answer');
+    return `Weixin could not be reached (${detail}); try again later`;
+  }
+
+  /**
+   * Ends an early answer once the client had a fair chance to finish sending (so it is not reset before it
+   * reads the answer, as lingering close in nginx and Apache does), but after at most `graceBytes` more
+   * bytes or `graceMs`: a hostile or huge body is not read on.
+   */
+  protected endAfterGrace(request: IncomingMessage, response: ServerResponse): void {
+    let bytes = 0;
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(deadline);
+      request.off('data', count);
+      request.off('end', end);
+      request.off('close', end);
+      response.end();
+    };
+    const count = (chunk: Buffer): void => {
+      bytes += chunk.length;
+      if (bytes > this.graceBytes) end();
+    };
+    const deadline = setTimeout(end, this.graceMs);
+    deadline.unref();
+    request.on('data', count);
+    request.once('end', end);
+    request.once('close', end);
+    // Read and discard what comes meanwhile (multer may be draining it already).
+    request.resume();
+    if (request.readableEnded || request.destroyed) end();
+  }
+
+  /** The errcode for a status when the exception brought none. */
+  protected errcodeForStatus(status: number): number {
+    return ERRCODE_BY_STATUS[status] ?? (status >= 500 ? -1 : BAD_REQUEST_ERRCODE);
+  }
+
+  private httpExceptionBody(response: unknown, status: number, fallback: string): WeixinErrorBody {
+    const object =
+      typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
+    const errcode = typeof object.errcode === 'number' ? object.errcode : this.errcodeForStatus(status);
+    const message = object.errmsg ?? object.message ?? (typeof response === 'string' ? response : fallback);
+    const errmsg = Array.isArray(message) ? message.map(String).join('; ') : String(message);
+    return { errcode, errmsg };
+  }
+}
+
+function describe(value: unknown): string {
+  return value instanceof Error ? value.message : String(value);
+}
