@@ -1,0 +1,2 @@
+export * from './sample.config';
+export { SampleConfigModule } from './sample-config.module';

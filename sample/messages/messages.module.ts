@@ -1,0 +1,16 @@
+import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { MessageRepliesService } from './message-replies.service';
+import { WEIXIN_CALLBACK_PATH, WeixinCallbackController } from './weixin-callback.controller';
+import { WeixinSignatureGuard } from './weixin-signature.guard';
+import { XmlBodyMiddleware } from './xml-body.middleware';
+
+/** The Official Account's message callback; needs `TemporaryMediaService` (a global `WeixinMediaModule`). */
+@Module({
+  controllers: [WeixinCallbackController],
+  providers: [MessageRepliesService, WeixinSignatureGuard],
+})
+export class MessagesModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(XmlBodyMiddleware).forRoutes({ path: WEIXIN_CALLBACK_PATH, method: RequestMethod.POST });
+  }
+}

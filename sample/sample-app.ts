@@ -1,0 +1,99 @@
+import { Logger, type LoggerService, type LogLevel } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { AddressInfo } from 'node:net';
+import { DEFAULT_API_BASE_URL } from '../lib';
+import { FakeWeixinServer } from '../lib/testing';
+import { AppModule } from './app.module';
+import type { SampleConfig, SampleEnv } from './config';
+import { WEIXIN_CALLBACK_PATH } from './messages';
+import { SAMPLE_PUBLIC_DIR } from './sample-paths';
+import { MEDIA_CONTROLLER_PATH, UPLOAD_TOKEN_HEADER } from './upload';
+
+export interface SampleAppOptions {
+  /** Nest's logger setting; `false` for quiet tests. */
+  logger?: LoggerService | LogLevel[] | false;
+}
+
+export interface SampleApp {
+  app: NestExpressApplication;
+  /** Where the app listens, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  config: SampleConfig;
+  /** What the upload page must send to the media controller. */
+  uploadToken: string;
+  /** The embedded fake Weixin server, when no `WEIXIN_APP_ID` was set. */
+  fake?: FakeWeixinServer;
+  /** Stops the app, then the fake. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the sample and answers once it listens. Without `WEIXIN_APP_ID` in `env` it first starts the
+ * embedded fake Weixin server and runs on it (no credentials needed); with `WEIXIN_APP_ID` and
+ * `WEIXIN_APP_SECRET` it is a real Official Account backend.
+ */
+export async function createSampleApp(
+  env: SampleEnv = process.env,
+  options: SampleAppOptions = {},
+): Promise<SampleApp> {
+  const fake = env.WEIXIN_APP_ID?.trim() ? undefined : await FakeWeixinServer.start();
+  let app: NestExpressApplication | undefined;
+  try {
+    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env, fake), {
+      logger: options.logger,
+      // Fail with the error (tests, main.ts) rather than exit the process.
+      abortOnError: false,
+    });
+    app.useStaticAssets(SAMPLE_PUBLIC_DIR);
+    const config = app
+      .get<ConfigService<{ sample: SampleConfig }, true>>(ConfigService)
+      .get('sample', { infer: true });
+    await app.listen(config.port, config.host);
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    const started = app;
+    const sample: SampleApp = {
+      app,
+      url: `http://${displayHost(config.host)}:${port}`,
+      config,
+      uploadToken: config.uploadToken,
+      fake,
+      close: async () => {
+        await started.close();
+        await fake?.close();
+      },
+    };
+    logStartup(sample);
+    return sample;
+  } catch (error) {
+    await app?.close();
+    await fake?.close();
+    throw error;
+  }
+}
+
+/** What the sample runs against and where to reach it. */
+function logStartup({ url, config, uploadToken, fake }: SampleApp): void {
+  const logger = new Logger('Sample');
+  const { weixin } = config;
+  if (fake) {
+    logger.log(`Weixin API: the embedded fake server at ${fake.baseUrl}; no credentials needed`);
+    logger.log('Set WEIXIN_APP_ID, WEIXIN_APP_SECRET and WEIXIN_TOKEN to serve a real Official Account');
+  } else {
+    logger.log(`Weixin API: ${weixin.apiBaseUrl ?? DEFAULT_API_BASE_URL} as Official Account ${weixin.appId}`);
+    if (!/^[A-Za-z0-9]{3,32}$/.test(weixin.callbackToken)) {
+      logger.warn('WEIXIN_TOKEN: the server settings take 3 to 32 letters and digits; use the same value in both');
+    }
+  }
+  logger.log(`Upload page:  ${url}/?token=${uploadToken}`);
+  logger.log(`Media API:    ${url}/${MEDIA_CONTROLLER_PATH} (header ${UPLOAD_TOKEN_HEADER}: ${uploadToken})`);
+  logger.log(`Callback URL: ${url}/${WEIXIN_CALLBACK_PATH} (Token "${weixin.callbackToken}", plain mode)`);
+  const upload = `${url}/${MEDIA_CONTROLLER_PATH}?type=image`;
+  logger.log(`Try: curl -H '${UPLOAD_TOKEN_HEADER}: ${uploadToken}' -F media=@sample/assets/welcome.jpg '${upload}'`);
+}
+
+function displayHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
