@@ -3,13 +3,13 @@ import { FileInterceptor } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import multer from 'multer';
 import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { MEDIA_UPLOAD_FILE_PREFIX, TemporaryMediaService, WeixinMediaModule } from '../lib';
 import { FakeWeixinServer } from '../lib/testing';
+import { runBenchmark } from './bench-results';
 
 const MB = 1024 * 1024;
 const CONCURRENCY = 32;
@@ -304,18 +304,6 @@ if (require.main === module) {
       process.exit(1);
     });
   } else {
-    runControllerMemoryBench()
-      .then((figures) => {
-        // Merged into bench/results.json beside the other benchmarks' figures.
-        const file = join(__dirname, '../../bench/results.json');
-        const results: Record<string, unknown> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
-        results.controllerMemory = figures;
-        writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-        console.log('\nwritten to bench/results.json (controllerMemory)');
-      })
-      .catch((error: unknown) => {
-        console.error(error);
-        process.exitCode = 1;
-      });
+    runBenchmark('controllerMemory', runControllerMemoryBench);
   }
 }

@@ -1,6 +1,6 @@
 import { Test } from '@nestjs/testing';
 import { createHash, randomFillSync } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -9,6 +9,7 @@ import { RedisMediaCache, RedisTokenStore, TemporaryMediaService, WeixinMediaMod
 import { FakeWeixinServer } from '../lib/testing';
 import { Fleet, type WorkerReport } from '../test/support/fleet-worker';
 import { RedisServer } from '../test/support/redis-server';
+import { runBenchmark } from './bench-results';
 
 const PROCESSES = 4;
 const UPLOADS_PER_PROCESS = 250;
@@ -262,17 +263,5 @@ function round2(value: number): number {
 }
 
 if (require.main === module) {
-  runFleetBench()
-    .then((results) => {
-      // Alone, it merges its figures into bench/results.json beside the other benchmarks'.
-      const file = join(__dirname, '../../bench/results.json');
-      const all = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-      all.fleet = results;
-      writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
-      console.log('\nwritten to bench/results.json (fleet)');
-    })
-    .catch((error) => {
-      console.error(error);
-      process.exitCode = 1;
-    });
+  runBenchmark('fleet', runFleetBench);
 }

@@ -20,6 +20,7 @@ import {
   mp3Frames,
   type Mp3FrameSpec,
 } from '../test/support/media-builders';
+import { runBenchmark } from './bench-results';
 
 const RUNS = 200;
 const FFPROBE_RUNS = 10;
@@ -136,11 +137,5 @@ function printTable(header: string[], rows: string[][]): void {
 }
 
 if (require.main === module) {
-  runMediaRulesBench().then(
-    (results) => console.log(JSON.stringify(results, null, 2)),
-    (error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    },
-  );
+  runBenchmark('mediaRules', runMediaRulesBench);
 }

@@ -1,32 +1,24 @@
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { runControllerMemoryBench } from './controller-memory.bench';
-import { runFleetBench } from './fleet.bench';
-import { runMediaRulesBench } from './media-rules.bench';
-import { runUploadThroughputBench } from './upload-throughput.bench';
 
-/** Every benchmark, in turn; their figures are printed and written to bench/results.json. */
-const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
-  uploadThroughput: runUploadThroughputBench,
-  mediaRules: runMediaRulesBench,
-  controllerMemory: runControllerMemoryBench,
-  fleet: runFleetBench,
+/**
+ * Every benchmark, each in a fresh Node process so that one's memory does not skew another's figures;
+ * each prints its figures and merges them into bench/results.json. `npm run bench -- fleet` runs one.
+ */
+const BENCHMARKS: Record<string, string> = {
+  uploadThroughput: 'upload-throughput.bench.js',
+  mediaRules: 'media-rules.bench.js',
+  controllerMemory: 'controller-memory.bench.js',
+  fleet: 'fleet.bench.js',
 };
 
-async function main(): Promise<void> {
-  const only = process.argv[2];
-  const results: Record<string, unknown> = { machine: `${process.platform} ${process.arch}, node ${process.version}`, date: new Date().toISOString() };
-  for (const [name, run] of Object.entries(BENCHMARKS)) {
-    if (only && only !== name) continue;
-    console.log(`\n== ${name}`);
-    results[name] = await run();
+const only = process.argv[2];
+for (const [name, file] of Object.entries(BENCHMARKS)) {
+  if (only && only !== name) continue;
+  console.log(`\n== ${name}`);
+  const { status } = spawnSync(process.execPath, [join(__dirname, file)], { stdio: 'inherit' });
+  if (status !== 0) {
+    console.error(`${name} failed (exit ${status})`);
+    process.exitCode = 1;
   }
-  const file = join(__dirname, '../../bench/results.json');
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nwritten to bench/results.json`);
 }
-
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});

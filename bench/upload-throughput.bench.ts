@@ -5,6 +5,7 @@ import { Agent } from 'node:http';
 import { TemporaryMediaService, WeixinMediaModule } from '../lib';
 import { FakeWeixinServer } from '../lib/testing';
 import { jpegOfSize, runConcurrently } from './bench-media';
+import { runBenchmark } from './bench-results';
 
 const COLD_UPLOADS = 1_000;
 const UPLOADS_PER_ROUND = 200;
@@ -80,8 +81,5 @@ function round1(value: number): number {
 }
 
 if (require.main === module) {
-  runUploadThroughputBench().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
+  runBenchmark('uploadThroughput', runUploadThroughputBench);
 }

@@ -17,6 +17,7 @@ import type {
   WeixinMediaModuleOptions,
 } from './interfaces';
 import { assertMediaType, FORMAT_CONTENT_TYPES, inspectMediaContent, weixinFilename } from './media-rules';
+import { inspectMediaSource } from './media-source/inspect-media-source';
 import { openMediaSource, type OpenedMedia } from './media-source/open-media-source';
 import {
   MEDIA_LIFETIME_MS,
@@ -95,14 +96,8 @@ export class TemporaryMediaService {
   }
 
   /** Applies Weixin's rules for `type` to `source` locally; no network call. */
-  async inspect(type: MediaType, source: MediaSource): Promise<MediaInspection> {
-    assertMediaType(type);
-    const media = await openMediaSource(source, type);
-    try {
-      return await inspectMediaContent(type, media.content);
-    } finally {
-      await media.close();
-    }
+  inspect(type: MediaType, source: MediaSource): Promise<MediaInspection> {
+    return inspectMediaSource(type, source);
   }
 
   /** Downloads a media item whole: bytes for images, voice and thumbs; the URL for a video. */

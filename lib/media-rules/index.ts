@@ -4,4 +4,3 @@ export { openFileContent } from './file-content';
 export { assertMediaType, inspectMediaContent, tooLargeError } from './inspect-media';
 export { detectFormat, sniffContent, SNIFF_BYTES, type DetectedFormat } from './format-sniffer';
 export { weixinFilename } from './weixin-filename';
-export { uploadedFileContent, type UploadedMediaFile } from './uploaded-file-content';

@@ -1,10 +1,9 @@
 import { HttpException, Injectable, Optional, type PipeTransform } from '@nestjs/common';
 import { missingMediaHttpException, toHttpException } from '../errors/media-validation-http';
 import { MediaValidationError } from '../errors/media-validation.error';
-import type { MediaInspection, MediaType } from '../interfaces/media.interface';
-import { inspectMediaContent } from '../media-rules/inspect-media';
+import type { MediaInspection, MediaSource, MediaType } from '../interfaces/media.interface';
 import { isMediaType, MEDIA_TYPES } from '../media-rules/media-limits';
-import { uploadedFileContent, type UploadedMediaFile } from '../media-rules/uploaded-file-content';
+import { inspectMediaSource } from '../media-source/inspect-media-source';
 
 export interface ParseWeixinMediaPipeOptions {
   /** The Weixin media type whose rules the file must meet. */
@@ -44,20 +43,10 @@ export class ParseWeixinMediaPipe implements PipeTransform<unknown, Promise<Medi
       if (this.fileIsRequired) throw this.missingFileException();
       return undefined;
     }
-    const file = typeof value === 'object' ? (value as UploadedMediaFile) : {};
-    const content = await uploadedFileContent(file);
-    if (!content) {
-      throw new TypeError(
-        'ParseWeixinMediaPipe needs an uploaded file in memory (`buffer`) or on disk (`path`), ' +
-          'as FileInterceptor with memoryStorage() or diskStorage() gives',
-      );
-    }
     try {
-      return await inspectMediaContent(this.type, content);
+      return await inspectMediaSource(this.type, value as MediaSource);
     } catch (error) {
       throw error instanceof MediaValidationError ? this.toException(error) : error;
-    } finally {
-      await content.close();
     }
   }
 

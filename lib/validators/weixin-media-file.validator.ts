@@ -1,10 +1,12 @@
 import { FileValidator } from '@nestjs/common';
 import { toHttpException } from '../errors/media-validation-http';
 import { MediaValidationError } from '../errors/media-validation.error';
-import type { MediaInspection, MediaType } from '../interfaces/media.interface';
-import { inspectMediaContent } from '../media-rules/inspect-media';
+import type { MediaBufferReference, MediaFileReference, MediaInspection, MediaType } from '../interfaces/media.interface';
+
+/** A Multer file from memory storage (`buffer`) or disk storage (`path`). */
+type UploadedMediaFile = MediaBufferReference | MediaFileReference;
 import { isMediaType, MEDIA_TYPES } from '../media-rules/media-limits';
-import { uploadedFileContent, type UploadedMediaFile } from '../media-rules/uploaded-file-content';
+import { inspectMediaSource } from '../media-source/inspect-media-source';
 
 export interface WeixinMediaFileValidatorOptions {
   /** The Weixin media type whose rules the file must meet. */
@@ -61,19 +63,8 @@ export class WeixinMediaFileValidator extends FileValidator<WeixinMediaFileValid
   }
 
   /** Runs the rules on one uploaded file; override to add rules of your own. */
-  protected async inspect(file: UploadedMediaFile): Promise<MediaInspection> {
-    const content = await uploadedFileContent(file);
-    if (!content) {
-      throw new TypeError(
-        'WeixinMediaFileValidator needs the uploaded file in memory (`buffer`) or on disk (`path`); ' +
-          'configure Multer with memoryStorage() or diskStorage()',
-      );
-    }
-    try {
-      return await inspectMediaContent(this.validationOptions.type, content);
-    } finally {
-      await content.close();
-    }
+  protected inspect(file: UploadedMediaFile): Promise<MediaInspection> {
+    return inspectMediaSource(this.validationOptions.type, file);
   }
 }
 
