@@ -24,7 +24,11 @@ export function jpegOfSize(bytes: number): Buffer {
 }
 
 /** Runs `task` `total` times with at most `concurrency` at once; answers the elapsed milliseconds. */
-export async function runConcurrently(total: number, concurrency: number, task: () => Promise<unknown>): Promise<number> {
+export async function runConcurrently(
+  total: number,
+  concurrency: number,
+  task: () => Promise<unknown>,
+): Promise<number> {
   let started = 0;
   const begin = performance.now();
   await Promise.all(

@@ -6,7 +6,9 @@ export const RESULTS_FILE = join(__dirname, '../../bench/results.json');
 
 /** Merges one benchmark's figures into bench/results.json under `name`, beside the others'. */
 export function recordResults(name: string, figures: Record<string, unknown>): void {
-  const all: Record<string, unknown> = existsSync(RESULTS_FILE) ? JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) : {};
+  const all: Record<string, unknown> = existsSync(RESULTS_FILE)
+    ? JSON.parse(readFileSync(RESULTS_FILE, 'utf8'))
+    : {};
   all[name] = { ...figures, measuredAt: new Date().toISOString() };
   all.machine = `${process.platform} ${process.arch}, ${require('node:os').cpus().length} cores, node ${process.version}`;
   writeFileSync(RESULTS_FILE, `${JSON.stringify(all, null, 2)}\n`);

@@ -1,4 +1,11 @@
-import { Controller, type INestApplication, Post, Query, UploadedFile, UseInterceptors } from '@nestjs/common';
+import {
+  Controller,
+  type INestApplication,
+  Post,
+  Query,
+  UploadedFile,
+  UseInterceptors,
+} from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import multer from 'multer';
@@ -45,7 +52,9 @@ export async function runControllerMemoryBench(): Promise<Record<string, unknown
       goal: 'controller peak RSS growth <= 128 MB',
       goalMet: controller.peakGrowthMb <= 128,
     };
-    console.log(`controller RSS growth for ${CONCURRENCY} concurrent ${(VIDEO_BYTES / MB).toFixed(1)} MB uploads`);
+    console.log(
+      `controller RSS growth for ${CONCURRENCY} concurrent ${(VIDEO_BYTES / MB).toFixed(1)} MB uploads`,
+    );
     for (const [label, figures] of [
       ['controller (disk temp files)', controller],
       ['FileInterceptor + memoryStorage', memory],
@@ -55,7 +64,9 @@ export async function runControllerMemoryBench(): Promise<Record<string, unknown
           `${figures.wallMs} ms, ${figures.throughputMBps} MB/s`,
       );
     }
-    console.log(`  temp files left: ${leftovers.length}; goal growth <= 128 MB: ${results.goalMet ? 'met' : 'NOT met'}`);
+    console.log(
+      `  temp files left: ${leftovers.length}; goal growth <= 128 MB: ${results.goalMet ? 'met' : 'NOT met'}`,
+    );
     return results;
   } finally {
     await load.stop();
@@ -90,7 +101,10 @@ async function measure(
     const run = await load.run(url, CONCURRENCY, label);
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage.rss());
-    if (run.ok !== CONCURRENCY) throw new Error(`${label}: only ${run.ok}/${CONCURRENCY} uploads answered 201: ${run.failures.join('; ')}`);
+    if (run.ok !== CONCURRENCY)
+      throw new Error(
+        `${label}: only ${run.ok}/${CONCURRENCY} uploads answered 201: ${run.failures.join('; ')}`,
+      );
     return {
       baselineRssMb: mb(baseline),
       peakRssMb: mb(peak),
@@ -110,20 +124,28 @@ class MemoryStorageUploadController {
   constructor(private readonly media: TemporaryMediaService) {}
 
   @Post()
-  @UseInterceptors(FileInterceptor('media', { storage: multer.memoryStorage(), limits: { fileSize: 10 * MB } }))
+  @UseInterceptors(
+    FileInterceptor('media', { storage: multer.memoryStorage(), limits: { fileSize: 10 * MB } }),
+  )
   async upload(
     @Query('type') type: 'video',
     @UploadedFile() file: { buffer: Buffer; originalname: string; mimetype: string },
   ): Promise<Record<string, unknown>> {
     const media = await this.media.upload(type, file);
-    return { type: media.type, media_id: media.mediaId, created_at: Math.floor(media.createdAt.getTime() / 1000) };
+    return {
+      type: media.type,
+      media_id: media.mediaId,
+      created_at: Math.floor(media.createdAt.getTime() / 1000),
+    };
   }
 }
 
 async function startApp(load: LoadGenerator, withController: boolean): Promise<INestApplication> {
   const settings = { appId: load.appId, appSecret: load.appSecret, apiBaseUrl: load.baseUrl };
   const moduleRef = await Test.createTestingModule({
-    imports: [WeixinMediaModule.forRoot(withController ? { ...settings, controller: { public: true } } : settings)],
+    imports: [
+      WeixinMediaModule.forRoot(withController ? { ...settings, controller: { public: true } } : settings),
+    ],
     controllers: withController ? [] : [MemoryStorageUploadController],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
@@ -131,7 +153,8 @@ async function startApp(load: LoadGenerator, withController: boolean): Promise<I
   if (withController) {
     // The upload must pass the rules as a video: check the generated file once, locally.
     const inspection = await app.get(TemporaryMediaService).inspect('video', mp4Video(0));
-    if (inspection.format !== 'mp4') throw new Error(`the generated video is not an MP4: ${JSON.stringify(inspection)}`);
+    if (inspection.format !== 'mp4')
+      throw new Error(`the generated video is not an MP4: ${JSON.stringify(inspection)}`);
   }
   return app;
 }
@@ -225,7 +248,8 @@ class LoadGenerator {
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`the load generator exited with ${code}`)));
       child.once('message', (message: ChildMessage) => {
-        if (message.kind === 'ready') resolve(new LoadGenerator(child, message.baseUrl, message.appId, message.appSecret));
+        if (message.kind === 'ready')
+          resolve(new LoadGenerator(child, message.baseUrl, message.appId, message.appSecret));
       });
     });
   }
@@ -253,7 +277,9 @@ async function childMain(): Promise<void> {
   process.on('message', (message: { kind: 'run'; id: number; url: string; uploads: number }) => {
     void (async () => {
       const started = performance.now();
-      const outcomes = await Promise.all(Array.from({ length: message.uploads }, () => uploadOnce(message.url, seedCounter++)));
+      const outcomes = await Promise.all(
+        Array.from({ length: message.uploads }, () => uploadOnce(message.url, seedCounter++)),
+      );
       const failures = outcomes.filter((outcome) => outcome !== 'ok');
       process.send!({
         kind: 'done',
@@ -288,7 +314,9 @@ function uploadOnce(url: string, seed: number): Promise<string> {
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve(res.statusCode === 201 ? 'ok' : `${res.statusCode} ${Buffer.concat(chunks).toString()}`));
+      res.on('end', () =>
+        resolve(res.statusCode === 201 ? 'ok' : `${res.statusCode} ${Buffer.concat(chunks).toString()}`),
+      );
     });
     req.write(head);
     const body = Readable.from(mp4Parts(seed));

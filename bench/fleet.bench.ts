@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
-import { RedisMediaCache, RedisTokenStore, TemporaryMediaService, WeixinMediaModule, type TokenMode } from '../lib';
+import {
+  RedisMediaCache,
+  RedisTokenStore,
+  TemporaryMediaService,
+  WeixinMediaModule,
+  type TokenMode,
+} from '../lib';
 import { FakeWeixinServer } from '../lib/testing';
 import { Fleet, type WorkerReport } from '../test/support/fleet-worker';
 import { RedisServer } from '../test/support/redis-server';
@@ -54,7 +60,9 @@ export async function runFleetBench(): Promise<Record<string, unknown>> {
     );
     for (const [mode, figures] of Object.entries(tokenRequestsPerFleet)) {
       const { tokenRequests, uploads, elapsedMs } = figures;
-      console.log(`  ${mode}: ${tokenRequests} token request(s) for ${uploads} uploads (goal 1), ${elapsedMs} ms`);
+      console.log(
+        `  ${mode}: ${tokenRequests} token request(s) for ${uploads} uploads (goal 1), ${elapsedMs} ms`,
+      );
     }
     console.log(
       `reuse hit vs fresh upload, ${reuse.videoBytes} byte MP4 file, media cache on Redis (goal >= ${REUSE_GOAL}×)`,
@@ -69,7 +77,9 @@ export async function runFleetBench(): Promise<Record<string, unknown>> {
           `(the same bytes as a Buffer, hashed each time: ${figures.bufferReuseHitMedianMs} ms, ${figures.bufferSpeedup}×)`,
       );
     }
-    console.log(`  of a hit, SHA-256 of the 10 MB alone takes ${round2(hashMs)} ms (the floor of content reuse)`);
+    console.log(
+      `  of a hit, SHA-256 of the 10 MB alone takes ${round2(hashMs)} ms (the floor of content reuse)`,
+    );
     return results;
   } finally {
     await fake.close();
@@ -104,7 +114,12 @@ async function coldFleet(redis: RedisServer, fake: FakeWeixinServer, tokenMode: 
   }
 }
 
-async function reuseLatency(redis: RedisServer, fake: FakeWeixinServer, apiBaseUrl: string, freshUploads: number) {
+async function reuseLatency(
+  redis: RedisServer,
+  fake: FakeWeixinServer,
+  apiBaseUrl: string,
+  freshUploads: number,
+) {
   const client = redis.createClient();
   await client.flushall();
   fake.reset();

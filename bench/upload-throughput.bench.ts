@@ -27,14 +27,24 @@ export async function runUploadThroughputBench(): Promise<Record<string, unknown
   const service = moduleRef.get(TemporaryMediaService);
   const image = jpegOfSize(1024 * 1024);
   try {
-    await Promise.all(Array.from({ length: COLD_UPLOADS }, () => service.uploadImage(image, { reuse: false })));
+    await Promise.all(
+      Array.from({ length: COLD_UPLOADS }, () => service.uploadImage(image, { reuse: false })),
+    );
     const coldTokenRequests = fake.tokenRequestCount;
 
     const token = fake.requests.find((r) => r.path === '/cgi-bin/media/upload')!.query.access_token;
-    const raw = axios.create({ baseURL: fake.baseUrl, httpAgent: new Agent({ keepAlive: true }), maxBodyLength: Infinity });
+    const raw = axios.create({
+      baseURL: fake.baseUrl,
+      httpAgent: new Agent({ keepAlive: true }),
+      maxBodyLength: Infinity,
+    });
     const rawUpload = async () => {
       const form = new FormData();
-      form.append('media', image, { filename: 'photo.jpg', contentType: 'image/jpeg', knownLength: image.length });
+      form.append('media', image, {
+        filename: 'photo.jpg',
+        contentType: 'image/jpeg',
+        knownLength: image.length,
+      });
       const { data } = await raw.post('/cgi-bin/media/upload', form, {
         params: { access_token: token, type: 'image' },
         headers: form.getHeaders({ 'content-length': form.getLengthSync() }),
@@ -65,7 +75,9 @@ export async function runUploadThroughputBench(): Promise<Record<string, unknown
       serviceToRawRatio: Math.round((servicePerSecond / rawPerSecond) * 100) / 100,
     };
     console.log('upload throughput (1 MB JPEG, fake Weixin on 127.0.0.1)');
-    console.log(`  token requests for ${COLD_UPLOADS} concurrent cold uploads: ${coldTokenRequests} (goal 1)`);
+    console.log(
+      `  token requests for ${COLD_UPLOADS} concurrent cold uploads: ${coldTokenRequests} (goal 1)`,
+    );
     console.log(`  raw axios + multipart: ${results.rawAxiosUploadsPerSecond} uploads/s`);
     console.log(`  TemporaryMediaService: ${results.serviceUploadsPerSecond} uploads/s`);
     console.log(`  ratio service/raw: ${results.serviceToRawRatio} (goal >= 0.9)`);

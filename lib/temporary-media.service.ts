@@ -115,7 +115,11 @@ export class TemporaryMediaService {
     return collect(await this.fetchMedia(HD_VOICE_PATH, mediaId, signal));
   }
 
-  protected async send(media: OpenedMedia, inspection: MediaInspection, options: UploadOptions): Promise<TemporaryMedia> {
+  protected async send(
+    media: OpenedMedia,
+    inspection: MediaInspection,
+    options: UploadOptions,
+  ): Promise<TemporaryMedia> {
     const { type, format, bytes } = inspection;
     const filename = weixinFilename(format, options.filename ?? media.name);
     const { data } = await this.http.request<UploadAnswer>(
@@ -145,9 +149,17 @@ export class TemporaryMediaService {
     return { type, mediaId, ...mediaTimes(data.created_at * 1000), reused: false };
   }
 
-  protected async fetchMedia(path: string, mediaId: string, signal?: AbortSignal): Promise<DownloadedMediaStream> {
+  protected async fetchMedia(
+    path: string,
+    mediaId: string,
+    signal?: AbortSignal,
+  ): Promise<DownloadedMediaStream> {
     if (typeof mediaId !== 'string' || !MEDIA_ID_PATTERN.test(mediaId)) {
-      throw new WeixinApiError(40007, 'invalid media_id (not a media_id: letters, digits, - and _ only)', path);
+      throw new WeixinApiError(
+        40007,
+        'invalid media_id (not a media_id: letters, digits, - and _ only)',
+        path,
+      );
     }
     try {
       const response = await this.http.request<Readable | { video_url?: string }>(
@@ -186,7 +198,9 @@ export class TemporaryMediaService {
       const cached = await this.cache!.get(key);
       return cached && cached.expiresAt > Date.now() ? cached : undefined;
     } catch (error) {
-      this.logger.warn(`The media cache could not be read; uploading without reuse: ${(error as Error).message}`);
+      this.logger.warn(
+        `The media cache could not be read; uploading without reuse: ${(error as Error).message}`,
+      );
       return undefined;
     }
   }
@@ -195,14 +209,15 @@ export class TemporaryMediaService {
     try {
       await this.cache!.set(key, entry);
     } catch (error) {
-      this.logger.warn(`The media cache could not be written; this media_id will not be reused: ${(error as Error).message}`);
+      this.logger.warn(
+        `The media cache could not be written; this media_id will not be reused: ${(error as Error).message}`,
+      );
     }
   }
 
   protected async reuseKey(type: MediaType, media: OpenedMedia): Promise<string> {
     return `${this.options.appId}:${type}:${await media.sha256()}`;
   }
-
 }
 
 function mediaTimes(createdAtMs: number): Pick<TemporaryMedia, 'createdAt' | 'expiresAt'> {

@@ -37,7 +37,8 @@ export function resolveWeixinMediaOptions(
     appId: given.appId ?? fromConfig('appId') ?? '',
     appSecret: given.appSecret ?? (given.accessTokenProvider ? undefined : fromConfig('appSecret')),
     apiBaseUrl: (given.apiBaseUrl ?? fromConfig('apiBaseUrl') ?? DEFAULT_API_BASE_URL).replace(/\/+$/, ''),
-    tokenMode: given.tokenMode ?? (fromConfig('tokenMode') as WeixinMediaModuleOptions['tokenMode']) ?? 'stable',
+    tokenMode:
+      given.tokenMode ?? (fromConfig('tokenMode') as WeixinMediaModuleOptions['tokenMode']) ?? 'stable',
     timeoutMs: given.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     retry: { ...DEFAULT_RETRY, ...given.retry },
   };
@@ -53,7 +54,9 @@ function findProblems(options: WeixinMediaModuleOptions): string[] {
   const { appId, appSecret, accessTokenProvider, apiBaseUrl, tokenMode, timeoutMs, retry } = options;
 
   if (typeof appId !== 'string' || appId === '') {
-    problems.push(`appId is missing: pass { appId } to WeixinMediaModule.forRoot() or set ${WEIXIN_CONFIG_KEYS.appId}`);
+    problems.push(
+      `appId is missing: pass { appId } to WeixinMediaModule.forRoot() or set ${WEIXIN_CONFIG_KEYS.appId}`,
+    );
   } else if (!/^[\w-]{1,64}$/.test(appId)) {
     problems.push('appId is malformed: an AppID looks like "wx" followed by 16 hexadecimal characters');
   }
@@ -70,10 +73,14 @@ function findProblems(options: WeixinMediaModuleOptions): string[] {
     }
   }
   if (!isHttpUrl(apiBaseUrl)) {
-    problems.push(`apiBaseUrl must be an http(s) URL (${WEIXIN_CONFIG_KEYS.apiBaseUrl}), got "${String(apiBaseUrl)}"`);
+    problems.push(
+      `apiBaseUrl must be an http(s) URL (${WEIXIN_CONFIG_KEYS.apiBaseUrl}), got "${String(apiBaseUrl)}"`,
+    );
   }
   if (tokenMode !== 'stable' && tokenMode !== 'classic') {
-    problems.push(`tokenMode must be "stable" or "classic" (${WEIXIN_CONFIG_KEYS.tokenMode}), got "${String(tokenMode)}"`);
+    problems.push(
+      `tokenMode must be "stable" or "classic" (${WEIXIN_CONFIG_KEYS.tokenMode}), got "${String(tokenMode)}"`,
+    );
   }
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
     problems.push(`timeoutMs must be a positive whole number of milliseconds, got ${String(timeoutMs)}`);
@@ -87,7 +94,11 @@ function findProblems(options: WeixinMediaModuleOptions): string[] {
   if (options.tokenStore !== undefined && !hasMethods(options.tokenStore, STORE_METHODS)) {
     problems.push(`tokenStore must implement TokenStore (${STORE_METHODS.join(', ')})`);
   }
-  if (options.mediaCache !== undefined && options.mediaCache !== false && !hasMethods(options.mediaCache, CACHE_METHODS)) {
+  if (
+    options.mediaCache !== undefined &&
+    options.mediaCache !== false &&
+    !hasMethods(options.mediaCache, CACHE_METHODS)
+  ) {
     problems.push(`mediaCache must be false or implement MediaCache (${CACHE_METHODS.join(', ')})`);
   }
   return problems;

@@ -14,15 +14,18 @@ export const {
 } = new ConfigurableModuleBuilder<WeixinMediaModuleInput>({ moduleName: WEIXIN_MEDIA_MODULE_NAME })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createWeixinMediaOptions')
-  .setExtras<Required<WeixinMediaModuleExtras>>({ isGlobal: false, controller: false }, (definition, extras) => {
-    if (!extras.controller) return { ...definition, global: extras.isGlobal };
-    // The controller's own options are checked when the application boots (a provider that throws).
-    const mounted = weixinMediaControllerMetadata(extras.controller);
-    return {
-      ...definition,
-      global: extras.isGlobal,
-      controllers: [...(definition.controllers ?? []), ...mounted.controllers],
-      providers: [...(definition.providers ?? []), ...mounted.providers],
-    };
-  })
+  .setExtras<Required<WeixinMediaModuleExtras>>(
+    { isGlobal: false, controller: false },
+    (definition, extras) => {
+      if (!extras.controller) return { ...definition, global: extras.isGlobal };
+      // The controller's own options are checked when the application boots (a provider that throws).
+      const mounted = weixinMediaControllerMetadata(extras.controller);
+      return {
+        ...definition,
+        global: extras.isGlobal,
+        controllers: [...(definition.controllers ?? []), ...mounted.controllers],
+        providers: [...(definition.providers ?? []), ...mounted.providers],
+      };
+    },
+  )
   .build();

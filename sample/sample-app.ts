@@ -81,16 +81,22 @@ function logStartup({ url, config, uploadToken, fake }: SampleApp): void {
     logger.log(`Weixin API: the embedded fake server at ${fake.baseUrl}; no credentials needed`);
     logger.log('Set WEIXIN_APP_ID, WEIXIN_APP_SECRET and WEIXIN_TOKEN to serve a real Official Account');
   } else {
-    logger.log(`Weixin API: ${weixin.apiBaseUrl ?? DEFAULT_API_BASE_URL} as Official Account ${weixin.appId}`);
+    logger.log(
+      `Weixin API: ${weixin.apiBaseUrl ?? DEFAULT_API_BASE_URL} as Official Account ${weixin.appId}`,
+    );
     if (!/^[A-Za-z0-9]{3,32}$/.test(weixin.callbackToken)) {
-      logger.warn('WEIXIN_TOKEN: the server settings take 3 to 32 letters and digits; use the same value in both');
+      logger.warn(
+        'WEIXIN_TOKEN: the server settings take 3 to 32 letters and digits; use the same value in both',
+      );
     }
   }
   logger.log(`Upload page:  ${url}/?token=${uploadToken}`);
   logger.log(`Media API:    ${url}/${MEDIA_CONTROLLER_PATH} (header ${UPLOAD_TOKEN_HEADER}: ${uploadToken})`);
   logger.log(`Callback URL: ${url}/${WEIXIN_CALLBACK_PATH} (Token "${weixin.callbackToken}", plain mode)`);
   const upload = `${url}/${MEDIA_CONTROLLER_PATH}?type=image`;
-  logger.log(`Try: curl -H '${UPLOAD_TOKEN_HEADER}: ${uploadToken}' -F media=@sample/assets/welcome.jpg '${upload}'`);
+  logger.log(
+    `Try: curl -H '${UPLOAD_TOKEN_HEADER}: ${uploadToken}' -F media=@sample/assets/welcome.jpg '${upload}'`,
+  );
 }
 
 function displayHost(host: string): string {

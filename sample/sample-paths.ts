@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 function findRepoRoot(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}: run the sample from the repository`);
+    if (dirname(dir) === dir)
+      throw new Error(`no package.json above ${from}: run the sample from the repository`);
   }
 }
 

@@ -1,12 +1,7 @@
 import type { MediaType } from '../interfaces/media.interface';
 
 export type MediaValidationReason =
-  | 'invalid-type'
-  | 'empty'
-  | 'too-large'
-  | 'unsupported-format'
-  | 'too-long'
-  | 'unreadable';
+  'invalid-type' | 'empty' | 'too-large' | 'unsupported-format' | 'too-long' | 'unreadable';
 
 /** The Weixin errcode the platform would have answered for each broken rule. */
 export const ERRCODE_BY_REASON: Record<MediaValidationReason, number> = {

@@ -52,7 +52,8 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
     }
     const { status, body } = this.toWeixinError(exception);
     if (status >= 500 && !(exception instanceof WeixinApiError || exception instanceof WeixinNetworkError)) {
-      const detail = exception instanceof Error ? (exception.stack ?? exception.message) : describe(exception);
+      const detail =
+        exception instanceof Error ? (exception.stack ?? exception.message) : describe(exception);
       this.logger.error(detail);
     }
     if (response.headersSent) {
@@ -99,7 +100,8 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
       return { status, body: this.httpExceptionBody(exception.getResponse(), status, exception.message) };
     }
     // http-errors style (body-parser's 400/413/415 when the filter is global): a client error, its status.
-    const status = (exception as { status?: unknown; statusCode?: unknown } | null)?.status ??
+    const status =
+      (exception as { status?: unknown; statusCode?: unknown } | null)?.status ??
       (exception as { statusCode?: unknown } | null)?.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const message = exception instanceof Error ? exception.message : 'bad request';

@@ -17,6 +17,8 @@ export function dispositionFilename(header: string | undefined, fallback: string
     }
   }
   // eslint-disable-next-line no-control-regex
-  const safe = basename((name ?? '').replace(/\\/g, '/')).replace(/[\u0000-\u001f\u007f"]/g, '').trim();
+  const safe = basename((name ?? '').replace(/\\/g, '/'))
+    .replace(/[\u0000-\u001f\u007f"]/g, '')
+    .trim();
   return safe === '' || safe === '.' || safe === '..' ? fallback : safe;
 }

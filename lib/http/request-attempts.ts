@@ -39,7 +39,10 @@ async function withTimeout<T>(
   if (signal?.aborted) throw abortReason(signal);
   const controller = new AbortController();
   const timer = setTimeout(
-    () => controller.abort(new WeixinNetworkError(`Weixin did not answer within ${timeoutMs} ms`, path, undefined, 'ETIMEDOUT')),
+    () =>
+      controller.abort(
+        new WeixinNetworkError(`Weixin did not answer within ${timeoutMs} ms`, path, undefined, 'ETIMEDOUT'),
+      ),
     timeoutMs,
   );
   const onAbort = () => controller.abort(abortReason(signal!));

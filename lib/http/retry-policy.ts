@@ -54,5 +54,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /** The error an aborted operation rejects with: the signal's reason, or a standard AbortError. */
 export function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError');
+  return signal.reason instanceof Error
+    ? signal.reason
+    : new DOMException('The operation was aborted', 'AbortError');
 }

@@ -56,7 +56,11 @@ async function mapWeixinResponse(response: AxiosResponse): Promise<AxiosResponse
     }
   }
   if (response.status >= 400) {
-    throw new WeixinNetworkError(`Weixin answered HTTP ${response.status} for ${path}`, path, response.status);
+    throw new WeixinNetworkError(
+      `Weixin answered HTTP ${response.status} for ${path}`,
+      path,
+      response.status,
+    );
   }
   const data = response.data as { errcode?: unknown; errmsg?: unknown } | undefined;
   if (data && typeof data === 'object' && typeof data.errcode === 'number' && data.errcode !== 0) {
@@ -76,7 +80,12 @@ function mapWeixinFailure(error: unknown): never {
   if (axios.isAxiosError(error)) {
     const path = apiPath(error.config);
     const code = error.code === 'ECONNABORTED' ? 'ETIMEDOUT' : error.code;
-    throw new WeixinNetworkError(`Calling Weixin ${path} failed: ${error.message}`, path, error.response?.status, code);
+    throw new WeixinNetworkError(
+      `Calling Weixin ${path} failed: ${error.message}`,
+      path,
+      error.response?.status,
+      code,
+    );
   }
   throw error;
 }

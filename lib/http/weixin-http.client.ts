@@ -33,7 +33,12 @@ export class WeixinHttpClient {
     const attempt = () =>
       withRetries(
         (attemptSignal, accessToken) =>
-          this.http.request<T>({ ...build(), url: path, signal: attemptSignal, weixinAccessToken: accessToken }),
+          this.http.request<T>({
+            ...build(),
+            url: path,
+            signal: attemptSignal,
+            weixinAccessToken: accessToken,
+          }),
         {
           retry: this.options.retry,
           timeoutMs: this.options.timeoutMs,
@@ -63,7 +68,8 @@ export class WeixinHttpClient {
     if (config.weixinAuth === false) {
       return config;
     }
-    const token = config.weixinAccessToken ?? (await this.tokens.getToken(config.signal as AbortSignal | undefined));
+    const token =
+      config.weixinAccessToken ?? (await this.tokens.getToken(config.signal as AbortSignal | undefined));
     config.weixinAccessToken = token;
     config.params = { ...config.params, access_token: token };
     return config;

@@ -22,13 +22,7 @@ export interface MediaBufferReference {
 
 /** Anything an upload can read from. */
 export type MediaSource =
-  | Buffer
-  | Uint8Array
-  | string
-  | NodeJS.ReadableStream
-  | Readable
-  | MediaFileReference
-  | MediaBufferReference;
+  Buffer | Uint8Array | string | NodeJS.ReadableStream | Readable | MediaFileReference | MediaBufferReference;
 
 export interface UploadOptions {
   /** The name to send the file under; its extension is corrected to match the content. */
@@ -57,7 +51,14 @@ export type DownloadedMedia =
   | { kind: 'video'; mediaId: string; videoUrl: string };
 
 export type DownloadedMediaStream =
-  | { kind: 'file'; mediaId: string; contentType: string; filename: string; contentLength?: number; stream: Readable }
+  | {
+      kind: 'file';
+      mediaId: string;
+      contentType: string;
+      filename: string;
+      contentLength?: number;
+      stream: Readable;
+    }
   | { kind: 'video'; mediaId: string; videoUrl: string };
 
 /** What the local rules found out about a file. */

@@ -6,7 +6,9 @@ export class InMemoryMediaCache implements MediaCache {
 
   constructor(protected readonly maxEntries = 1000) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-      throw new RangeError(`InMemoryMediaCache maxEntries must be a whole number of at least 1, got ${maxEntries}`);
+      throw new RangeError(
+        `InMemoryMediaCache maxEntries must be a whole number of at least 1, got ${maxEntries}`,
+      );
     }
   }
 

@@ -216,7 +216,12 @@ function classifyText(head: Buffer): DetectedFormat | undefined {
   // A multi-byte character may be cut at the end of the sample.
   const whole = sample.length === head.length ? sample : trimPartialUtf8(sample);
   if (!isUtf8(whole)) return undefined;
-  const text = whole.toString('utf8').replace(/^\uFEFF/, '').trimStart().slice(0, 256).toLowerCase();
+  const text = whole
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .slice(0, 256)
+    .toLowerCase();
   if (text.includes('<svg')) return { label: 'an SVG image' };
   if (text.startsWith('<!doctype html') || text.startsWith('<html')) return { label: 'an HTML document' };
   if (text.startsWith('<?xml')) return { label: 'an XML document' };

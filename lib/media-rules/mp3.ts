@@ -39,7 +39,7 @@ export function mp3FrameLengthAt(data: Buffer, offset: number): number {
   // Sync (11 bits), a real version, layer III; then no reserved emphasis.
   if (!isLayer3Sync(b1) || (data[offset + 3] & 0x03) === 2) return 0;
   // Bitrate index 0 (free format) and 15 (bad) stay 0 in the table, as does sample-rate index 3.
-  const length = FRAME_BYTES[(((b1 >> 3) & 3) << 6) | (b2 >> 4 << 2) | ((b2 >> 2) & 3)];
+  const length = FRAME_BYTES[(((b1 >> 3) & 3) << 6) | ((b2 >> 4) << 2) | ((b2 >> 2) & 3)];
   return length === 0 ? 0 : length + ((b2 >> 1) & 1);
 }
 

@@ -32,7 +32,11 @@ export interface OpenedMedia {
  * spooled to a temp file (hashed on the way) and cut off as soon as they pass the type's size limit,
  * so memory stays bounded and no stream is read further than the rules allow.
  */
-export async function openMediaSource(source: MediaSource, type: MediaType, signal?: AbortSignal): Promise<OpenedMedia> {
+export async function openMediaSource(
+  source: MediaSource,
+  type: MediaType,
+  signal?: AbortSignal,
+): Promise<OpenedMedia> {
   if (Buffer.isBuffer(source) || source instanceof Uint8Array) {
     return openBuffer(toBuffer(source));
   }
@@ -43,7 +47,12 @@ export async function openMediaSource(source: MediaSource, type: MediaType, sign
     return spoolStream(source, type, undefined, undefined, signal);
   }
   if (source && typeof source === 'object') {
-    const named = source as { originalname?: string; filename?: string; mimetype?: string; contentType?: string };
+    const named = source as {
+      originalname?: string;
+      filename?: string;
+      mimetype?: string;
+      contentType?: string;
+    };
     // A Multer disk file's `filename` is its random temp name; the user's name is `originalname`.
     const name = named.originalname ?? named.filename;
     const declaredType = named.contentType ?? named.mimetype;
@@ -75,7 +84,10 @@ function openBuffer(buffer: Buffer, name?: string, declaredType?: string): Opene
 
 async function openFile(path: string, name?: string, declaredType?: string): Promise<OpenedMedia> {
   const content = await openFileContent(path).catch((error: NodeJS.ErrnoException) => {
-    throw new MediaValidationError('unreadable', `Cannot read the media file "${basename(path)}": ${error.code ?? error.message}`);
+    throw new MediaValidationError(
+      'unreadable',
+      `Cannot read the media file "${basename(path)}": ${error.code ?? error.message}`,
+    );
   });
   let hash: Promise<string> | undefined;
   return {

@@ -108,7 +108,15 @@ export class AccessTokenManager {
     const fetchedAt = Date.now();
     const budget = new AbortController();
     const timer = setTimeout(
-      () => budget.abort(new WeixinNetworkError(`no access token within ${budgetMs} ms`, request.url!, undefined, 'ETIMEDOUT')),
+      () =>
+        budget.abort(
+          new WeixinNetworkError(
+            `no access token within ${budgetMs} ms`,
+            request.url!,
+            undefined,
+            'ETIMEDOUT',
+          ),
+        ),
       budgetMs,
     );
     const { data } = await withRetries(

@@ -1,7 +1,12 @@
 import { FileValidator } from '@nestjs/common';
 import { toHttpException } from '../errors/media-validation-http';
 import { MediaValidationError } from '../errors/media-validation.error';
-import type { MediaBufferReference, MediaFileReference, MediaInspection, MediaType } from '../interfaces/media.interface';
+import type {
+  MediaBufferReference,
+  MediaFileReference,
+  MediaInspection,
+  MediaType,
+} from '../interfaces/media.interface';
 
 /** A Multer file from memory storage (`buffer`) or disk storage (`path`). */
 type UploadedMediaFile = MediaBufferReference | MediaFileReference;

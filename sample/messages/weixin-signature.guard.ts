@@ -20,7 +20,9 @@ export class WeixinSignatureGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const { signature, timestamp, nonce } = context.switchToHttp().getRequest<Request>().query;
     if (typeof signature !== 'string' || typeof timestamp !== 'string' || typeof nonce !== 'string') {
-      throw new UnauthorizedException('a Weixin callback carries signature, timestamp and nonce in its query');
+      throw new UnauthorizedException(
+        'a Weixin callback carries signature, timestamp and nonce in its query',
+      );
     }
     const expected = weixinSignature(this.token(), timestamp, nonce);
     if (!constantTimeEqual(signature.toLowerCase(), expected)) {

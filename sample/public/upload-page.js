@@ -77,7 +77,10 @@ function showTypeRule() {
   }
   if (!rule) return;
   fileInput.accept = rule.formats.map((format) => settings.extensions[format]).join(',');
-  const parts = [rule.formats.map((format) => format.toUpperCase()).join('/'), `up to ${formatBytes(rule.maxBytes)}`];
+  const parts = [
+    rule.formats.map((format) => format.toUpperCase()).join('/'),
+    `up to ${formatBytes(rule.maxBytes)}`,
+  ];
   if (rule.maxDurationMs) parts.push(`at most ${rule.maxDurationMs / 1000} s`);
   $('type-rule').textContent = parts.join(', ');
 }
@@ -89,7 +92,9 @@ function refreshButton() {
 function choose(file) {
   chosenFile = file;
   dropZone.classList.toggle('chosen', Boolean(file));
-  $('drop-text').textContent = file ? `${file.name} (${formatBytes(file.size)})` : 'Drop a file here or choose one';
+  $('drop-text').textContent = file
+    ? `${file.name} (${formatBytes(file.size)})`
+    : 'Drop a file here or choose one';
   // A file that is clearly audio or video picks its type; images leave image/thumb as chosen.
   const kind = file?.type.split('/')[0];
   if (kind === 'audio') typeSelect.value = 'voice';
@@ -147,7 +152,9 @@ function upload(file, type) {
   const rule = settings.rules[type];
   if (file.size > rule.maxBytes) {
     // Not worth sending: the server would refuse it with the same rule.
-    showError(file, 0, { errmsg: `${type} files can be at most ${formatBytes(rule.maxBytes)}; this one is ${formatBytes(file.size)}` });
+    showError(file, 0, {
+      errmsg: `${type} files can be at most ${formatBytes(rule.maxBytes)}; this one is ${formatBytes(file.size)}`,
+    });
     return;
   }
   const body = new FormData();

@@ -42,7 +42,9 @@ describe('access tokens', () => {
     await context.service.uploadImage(IMAGE);
     await context.service.uploadImage(IMAGE);
     assert.equal(fake.tokenRequestCount, 1);
-    const tokens = fake.requests.filter((r) => r.path === '/cgi-bin/media/upload').map((r) => r.query.access_token);
+    const tokens = fake.requests
+      .filter((r) => r.path === '/cgi-bin/media/upload')
+      .map((r) => r.query.access_token);
     assert.equal(new Set(tokens).size, 1);
   });
 
@@ -93,7 +95,12 @@ describe('access tokens', () => {
 
   it('a token rejected twice surfaces the error after one retry', async () => {
     context = await createMediaTestingModule(fake, { mediaCache: false });
-    fake.injectFault({ path: '/cgi-bin/media/upload', errcode: 40001, errmsg: 'invalid credential', times: 5 });
+    fake.injectFault({
+      path: '/cgi-bin/media/upload',
+      errcode: 40001,
+      errmsg: 'invalid credential',
+      times: 5,
+    });
     await assert.rejects(context.service.uploadImage(IMAGE), (error: unknown) => {
       assert.ok(error instanceof WeixinApiError);
       assert.equal(error.errcode, 40001);

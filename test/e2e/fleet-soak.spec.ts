@@ -119,9 +119,19 @@ describe('soak: 1,000 uploads across 4 processes with 20 % injected faults', () 
         results.push(...report.results);
       }
       assert.equal(results.length, TOTAL_UPLOADS);
-      assert.deepEqual(results.filter((result) => result.settles !== 1), [], 'each call settled exactly once');
-      assert.deepEqual(results.filter((result) => !result.ok && result.hung), [], 'nothing hung');
-      const failures = results.filter((result): result is Extract<UploadOutcome, { ok: false }> => !result.ok);
+      assert.deepEqual(
+        results.filter((result) => result.settles !== 1),
+        [],
+        'each call settled exactly once',
+      );
+      assert.deepEqual(
+        results.filter((result) => !result.ok && result.hung),
+        [],
+        'nothing hung',
+      );
+      const failures = results.filter(
+        (result): result is Extract<UploadOutcome, { ok: false }> => !result.ok,
+      );
       for (const failure of failures) {
         assert.ok(
           ['WeixinApiError', 'WeixinNetworkError'].includes(failure.errorName),
@@ -130,9 +140,15 @@ describe('soak: 1,000 uploads across 4 processes with 20 % injected faults', () 
       }
       const successes = results.filter((result): result is Extract<UploadOutcome, { ok: true }> => result.ok);
       // Passing faults are retried (4 tries) and a token error is retried once: failures stay rare.
-      assert.ok(successes.length >= TOTAL_UPLOADS * 0.95, `${successes.length} of ${TOTAL_UPLOADS} succeeded`);
+      assert.ok(
+        successes.length >= TOTAL_UPLOADS * 0.95,
+        `${successes.length} of ${TOTAL_UPLOADS} succeeded`,
+      );
       assert.equal(new Set(successes.map((result) => result.mediaId)).size, successes.length);
-      assert.ok(successes.every((result) => !result.reused), 'distinct content is never "reused"');
+      assert.ok(
+        successes.every((result) => !result.reused),
+        'distinct content is never "reused"',
+      );
 
       // The faults really happened, all four kinds, and the tokens really expired.
       assert.equal(fake.injectedTotal, MAX_FAULTS);

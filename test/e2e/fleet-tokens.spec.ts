@@ -110,15 +110,27 @@ describe('a fleet of processes sharing tokens through Redis', () => {
       const survivors = reports.filter((report): report is WorkerReport => report !== undefined);
       assert.equal(survivors.length, PROCESSES - 1);
       const results = survivors.flatMap((report) => report.results);
-      assert.deepEqual(results.filter((result) => !result.ok), [], 'the others all got their uploads through');
+      assert.deepEqual(
+        results.filter((result) => !result.ok),
+        [],
+        'the others all got their uploads through',
+      );
 
       const recoveredAt = Math.max(...results.map((result) => result.settledAt));
       const waited = recoveredAt - holder.at;
-      assert.ok(waited <= leaseMs + marginMs, `recovered ${waited} ms after the lock was taken (lease ${leaseMs})`);
+      assert.ok(
+        waited <= leaseMs + marginMs,
+        `recovered ${waited} ms after the lock was taken (lease ${leaseMs})`,
+      );
       // And the lock did hold meanwhile: nobody fetched a second token before the lease ran out.
-      assert.ok(waited >= leaseMs - 500, `recovered after ${waited} ms: before the lease (${leaseMs} ms) ran out?`);
+      assert.ok(
+        waited >= leaseMs - 500,
+        `recovered after ${waited} ms: before the lease (${leaseMs} ms) ran out?`,
+      );
       assert.equal(fake.tokenRequestCount, 2, "the dead holder's request and one more, for the whole fleet");
-      console.log(`# ${tokenMode}: holder killed; the others recovered ${waited} ms after its lock (lease ${leaseMs} ms)`);
+      console.log(
+        `# ${tokenMode}: holder killed; the others recovered ${waited} ms after its lock (lease ${leaseMs} ms)`,
+      );
       const tokens = new Set(fake.requests.filter((r) => r.path === UPLOAD).map((r) => r.query.access_token));
       assert.equal(tokens.size, 1);
     });

@@ -76,11 +76,19 @@ describe('media controller: bad input', () => {
   });
   beforeEach(() => fake.reset());
   afterEach(async () => {
-    assert.ok(await eventually(() => ctx.tempFiles().length === 0), `temp files left: ${ctx.tempFiles().join(', ')}`);
+    assert.ok(
+      await eventually(() => ctx.tempFiles().length === 0),
+      `temp files left: ${ctx.tempFiles().join(', ')}`,
+    );
   });
 
   /** Runs a request, records its status, and asserts that Weixin was never called. */
-  async function refused(send: () => Promise<Answer>, status: number, errcode: number, errmsg?: RegExp): Promise<void> {
+  async function refused(
+    send: () => Promise<Answer>,
+    status: number,
+    errcode: number,
+    errmsg?: RegExp,
+  ): Promise<void> {
     const answer = await send();
     statuses.push(answer.status);
     assertWeixinError(answer, status, errcode, errmsg);
@@ -93,9 +101,22 @@ describe('media controller: bad input', () => {
     it('missing (no query, no form field): 400 40004', () =>
       refused(() => post().attach('media', mediaFixture('image.jpg')), 400, 40004, /type is missing/));
 
-    for (const type of ['document', 'IMAGE', '', '../x', '..%2F..%2Fetc%2Fpasswd', 'image%00', 'image/../voice']) {
+    for (const type of [
+      'document',
+      'IMAGE',
+      '',
+      '../x',
+      '..%2F..%2Fetc%2Fpasswd',
+      'image%00',
+      'image/../voice',
+    ]) {
       it(`?type=${type}: 400 40004`, () =>
-        refused(() => post(`?type=${type}`).attach('media', mediaFixture('image.jpg')), 400, 40004, /not a media type/));
+        refused(
+          () => post(`?type=${type}`).attach('media', mediaFixture('image.jpg')),
+          400,
+          40004,
+          /not a media type/,
+        ));
     }
 
     it('?type given twice: 400 40004', () =>
@@ -105,7 +126,11 @@ describe('media controller: bad input', () => {
       refused(() => post().field('type', '../image').attach('media', mediaFixture('image.jpg')), 400, 40004));
 
     it('the query and the form disagree: 400 40004', () =>
-      refused(() => post('?type=image').field('type', 'voice').attach('media', mediaFixture('image.jpg')), 400, 40004));
+      refused(
+        () => post('?type=image').field('type', 'voice').attach('media', mediaFixture('image.jpg')),
+        400,
+        40004,
+      ));
 
     it('an unknown type is refused before a byte of the body is read', async () => {
       // Announces 10 MB and sends none of it: the answer must not wait for the body.
@@ -121,7 +146,12 @@ describe('media controller: bad input', () => {
 
   describe('form shape', () => {
     it('no file, only the type field: 400 41005', () =>
-      refused(() => post('?type=image').field('type', 'image'), 400, 41005, /no file in the form field "media"/));
+      refused(
+        () => post('?type=image').field('type', 'image'),
+        400,
+        41005,
+        /no file in the form field "media"/,
+      ));
 
     it('an empty form: 400 41005', () =>
       refused(
@@ -136,14 +166,22 @@ describe('media controller: bad input', () => {
       ));
 
     it('the file in the wrong field: 400 41005 naming the field', () =>
-      refused(() => post('?type=image').attach('file', mediaFixture('image.jpg')), 400, 41005, /"media", not in "file"/));
+      refused(
+        () => post('?type=image').attach('file', mediaFixture('image.jpg')),
+        400,
+        41005,
+        /"media", not in "file"/,
+      ));
 
     it('media sent as text, not a file: 400 41005', () =>
       refused(() => post('?type=image').field('media', 'not a file'), 400, 41005, /must be a file/));
 
     it('two files in media: 400 41005', () =>
       refused(
-        () => post('?type=image').attach('media', mediaFixture('image.jpg')).attach('media', mediaFixture('image.png')),
+        () =>
+          post('?type=image')
+            .attach('media', mediaFixture('image.jpg'))
+            .attach('media', mediaFixture('image.png')),
         400,
         41005,
         /exactly one file/,
@@ -165,10 +203,18 @@ describe('media controller: bad input', () => {
       ));
 
     it('a type field value past the field size limit: 400 41005', () =>
-      refused(() => post().field('type', 'x'.repeat(5000)).attach('media', mediaFixture('image.jpg')), 400, 41005));
+      refused(
+        () => post().field('type', 'x'.repeat(5000)).attach('media', mediaFixture('image.jpg')),
+        400,
+        41005,
+      ));
 
     it('a field name past the limit: 400 41005', () =>
-      refused(() => post('?type=image').field('f'.repeat(500), 'x').attach('media', mediaFixture('image.jpg')), 400, 41005));
+      refused(
+        () => post('?type=image').field('f'.repeat(500), 'x').attach('media', mediaFixture('image.jpg')),
+        400,
+        41005,
+      ));
 
     it('many parts: 400 41005', () => {
       const parts = Array.from({ length: 50 }, () => ({ name: 'type', data: 'image' }));
@@ -187,7 +233,9 @@ describe('media controller: bad input', () => {
     it('a part with 100 header lines: only the first 16 are parsed, the rest is ignored', async () => {
       const headers = Array.from({ length: 100 }, (_, i) => `X-Pad-${i}: ${i}`).join('\r\n');
       const body = Buffer.concat([
-        Buffer.from(`--b\r\nContent-Disposition: form-data; name="media"; filename="a.jpg"\r\n${headers}\r\n\r\n`),
+        Buffer.from(
+          `--b\r\nContent-Disposition: form-data; name="media"; filename="a.jpg"\r\n${headers}\r\n\r\n`,
+        ),
         JPEG,
         Buffer.from('\r\n--b--\r\n'),
       ]);
@@ -237,7 +285,12 @@ describe('media controller: bad input', () => {
     for (const { type, bytes, limit } of cases) {
       it(`${type}: one byte over`, () =>
         refused(
-          () => post(`?type=${type}`).attach('media', oversized(bytes), `big.${type === 'voice' ? 'mp3' : type === 'video' ? 'mp4' : 'jpg'}`),
+          () =>
+            post(`?type=${type}`).attach(
+              'media',
+              oversized(bytes),
+              `big.${type === 'voice' ? 'mp3' : type === 'video' ? 'mp4' : 'jpg'}`,
+            ),
           413,
           40006,
           limit,
@@ -245,10 +298,23 @@ describe('media controller: bad input', () => {
     }
 
     it('thumb-too-large.jpg as thumb', () =>
-      refused(() => post('?type=thumb').attach('media', mediaFixture('thumb-too-large.jpg')), 413, 40006, /64 KB/));
+      refused(
+        () => post('?type=thumb').attach('media', mediaFixture('thumb-too-large.jpg')),
+        413,
+        40006,
+        /64 KB/,
+      ));
 
     it('a 3 MB voice with the type only in the form: the rules answer 413', () =>
-      refused(() => post().field('type', 'voice').attach('media', oversized(3 * MB), 'long.mp3'), 413, 40006, /2 MB/));
+      refused(
+        () =>
+          post()
+            .field('type', 'voice')
+            .attach('media', oversized(3 * MB), 'long.mp3'),
+        413,
+        40006,
+        /2 MB/,
+      ));
 
     it('a 40 MB body: the answer comes at the limit, and the server stops reading soon after', async () => {
       const head = Buffer.from(
@@ -258,34 +324,36 @@ describe('media controller: bad input', () => {
       const chunk = Buffer.alloc(64 * 1024, 0x20);
       let serverSocket: Socket | undefined;
       ctx.app.getHttpServer().once('connection', (socket: Socket) => (serverSocket = socket));
-      const result = await new Promise<{ response: string; sentAtAnswer: number; accepted: number }>((resolve) => {
-        let accepted = 0;
-        let written = 0;
-        let sentAtAnswer = -1;
-        let response = '';
-        const socket = connect(ctx.port, '127.0.0.1');
-        socket.on('data', (data: Buffer) => {
-          if (sentAtAnswer < 0) sentAtAnswer = written;
-          response += data.toString('latin1');
-        });
-        socket.on('error', () => undefined);
-        socket.on('close', () => resolve({ response, sentAtAnswer, accepted }));
-        socket.write(
-          `POST /weixin/media?type=thumb HTTP/1.1\r\nHost: x\r\nContent-Type: ${multipartContentType('b')}\r\n` +
-            `Content-Length: ${total}\r\n\r\n`,
-        );
-        socket.write(head);
-        const pump = (): void => {
-          while (written < total && !socket.destroyed) {
-            written += chunk.length;
-            const more = socket.write(chunk, (error) => {
-              if (!error) accepted += chunk.length;
-            });
-            if (!more) return void socket.once('drain', pump);
-          }
-        };
-        pump();
-      });
+      const result = await new Promise<{ response: string; sentAtAnswer: number; accepted: number }>(
+        (resolve) => {
+          let accepted = 0;
+          let written = 0;
+          let sentAtAnswer = -1;
+          let response = '';
+          const socket = connect(ctx.port, '127.0.0.1');
+          socket.on('data', (data: Buffer) => {
+            if (sentAtAnswer < 0) sentAtAnswer = written;
+            response += data.toString('latin1');
+          });
+          socket.on('error', () => undefined);
+          socket.on('close', () => resolve({ response, sentAtAnswer, accepted }));
+          socket.write(
+            `POST /weixin/media?type=thumb HTTP/1.1\r\nHost: x\r\nContent-Type: ${multipartContentType('b')}\r\n` +
+              `Content-Length: ${total}\r\n\r\n`,
+          );
+          socket.write(head);
+          const pump = (): void => {
+            while (written < total && !socket.destroyed) {
+              written += chunk.length;
+              const more = socket.write(chunk, (error) => {
+                if (!error) accepted += chunk.length;
+              });
+              if (!more) return void socket.once('drain', pump);
+            }
+          };
+          pump();
+        },
+      );
       const [head_, body] = result.response.split('\r\n\r\n');
       const status = Number(/^HTTP\/1\.1 (\d+)/.exec(head_)?.[1]);
       await refused(async () => ({ status, body: JSON.parse(body) }), 413, 40006, /64 KB/);
@@ -302,15 +370,30 @@ describe('media controller: bad input', () => {
 
   describe('not multipart', () => {
     it('JSON: 400 41005', () =>
-      refused(() => post('?type=image').send({ media: JPEG.toString('base64') }), 400, 41005, /multipart\/form-data/));
+      refused(
+        () => post('?type=image').send({ media: JPEG.toString('base64') }),
+        400,
+        41005,
+        /multipart\/form-data/,
+      ));
 
     it('urlencoded: 400 41005', () =>
-      refused(() => post('?type=image').type('form').send('media=abc&type=image'), 400, 41005, /multipart\/form-data/));
+      refused(
+        () => post('?type=image').type('form').send('media=abc&type=image'),
+        400,
+        41005,
+        /multipart\/form-data/,
+      ));
 
     it('text/plain and no content type at all: 400 41005', async () => {
       await refused(() => post('?type=image').set('content-type', 'text/plain').send('hello'), 400, 41005);
       await refused(
-        () => rawRequest(ctx.port, { path: '/weixin/media?type=image', body: JPEG, headers: { 'content-length': JPEG.length } }).then(raw),
+        () =>
+          rawRequest(ctx.port, {
+            path: '/weixin/media?type=image',
+            body: JPEG,
+            headers: { 'content-length': JPEG.length },
+          }).then(raw),
         400,
         41005,
       );
@@ -331,31 +414,60 @@ describe('media controller: bad input', () => {
 
   describe('malformed multipart', () => {
     const send = (contentType: string, body: Buffer) => () =>
-      rawRequest(ctx.port, { path: '/weixin/media?type=image', headers: { 'content-type': contentType }, body }).then(raw);
+      rawRequest(ctx.port, {
+        path: '/weixin/media?type=image',
+        headers: { 'content-type': contentType },
+        body,
+      }).then(raw);
 
     it('a missing boundary: 400 41005', () =>
-      refused(send('multipart/form-data', multipartBody([{ name: 'media', filename: 'a.jpg', data: JPEG }])), 400, 41005));
+      refused(
+        send('multipart/form-data', multipartBody([{ name: 'media', filename: 'a.jpg', data: JPEG }])),
+        400,
+        41005,
+      ));
 
     it('an empty boundary: 400 41005', () =>
       refused(send('multipart/form-data; boundary=', Buffer.from('--\r\n')), 400, 41005));
 
     it('garbage: 400 41005', () =>
-      refused(send(multipartContentType(), Buffer.from('\x00\xff garbage, no boundary anywhere \r\n\r\n'.repeat(50), 'latin1')), 400, 41005));
+      refused(
+        send(
+          multipartContentType(),
+          Buffer.from('\x00\xff garbage, no boundary anywhere \r\n\r\n'.repeat(50), 'latin1'),
+        ),
+        400,
+        41005,
+      ));
 
     it('a body cut off before its end: 400 41005', () => {
-      const whole = multipartBody([{ name: 'media', filename: 'a.jpg', contentType: 'image/jpeg', data: JPEG }]);
+      const whole = multipartBody([
+        { name: 'media', filename: 'a.jpg', contentType: 'image/jpeg', data: JPEG },
+      ]);
       return refused(send(multipartContentType(), whole.subarray(0, whole.length - 100)), 400, 41005);
     });
 
     it('a part header that never ends: 400 41005', () =>
       refused(
-        send(multipartContentType('b'), Buffer.from(`--b\r\nContent-Disposition: form-data; name="media"; filename="a.jpg"\r\nX: ${'y'.repeat(100_000)}`)),
+        send(
+          multipartContentType('b'),
+          Buffer.from(
+            `--b\r\nContent-Disposition: form-data; name="media"; filename="a.jpg"\r\nX: ${'y'.repeat(100_000)}`,
+          ),
+        ),
         400,
         41005,
       ));
 
     it('a part without Content-Disposition: 400 41005', () =>
-      refused(send(multipartContentType('b'), Buffer.from(`--b\r\nContent-Type: image/jpeg\r\n\r\n${'x'.repeat(10)}\r\n--b--\r\n`)), 400, 41005));
+      refused(
+        send(
+          multipartContentType('b'),
+          Buffer.from(`--b\r\nContent-Type: image/jpeg\r\n\r\n${'x'.repeat(10)}\r\n--b--\r\n`),
+        ),
+        400,
+        41005,
+      ));
 
     it('200 mutations of a valid upload never answer 5xx nor leave a temp file', async () => {
       const random = seededRandom(42);
@@ -366,7 +478,8 @@ describe('media controller: bad input', () => {
       for (let round = 0; round < 200; round++) {
         const body = Buffer.from(valid);
         const edits = 1 + Math.floor(random() * 8);
-        for (let e = 0; e < edits; e++) body[Math.floor(random() * Math.min(body.length, 400))] = Math.floor(random() * 256);
+        for (let e = 0; e < edits; e++)
+          body[Math.floor(random() * Math.min(body.length, 400))] = Math.floor(random() * 256);
         const cut = random() < 0.3 ? Math.floor(random() * body.length) : body.length;
         const res = await rawRequest(ctx.port, {
           path: '/weixin/media',
@@ -376,7 +489,8 @@ describe('media controller: bad input', () => {
         statuses.push(res.status);
         // Some mutations leave a valid upload (a changed byte in a header value): 201 is fine then.
         assert.ok([201, 400, 413].includes(res.status), `round ${round}: ${res.status} ${res.body}`);
-        const keys = res.status === 201 ? ['created_at', 'expires_at', 'media_id', 'type'] : ['errcode', 'errmsg'];
+        const keys =
+          res.status === 201 ? ['created_at', 'expires_at', 'media_id', 'type'] : ['errcode', 'errmsg'];
         assert.deepEqual(Object.keys(res.json ?? {}).sort(), keys, res.body);
       }
     });
@@ -426,7 +540,9 @@ describe('media controller: bad input', () => {
       const res = await rawRequest(ctx.port, {
         path: '/weixin/media?type=image',
         headers: { 'content-type': multipartContentType() },
-        body: multipartBody([{ name: 'media', filename: 'a\r\nX-Evil: 1\r\nb.jpg', contentType: 'image/jpeg', data: JPEG }]),
+        body: multipartBody([
+          { name: 'media', filename: 'a\r\nX-Evil: 1\r\nb.jpg', contentType: 'image/jpeg', data: JPEG },
+        ]),
       });
       statuses.push(res.status);
       assert.ok([201, 400].includes(res.status), res.body);
@@ -443,7 +559,9 @@ describe('media controller: bad input', () => {
       const res = await rawRequest(ctx.port, {
         path: '/weixin/media?type=image',
         headers: { 'content-type': multipartContentType() },
-        body: multipartBody([{ name: 'media', filename: 'a\u0007\u0000b.jpg', contentType: 'image/jpeg', data: JPEG }]),
+        body: multipartBody([
+          { name: 'media', filename: 'a\u0007\u0000b.jpg', contentType: 'image/jpeg', data: JPEG },
+        ]),
       });
       statuses.push(res.status);
       assert.ok([201, 400].includes(res.status), res.body);
@@ -466,7 +584,9 @@ describe('media controller: bad input', () => {
     });
 
     it('a Latin-1 byte and an invalid UTF-8 sequence are accepted', async () => {
-      await uploadNamed(Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9, 0xff, 0xfe]), Buffer.from('.jpg')]));
+      await uploadNamed(
+        Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9, 0xff, 0xfe]), Buffer.from('.jpg')]),
+      );
     });
 
     it('no extension, a PHP temp name, or no name: the extension comes from the content', async () => {
@@ -483,7 +603,9 @@ describe('media controller: bad input', () => {
 
   describe('clients that misbehave', () => {
     it('aborting mid-upload leaves no temp file and never calls Weixin; the server keeps serving', async () => {
-      const head = multipartBody([{ name: 'media', filename: 'a.jpg', contentType: 'image/jpeg', data: Buffer.alloc(0) }]);
+      const head = multipartBody([
+        { name: 'media', filename: 'a.jpg', contentType: 'image/jpeg', data: Buffer.alloc(0) },
+      ]);
       const opening = head.subarray(0, head.indexOf('\r\n--weixinTestBoundary7MA4YWxk--'));
       await new Promise<void>((resolve, reject) => {
         const socket = connect(ctx.port, '127.0.0.1', () => {
@@ -505,12 +627,17 @@ describe('media controller: bad input', () => {
       });
       assert.ok(await eventually(() => ctx.tempFiles().length === 0), 'the temp file is removed');
       assert.equal(fake.countRequests(UPLOAD), 0);
-      await request(ctx.url).post('/weixin/media?type=image').attach('media', mediaFixture('image.jpg')).expect(201);
+      await request(ctx.url)
+        .post('/weixin/media?type=image')
+        .attach('media', mediaFixture('image.jpg'))
+        .expect(201);
     });
 
     it('a client that leaves while Weixin is called: the call is abandoned, the temp file removed', async () => {
       fake.injectFault({ path: UPLOAD, delayMs: 3000 });
-      const body = multipartBody([{ name: 'media', filename: 'a.jpg', contentType: 'image/jpeg', data: JPEG }]);
+      const body = multipartBody([
+        { name: 'media', filename: 'a.jpg', contentType: 'image/jpeg', data: JPEG },
+      ]);
       const socket = connect(ctx.port, '127.0.0.1');
       socket.on('error', () => undefined);
       socket.write(
@@ -521,13 +648,21 @@ describe('media controller: bad input', () => {
       assert.ok(await eventually(() => fake.countRequests(UPLOAD) === 1), 'the upload reached Weixin');
       assert.equal(ctx.tempFiles().length, 1, 'the temp file is kept while Weixin is called');
       socket.destroy();
-      assert.ok(await eventually(() => ctx.tempFiles().length === 0, 1000), 'removed without waiting for Weixin');
+      assert.ok(
+        await eventually(() => ctx.tempFiles().length === 0, 1000),
+        'removed without waiting for Weixin',
+      );
       fake.clearFaults();
-      await request(ctx.url).post('/weixin/media?type=image').attach('media', mediaFixture('image.png')).expect(201);
+      await request(ctx.url)
+        .post('/weixin/media?type=image')
+        .attach('media', mediaFixture('image.png'))
+        .expect(201);
     });
 
     it('a body that stalls is ended by the server: 408 41005, connection closed, no temp file', async () => {
-      const whole = multipartBody([{ name: 'media', filename: 'a.jpg', contentType: 'image/jpeg', data: JPEG }]);
+      const whole = multipartBody([
+        { name: 'media', filename: 'a.jpg', contentType: 'image/jpeg', data: JPEG },
+      ]);
       const started = Date.now();
       const res = await rawRequest(ctx.port, {
         path: '/weixin/media?type=image',
@@ -541,7 +676,9 @@ describe('media controller: bad input', () => {
     });
 
     it('a body that drips slowly is ended at the whole-body timeout: 408 41005', async () => {
-      const whole = multipartBody([{ name: 'media', filename: 'a.jpg', contentType: 'image/jpeg', data: JPEG }]);
+      const whole = multipartBody([
+        { name: 'media', filename: 'a.jpg', contentType: 'image/jpeg', data: JPEG },
+      ]);
       const drip: Array<Buffer | { delayMs: number }> = [];
       for (let offset = 0; offset < whole.length; offset += 64) {
         drip.push(whole.subarray(offset, offset + 64), { delayMs: 100 });
@@ -566,11 +703,16 @@ describe('media controller: bad input', () => {
 
     it('malformed JSON (refused by the body parser before routing): 400 Weixin-shaped', () =>
       refused(
-        () => request(global.url).post('/weixin/media?type=image').set('content-type', 'application/json').send('{"media": '),
+        () =>
+          request(global.url)
+            .post('/weixin/media?type=image')
+            .set('content-type', 'application/json')
+            .send('{"media": '),
         400,
         40035,
       ));
 
-    it('an unknown route: 404 Weixin-shaped', () => refused(() => request(global.url).get('/nope'), 404, 40035));
+    it('an unknown route: 404 Weixin-shaped', () =>
+      refused(() => request(global.url).get('/nope'), 404, 40035));
   });
 });

@@ -31,7 +31,9 @@ const LIFETIME_S = MEDIA_LIFETIME_MS / 1000;
 @Injectable()
 class ApiKeyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const key = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers['x-api-key'];
+    const key = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers[
+      'x-api-key'
+    ];
     if (key !== 'let-me-in') throw new UnauthorizedException('a valid x-api-key header is required');
     return true;
   }
@@ -53,7 +55,9 @@ class KeyStoreGuard implements CanActivate {
   constructor(private readonly keys: KeyStore) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const header = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers;
+    const header = context
+      .switchToHttp()
+      .getRequest<{ headers: Record<string, string | undefined> }>().headers;
     if (!this.keys.has(header.authorization?.replace(/^Bearer /, ''))) throw new UnauthorizedException();
     return true;
   }
@@ -139,10 +143,14 @@ describe('media controller', () => {
     });
 
     it('answers the reused media_id for identical content without a second Weixin upload', async () => {
-      const first = await request(ctx.url).post('/weixin/media?type=image').attach('media', mediaFixture('image.gif'));
+      const first = await request(ctx.url)
+        .post('/weixin/media?type=image')
+        .attach('media', mediaFixture('image.gif'));
       assert.equal(first.status, 201);
       const count = fake.countRequests(UPLOAD);
-      const second = await request(ctx.url).post('/weixin/media?type=image').attach('media', mediaFixture('image.gif'));
+      const second = await request(ctx.url)
+        .post('/weixin/media?type=image')
+        .attach('media', mediaFixture('image.gif'));
       assert.equal(second.status, 201);
       assert.equal(second.body.media_id, first.body.media_id);
       assert.equal(fake.countRequests(UPLOAD), count);
@@ -167,7 +175,9 @@ describe('media controller', () => {
 
     it('streams a download back with its content type and a safe attachment filename', async () => {
       const jpeg = readFileSync(mediaFixture('image.jpg'));
-      const uploaded = await request(ctx.url).post('/weixin/media?type=image').attach('media', mediaFixture('image.jpg'));
+      const uploaded = await request(ctx.url)
+        .post('/weixin/media?type=image')
+        .attach('media', mediaFixture('image.jpg'));
       const mediaId = uploaded.body.media_id as string;
       const res = await request(ctx.url)
         .get(`/weixin/media/${mediaId}`)
@@ -185,7 +195,9 @@ describe('media controller', () => {
     });
 
     it('answers { video_url } for a video', async () => {
-      const uploaded = await request(ctx.url).post('/weixin/media?type=video').attach('media', mediaFixture('video-clip.mp4'));
+      const uploaded = await request(ctx.url)
+        .post('/weixin/media?type=video')
+        .attach('media', mediaFixture('video-clip.mp4'));
       const res = await request(ctx.url).get(`/weixin/media/${uploaded.body.media_id}`).expect(200);
       assert.deepEqual(Object.keys(res.body), ['video_url']);
       assert.match(res.body.video_url, /^http:\/\//);
@@ -195,7 +207,9 @@ describe('media controller', () => {
       const unknown = await request(ctx.url).get('/weixin/media/no-such-media-id').expect(404);
       assertWeixinError(unknown.body, 40007);
       const before = fake.countRequests(DOWNLOAD);
-      const malformed = await request(ctx.url).get(`/weixin/media/${encodeURIComponent('bad id"\r\n')}`).expect(404);
+      const malformed = await request(ctx.url)
+        .get(`/weixin/media/${encodeURIComponent('bad id"\r\n')}`)
+        .expect(404);
       assertWeixinError(malformed.body, 40007);
       assert.equal(fake.countRequests(DOWNLOAD), before, 'a malformed id never reaches Weixin');
     });
@@ -210,21 +224,27 @@ describe('media controller', () => {
 
     it('answers 504 { errcode: -1 } when Weixin does not answer in time, and removes the temp file', async () => {
       fake.injectFault({ path: UPLOAD, delayMs: 1000, times: 2 });
-      const res = await request(ctx.url).post('/weixin/media?type=image').attach('media', mediaFixture('image.jpg'));
+      const res = await request(ctx.url)
+        .post('/weixin/media?type=image')
+        .attach('media', mediaFixture('image.jpg'));
       assert.equal(res.status, 504);
       assertWeixinError(res.body, -1);
       assert.deepEqual(ctx.tempFiles(), []);
     });
 
-    it('answers 502 and keeps Weixin\'s errcode for every refusal, and removes the temp file', async () => {
+    it("answers 502 and keeps Weixin's errcode for every refusal, and removes the temp file", async () => {
       for (const errcode of [40164, 45009, 48001]) {
         fake.injectFault({ path: UPLOAD, errcode });
-        const res = await request(ctx.url).post('/weixin/media?type=image').attach('media', mediaFixture('image.jpg'));
+        const res = await request(ctx.url)
+          .post('/weixin/media?type=image')
+          .attach('media', mediaFixture('image.jpg'));
         assert.equal(res.status, 502);
         assertWeixinError(res.body, errcode);
       }
       fake.injectFault({ path: UPLOAD, status: 500, times: 2 });
-      const busy = await request(ctx.url).post('/weixin/media?type=image').attach('media', mediaFixture('image.jpg'));
+      const busy = await request(ctx.url)
+        .post('/weixin/media?type=image')
+        .attach('media', mediaFixture('image.jpg'));
       assert.equal(busy.status, 502);
       assertWeixinError(busy.body, -1);
       assert.deepEqual(ctx.tempFiles(), []);
@@ -236,7 +256,9 @@ describe('media controller', () => {
       const ctx = await startControllerApp(fake, { controller: { guards: [ApiKeyGuard] } });
       try {
         const before = fake.countRequests();
-        const refused = await request(ctx.url).post('/weixin/media?type=image').attach('media', mediaFixture('image.jpg'));
+        const refused = await request(ctx.url)
+          .post('/weixin/media?type=image')
+          .attach('media', mediaFixture('image.jpg'));
         assert.equal(refused.status, 401);
         assertWeixinError(refused.body, 41001);
         assert.match(refused.body.errmsg, /x-api-key/);
@@ -250,7 +272,9 @@ describe('media controller', () => {
           .set('x-api-key', 'let-me-in')
           .attach('media', mediaFixture('image.jpg'))
           .expect(201);
-        const download = await request(ctx.url).get(`/weixin/media/${ok.body.media_id}`).set('x-api-key', 'let-me-in');
+        const download = await request(ctx.url)
+          .get(`/weixin/media/${ok.body.media_id}`)
+          .set('x-api-key', 'let-me-in');
         assert.equal(download.status, 200);
         assert.deepEqual(ctx.tempFiles(), []);
       } finally {
@@ -262,7 +286,9 @@ describe('media controller', () => {
       const denyAll: CanActivate = { canActivate: () => false };
       const ctx = await startControllerApp(fake, { controller: { guards: [denyAll] } });
       try {
-        const res = await request(ctx.url).post('/weixin/media?type=image').attach('media', mediaFixture('image.jpg'));
+        const res = await request(ctx.url)
+          .post('/weixin/media?type=image')
+          .attach('media', mediaFixture('image.jpg'));
         assert.equal(res.status, 403);
         assertWeixinError(res.body, 48001);
       } finally {
@@ -286,10 +312,15 @@ describe('media controller', () => {
     it('mounts at a custom path', async () => {
       const ctx = await startControllerApp(fake, { controller: { path: '/api/wx-media/', public: true } });
       try {
-        const res = await request(ctx.url).post('/api/wx-media?type=thumb').attach('media', mediaFixture('thumb.jpg'));
+        const res = await request(ctx.url)
+          .post('/api/wx-media?type=thumb')
+          .attach('media', mediaFixture('thumb.jpg'));
         assert.equal(res.status, 201);
         assertUploadBody(res.body, 'thumb');
-        await request(ctx.url).post('/weixin/media?type=thumb').attach('media', mediaFixture('thumb.jpg')).expect(404);
+        await request(ctx.url)
+          .post('/weixin/media?type=thumb')
+          .attach('media', mediaFixture('thumb.jpg'))
+          .expect(404);
       } finally {
         await ctx.close();
       }
@@ -325,19 +356,25 @@ describe('media controller', () => {
         ...settings(),
         controller: { path: '', guards: ['nope' as never], public: 'yes' as never },
       });
-      await assert.rejects(Test.createTestingModule({ imports: [dynamicModule] }).compile(), (error: unknown) => {
-        assert.ok(error instanceof WeixinMediaOptionsError);
-        assert.match(error.message, /controller\.path/);
-        assert.match(error.message, /controller\.public must be true or false/);
-        assert.match(error.message, /controller\.guards\[0\] is not a guard/);
-        return true;
-      });
+      await assert.rejects(
+        Test.createTestingModule({ imports: [dynamicModule] }).compile(),
+        (error: unknown) => {
+          assert.ok(error instanceof WeixinMediaOptionsError);
+          assert.match(error.message, /controller\.path/);
+          assert.match(error.message, /controller\.public must be true or false/);
+          assert.match(error.message, /controller\.guards\[0\] is not a guard/);
+          return true;
+        },
+      );
     });
 
     it('mounts nothing without controller', async () => {
       const ctx = await startControllerApp(fake, { controller: false });
       try {
-        await request(ctx.url).post('/weixin/media?type=image').attach('media', mediaFixture('image.jpg')).expect(404);
+        await request(ctx.url)
+          .post('/weixin/media?type=image')
+          .attach('media', mediaFixture('image.jpg'))
+          .expect(404);
       } finally {
         await ctx.close();
       }
@@ -348,7 +385,10 @@ describe('media controller', () => {
     it('mounts the controller with options from a factory', async () => {
       const ctx = await startControllerApp(fake, { async: true, controller: { guards: [ApiKeyGuard] } });
       try {
-        await request(ctx.url).post('/weixin/media?type=image').attach('media', mediaFixture('image.png')).expect(401);
+        await request(ctx.url)
+          .post('/weixin/media?type=image')
+          .attach('media', mediaFixture('image.png'))
+          .expect(401);
         const res = await request(ctx.url)
           .post('/weixin/media?type=image')
           .set('x-api-key', 'let-me-in')
@@ -360,7 +400,7 @@ describe('media controller', () => {
       }
     });
 
-    it('resolves a guard class\'s dependencies from the modules given in imports', async () => {
+    it("resolves a guard class's dependencies from the modules given in imports", async () => {
       const moduleRef = await Test.createTestingModule({
         imports: [
           WeixinMediaModule.forRootAsync({
@@ -374,7 +414,10 @@ describe('media controller', () => {
       await app.listen(0, '127.0.0.1');
       try {
         const url = await app.getUrl();
-        await request(url).post('/weixin/media?type=thumb').attach('media', mediaFixture('thumb.jpg')).expect(401);
+        await request(url)
+          .post('/weixin/media?type=thumb')
+          .attach('media', mediaFixture('thumb.jpg'))
+          .expect(401);
         await request(url)
           .post('/weixin/media?type=thumb')
           .set('authorization', 'Bearer key-1')
@@ -390,7 +433,10 @@ describe('media controller', () => {
         useFactory: () => ({ appId: fake.appId, appSecret: fake.appSecret, apiBaseUrl: fake.baseUrl }),
         controller: {},
       });
-      await assert.rejects(Test.createTestingModule({ imports: [dynamicModule] }).compile(), WeixinMediaOptionsError);
+      await assert.rejects(
+        Test.createTestingModule({ imports: [dynamicModule] }).compile(),
+        WeixinMediaOptionsError,
+      );
     });
   });
 });

@@ -5,12 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, afterEach, before, describe, it, mock } from 'node:test';
-import {
-  InMemoryMediaCache,
-  MEDIA_LIFETIME_MS,
-  type CachedMedia,
-  type MediaCache,
-} from '../../lib';
+import { InMemoryMediaCache, MEDIA_LIFETIME_MS, type CachedMedia, type MediaCache } from '../../lib';
 import { FakeWeixinServer } from '../../lib/testing';
 import { distinctJpeg } from '../support/fleet-worker';
 import { mediaFixture } from '../support/paths';
@@ -194,14 +189,22 @@ describe('media reuse with the service', () => {
     const first = await context.service.uploadImage(source());
     assert.equal(first.reused, false);
     const spoolReads = reads.mock.calls.filter((call) => String(call.arguments[0]).startsWith(tmpdir()));
-    assert.equal(spoolReads.length, 1, 'the spooled copy is read once, for the upload (not again for the hash)');
+    assert.equal(
+      spoolReads.length,
+      1,
+      'the spooled copy is read once, for the upload (not again for the hash)',
+    );
     assert.ok(fake.getMedia(first.mediaId)!.data.equals(content));
 
     reads.mock.resetCalls();
     const again = await context.service.uploadImage(source());
     assert.equal(again.reused, true);
     assert.equal(again.mediaId, first.mediaId);
-    assert.equal(reads.mock.callCount(), 0, 'a reuse hit reads nothing back: the hash came from the spooling pass');
+    assert.equal(
+      reads.mock.callCount(),
+      0,
+      'a reuse hit reads nothing back: the hash came from the spooling pass',
+    );
     assert.equal(pulls, 4, 'each source stream was pulled to its end once');
   });
 

@@ -49,7 +49,10 @@ describe('Redis stores on a real redis-server', () => {
       const expiresAt = Date.now() + 60_000;
       await store.set('wx1:stable', { token, expiresAt });
       assert.deepEqual(await store.get('wx1:stable'), { token, expiresAt });
-      assert.deepEqual(JSON.parse((await client.get('weixin-media:token:wx1:stable'))!), { token, expiresAt });
+      assert.deepEqual(JSON.parse((await client.get('weixin-media:token:wx1:stable'))!), {
+        token,
+        expiresAt,
+      });
       const ttl = await client.pttl('weixin-media:token:wx1:stable');
       assert.ok(ttl > 58_000 && ttl <= 60_000, `PTTL ${ttl}`);
       // Seen from another connection too.
@@ -178,7 +181,10 @@ describe('Redis stores on a real redis-server', () => {
       assert.ok(await cache.get('wx1:image:abc'));
       await sleep(200);
       assert.equal(await cache.get('wx1:image:abc'), undefined);
-      assert.equal(await client.exists('weixin-media:media:wx1:image:abc', 'weixin-media:media-id:MEDIA_1'), 0);
+      assert.equal(
+        await client.exists('weixin-media:media:wx1:image:abc', 'weixin-media:media-id:MEDIA_1'),
+        0,
+      );
       await cache.set('wx1:image:abc', cached('MEDIA_2', -1));
       assert.deepEqual(await client.keys('*'), []);
     });
@@ -238,7 +244,10 @@ describe('Redis stores on a real redis-server', () => {
       assert.equal(await prod.get('wx1:image:abc'), undefined);
       await prod.deleteByMediaId('S');
       assert.equal((await staging.get('wx1:image:abc'))?.mediaId, 'S');
-      assert.deepEqual((await client.keys('*')).sort(), ['staging:media-id:S', 'staging:media:wx1:image:abc']);
+      assert.deepEqual((await client.keys('*')).sort(), [
+        'staging:media-id:S',
+        'staging:media:wx1:image:abc',
+      ]);
     });
   });
 
@@ -275,7 +284,9 @@ describe('Redis stores on a real redis-server', () => {
         );
         assert.equal(results.length, 400);
         assert.equal(fake.tokenRequestCount, 1);
-        const tokens = new Set(fake.requests.filter((r) => r.path === UPLOAD).map((r) => r.query.access_token));
+        const tokens = new Set(
+          fake.requests.filter((r) => r.path === UPLOAD).map((r) => r.query.access_token),
+        );
         assert.equal(tokens.size, 1);
         const stored = await new RedisTokenStore(client).get(`${fake.appId}:${tokenMode}`);
         assert.equal(stored?.token, [...tokens][0]);

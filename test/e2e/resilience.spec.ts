@@ -39,7 +39,10 @@ describe('retries, timeouts and aborts', () => {
     });
 
     it(`gives up on ${name} after retry.attempts tries`, async () => {
-      context = await createMediaTestingModule(fake, { mediaCache: false, retry: { attempts: 3, baseDelayMs: 1 } });
+      context = await createMediaTestingModule(fake, {
+        mediaCache: false,
+        retry: { attempts: 3, baseDelayMs: 1 },
+      });
       fake.injectFault({ path: UPLOAD, times: 10, ...fault });
       await assert.rejects(context.service.uploadImage(IMAGE), (error: unknown) => {
         assert.ok(error instanceof WeixinApiError || error instanceof WeixinNetworkError, String(error));
@@ -65,7 +68,11 @@ describe('retries, timeouts and aborts', () => {
 
   it('keeps the request id Weixin puts into errmsg', async () => {
     context = await createMediaTestingModule(fake, { mediaCache: false });
-    fake.injectFault({ path: UPLOAD, errcode: 45009, errmsg: 'reach max api daily quota limit rid: 6650f3f1-1a2b3c4d-5e6f' });
+    fake.injectFault({
+      path: UPLOAD,
+      errcode: 45009,
+      errmsg: 'reach max api daily quota limit rid: 6650f3f1-1a2b3c4d-5e6f',
+    });
     await assert.rejects(context.service.uploadImage(IMAGE), (error: WeixinApiError) => {
       assert.equal(error.rid, '6650f3f1-1a2b3c4d-5e6f');
       assert.match(error.message, /daily API quota/);
@@ -106,14 +113,18 @@ describe('retries, timeouts and aborts', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     const started = Date.now();
-    await assert.rejects(context.service.uploadImage(IMAGE, { signal: controller.signal }), { name: 'AbortError' });
+    await assert.rejects(context.service.uploadImage(IMAGE, { signal: controller.signal }), {
+      name: 'AbortError',
+    });
     assert.ok(Date.now() - started < 1_000);
     assert.equal(fake.countRequests(UPLOAD), 1);
   });
 
   it('an already aborted signal makes no request at all', async () => {
     context = await createMediaTestingModule(fake, { mediaCache: false });
-    await assert.rejects(context.service.uploadImage(IMAGE, { signal: AbortSignal.abort() }), { name: 'AbortError' });
+    await assert.rejects(context.service.uploadImage(IMAGE, { signal: AbortSignal.abort() }), {
+      name: 'AbortError',
+    });
     assert.equal(fake.requests.length, 0);
   });
 
@@ -131,7 +142,8 @@ describe('secret redaction', () => {
   const logged: string[] = [];
   const logger: LoggerService = {
     log: (message: unknown) => void logged.push(String(message)),
-    error: (message: unknown, ...rest: unknown[]) => void logged.push([message, ...rest].map(String).join(' ')),
+    error: (message: unknown, ...rest: unknown[]) =>
+      void logged.push([message, ...rest].map(String).join(' ')),
     warn: (message: unknown) => void logged.push(String(message)),
     debug: (message: unknown) => void logged.push(String(message)),
     verbose: (message: unknown) => void logged.push(String(message)),
@@ -139,7 +151,11 @@ describe('secret redaction', () => {
 
   before(async () => {
     fake = await FakeWeixinServer.start();
-    context = await createMediaTestingModule(fake, { mediaCache: false, timeoutMs: 150, retry: { attempts: 2, baseDelayMs: 1 } });
+    context = await createMediaTestingModule(fake, {
+      mediaCache: false,
+      timeoutMs: 150,
+      retry: { attempts: 2, baseDelayMs: 1 },
+    });
     context.moduleRef.useLogger(logger);
   });
   after(async () => {

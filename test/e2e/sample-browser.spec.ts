@@ -86,7 +86,9 @@ describe('sample: upload page in a real browser', () => {
       const dom = globalThis as unknown as BrowserGlobals;
       const label = dom.document.getElementById('progress-text');
       dom.progressSeen = [];
-      new dom.MutationObserver(() => dom.progressSeen.push(label.textContent)).observe(label, { childList: true });
+      new dom.MutationObserver(() => dom.progressSeen.push(label.textContent)).observe(label, {
+        childList: true,
+      });
     });
     await page.click('#upload-button');
     const result = page.locator('#results li.result.ok').first();
@@ -100,7 +102,10 @@ describe('sample: upload page in a real browser', () => {
     assert.equal(stored.type, 'image');
     assert.ok(stored.data.equals(IMAGE), 'the bytes arrived intact');
     const expiresAt = Date.parse((await result.locator('time.expires-at').getAttribute('datetime')) ?? '');
-    assert.ok(Math.abs(expiresAt - (stored.createdAt + THREE_DAYS_MS)) < 2_000, 'expires 3 days after creation');
+    assert.ok(
+      Math.abs(expiresAt - (stored.createdAt + THREE_DAYS_MS)) < 2_000,
+      'expires 3 days after creation',
+    );
     assert.match(await result.innerText(), /image uploaded: image\.jpg \(15\.3 KB\)/);
   });
 
@@ -131,7 +136,10 @@ describe('sample: upload page in a real browser', () => {
 
   it('downloads the image back through the controller', async () => {
     const result = page.locator(`#results li.result.ok[data-media-id="${imageMediaId}"]`);
-    const [download] = await Promise.all([page.waitForEvent('download'), result.locator('a.download').click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      result.locator('a.download').click(),
+    ]);
     assert.match(download.suggestedFilename(), /\.jpg$/);
     const saved = await download.path();
     assert.ok(readFileSync(saved).equals(IMAGE), 'the downloaded bytes are the uploaded ones');
@@ -158,7 +166,11 @@ describe('sample: upload page in a real browser', () => {
     const endpoint = `${sample.url}/weixin/media?type=image`;
     const anonymous = await fetch(endpoint, { method: 'POST', body: form() });
     assert.equal(anonymous.status, 401);
-    const wrong = await fetch(endpoint, { method: 'POST', body: form(), headers: { 'x-upload-token': 'guess' } });
+    const wrong = await fetch(endpoint, {
+      method: 'POST',
+      body: form(),
+      headers: { 'x-upload-token': 'guess' },
+    });
     assert.equal(wrong.status, 401);
     const bearer = await fetch(endpoint, {
       method: 'POST',

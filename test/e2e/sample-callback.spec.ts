@@ -33,7 +33,9 @@ function messageXml(fields: Record<string, string>): string {
     MsgId: '24123456789012345678',
     ...fields,
   })
-    .map(([name, value]) => (name === 'CreateTime' ? `<${name}>${value}</${name}>` : `<${name}><![CDATA[${value}]]></${name}>`))
+    .map(([name, value]) =>
+      name === 'CreateTime' ? `<${name}>${value}</${name}>` : `<${name}><![CDATA[${value}]]></${name}>`,
+    )
     .join('');
   return `<xml>${body}</xml>`;
 }
@@ -70,7 +72,10 @@ describe('sample: Weixin message callback', () => {
     assert.ok(reply.ms < WEIXIN_REPLY_WINDOW_MS, `replied in ${reply.ms.toFixed(0)} ms`);
     assert.equal(reply.xml.ToUserName, USER);
     assert.equal(reply.xml.FromUserName, ACCOUNT);
-    assert.ok(Math.abs(Number(reply.xml.CreateTime) - Date.now() / 1000) < 10, 'CreateTime is now, in seconds');
+    assert.ok(
+      Math.abs(Number(reply.xml.CreateTime) - Date.now() / 1000) < 10,
+      'CreateTime is now, in seconds',
+    );
     assert.match(reply.raw, /<MsgType><!\[CDATA\[\w+\]\]><\/MsgType>/, 'strings are sent as CDATA');
   }
 
@@ -119,7 +124,10 @@ describe('sample: Weixin message callback', () => {
         const stored = fake.getMedia(mediaId);
         assert.ok(stored, 'the fake holds the media_id of the reply');
         assert.equal(stored.type, type);
-        assert.ok(stored.data.equals(readFileSync(join(REPO_ROOT, 'sample/assets', asset))), 'the bundled file was uploaded');
+        assert.ok(
+          stored.data.equals(readFileSync(join(REPO_ROOT, 'sample/assets', asset))),
+          'the bundled file was uploaded',
+        );
         if (type === 'video') {
           assert.ok(reply.xml.Video.Title, 'a video reply has a title');
           assert.match(reply.xml.Video.Description, /media_id works until \d{4}-/);
@@ -208,7 +216,9 @@ describe('sample: Weixin message callback', () => {
         const reply = await post(body);
         assert.equal(reply.status, 400, `${JSON.stringify(body)} -> ${reply.raw}`);
       }
-      const encrypted = await post('<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[abc]]></Encrypt></xml>');
+      const encrypted = await post(
+        '<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[abc]]></Encrypt></xml>',
+      );
       assert.match(encrypted.raw, /plain mode/);
     });
 
@@ -223,7 +233,10 @@ describe('sample: with WEIXIN_APP_ID set (a real Official Account)', () => {
   let weixin: FakeWeixinServer;
   before(async () => {
     // Stands in for api.weixin.qq.com, with credentials of its own.
-    weixin = await FakeWeixinServer.start({ appId: 'wx1234567890abcdef', appSecret: 'a-real-looking-secret' });
+    weixin = await FakeWeixinServer.start({
+      appId: 'wx1234567890abcdef',
+      appSecret: 'a-real-looking-secret',
+    });
   });
   after(() => weixin.close());
 

@@ -34,9 +34,21 @@ describe('TemporaryMediaService', () => {
     { name: 'a Buffer', source: () => Buffer.from(JPEG), sentAs: /^media\.jpg$/ },
     { name: 'a Uint8Array', source: () => new Uint8Array(JPEG), sentAs: /^media\.jpg$/ },
     { name: 'a file path', source: () => mediaFixture('image.jpg'), sentAs: /^image\.jpg$/ },
-    { name: 'a file stream', source: () => createReadStream(mediaFixture('image.jpg')), sentAs: /^image\.jpg$/ },
-    { name: 'a nameless stream', source: () => Readable.from([JPEG.subarray(0, 100), JPEG.subarray(100)]), sentAs: /^media\.jpg$/ },
-    { name: '{ path, filename }', source: () => ({ path: mediaFixture('image.jpg'), filename: 'cat.jpeg' }), sentAs: /^cat\.jpe?g$/ },
+    {
+      name: 'a file stream',
+      source: () => createReadStream(mediaFixture('image.jpg')),
+      sentAs: /^image\.jpg$/,
+    },
+    {
+      name: 'a nameless stream',
+      source: () => Readable.from([JPEG.subarray(0, 100), JPEG.subarray(100)]),
+      sentAs: /^media\.jpg$/,
+    },
+    {
+      name: '{ path, filename }',
+      source: () => ({ path: mediaFixture('image.jpg'), filename: 'cat.jpeg' }),
+      sentAs: /^cat\.jpe?g$/,
+    },
     {
       name: 'a Multer memory file',
       source: () => ({ buffer: JPEG, originalname: 'phpA1B2', mimetype: 'application/octet-stream' }),
@@ -44,7 +56,8 @@ describe('TemporaryMediaService', () => {
     },
     {
       name: 'a Multer disk file',
-      source: () => ({ path: mediaFixture('image.jpg'), originalname: 'holiday.jpg', filename: '3f2a9c' }) as MediaSource,
+      source: () =>
+        ({ path: mediaFixture('image.jpg'), originalname: 'holiday.jpg', filename: '3f2a9c' }) as MediaSource,
       sentAs: /^holiday\.jpg$/,
     },
   ];
@@ -156,15 +169,22 @@ describe('TemporaryMediaService', () => {
 
   it('rejects an invalid type and an empty or oversized file without any request', async () => {
     const before = fake.requests.length;
-    await assert.rejects(context.service.upload('sticker' as never, JPEG), { name: 'MediaValidationError', reason: 'invalid-type', errcode: 40004 });
-    await assert.rejects(context.service.uploadImage(Buffer.alloc(0)), { reason: 'empty' });
-    await assert.rejects(context.service.uploadThumb(Buffer.alloc(64 * 1024 + 1, 0xff)), (error: MediaValidationError) => {
-      assert.equal(error.reason, 'too-large');
-      assert.equal(error.limit, 64 * 1024);
-      assert.equal(error.actual, 64 * 1024 + 1);
-      assert.equal(error.errcode, 40006);
-      return true;
+    await assert.rejects(context.service.upload('sticker' as never, JPEG), {
+      name: 'MediaValidationError',
+      reason: 'invalid-type',
+      errcode: 40004,
     });
+    await assert.rejects(context.service.uploadImage(Buffer.alloc(0)), { reason: 'empty' });
+    await assert.rejects(
+      context.service.uploadThumb(Buffer.alloc(64 * 1024 + 1, 0xff)),
+      (error: MediaValidationError) => {
+        assert.equal(error.reason, 'too-large');
+        assert.equal(error.limit, 64 * 1024);
+        assert.equal(error.actual, 64 * 1024 + 1);
+        assert.equal(error.errcode, 40006);
+        return true;
+      },
+    );
     assert.equal(fake.requests.length, before);
   });
 
@@ -191,7 +211,10 @@ describe('TemporaryMediaService', () => {
     const spooledBefore = spooledFiles().length;
     await context.service.uploadImage(createReadStream(mediaFixture('image.gif')), { reuse: false });
     fake.injectFault({ path: UPLOAD, errcode: 45009, errmsg: 'quota' });
-    await assert.rejects(context.service.uploadImage(createReadStream(mediaFixture('image.gif')), { reuse: false }), WeixinApiError);
+    await assert.rejects(
+      context.service.uploadImage(createReadStream(mediaFixture('image.gif')), { reuse: false }),
+      WeixinApiError,
+    );
     assert.equal(spooledFiles().length, spooledBefore);
   });
 

@@ -47,7 +47,15 @@ export interface FleetJob {
 }
 
 export type UploadOutcome =
-  | { index: number; ok: true; mediaId: string; sha256: string; reused: boolean; settledAt: number; settles: number }
+  | {
+      index: number;
+      ok: true;
+      mediaId: string;
+      sha256: string;
+      reused: boolean;
+      settledAt: number;
+      settles: number;
+    }
   | {
       index: number;
       ok: false;
@@ -69,9 +77,7 @@ export interface WorkerReport {
 }
 
 type ParentMessage =
-  | { kind: 'init'; config: FleetWorkerConfig }
-  | { kind: 'go'; job: FleetJob }
-  | { kind: 'exit' };
+  { kind: 'init'; config: FleetWorkerConfig } | { kind: 'go'; job: FleetJob } | { kind: 'exit' };
 
 type WorkerMessage =
   | { kind: 'ready'; pid: number }
@@ -201,7 +207,8 @@ export class Fleet {
         cleanup();
         reject(new Error(`fleet worker ${worker.workerIndex} sent no "${kind}" within ${timeoutMs} ms`));
       }, timeoutMs);
-      if (child.exitCode !== null || child.signalCode !== null) return onExit(child.exitCode, child.signalCode);
+      if (child.exitCode !== null || child.signalCode !== null)
+        return onExit(child.exitCode, child.signalCode);
       child.once('exit', onExit);
       this.listeners.set(worker.workerIndex, (message) => {
         if (message.kind === 'failed') {
@@ -264,7 +271,8 @@ async function runWorker(): Promise<void> {
         timeoutMs: config.timeoutMs ?? 10_000,
         retry: config.retry ?? { attempts: 3, baseDelayMs: 5 },
         tokenStore: new ReportingRedisTokenStore(redis, { prefix: config.prefix }),
-        mediaCache: config.mediaCache === false ? false : new RedisMediaCache(redis, { prefix: config.prefix }),
+        mediaCache:
+          config.mediaCache === false ? false : new RedisMediaCache(redis, { prefix: config.prefix }),
       }),
       { logger: false },
     );
@@ -283,7 +291,10 @@ async function runWorker(): Promise<void> {
     const results: UploadOutcome[] = new Array(job.uploads);
     const settles = new Array<number>(job.uploads).fill(0);
     const one = async (index: number) => {
-      const content = distinctJpeg(job.sameContent ? job.label : `${job.label}-${workerIndex}-${index}`, base);
+      const content = distinctJpeg(
+        job.sameContent ? job.label : `${job.label}-${workerIndex}-${index}`,
+        base,
+      );
       const call = service!.uploadImage(content, { reuse: job.reuse });
       // Count settlements of the call itself: exactly once, or the test sees it.
       call.then(
@@ -349,13 +360,19 @@ async function runWorker(): Promise<void> {
     // Let late settlements (a second resolve would be a bug) show up before counting.
     await new Promise((resolve) => setImmediate(resolve));
     for (const result of results) result.settles = settles[result.index];
-    send({ kind: 'done', report: { workerIndex, pid: process.pid, startedAt, finishedAt: Date.now(), results } });
+    send({
+      kind: 'done',
+      report: { workerIndex, pid: process.pid, startedAt, finishedAt: Date.now(), results },
+    });
   };
 
   process.on('message', (message: ParentMessage) => {
     const handle = (task: Promise<void>) =>
       task.catch((error: unknown) => {
-        send({ kind: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+        send({
+          kind: 'failed',
+          message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
       });
     if (message.kind === 'init') void handle(init(message.config));
     else if (message.kind === 'go') void handle(go(message.job));

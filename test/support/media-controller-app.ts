@@ -41,7 +41,10 @@ export interface ControllerApp {
  * A real Nest application listening on 127.0.0.1 with `WeixinMediaModule` (controller mounted) pointed at
  * the fake Weixin server; the upload interceptor writes into a fresh temp directory.
  */
-export async function startControllerApp(fake: FakeWeixinServer, options: ControllerAppOptions = {}): Promise<ControllerApp> {
+export async function startControllerApp(
+  fake: FakeWeixinServer,
+  options: ControllerAppOptions = {},
+): Promise<ControllerApp> {
   const uploadDir = mkdtempSync(join(tmpdir(), 'weixin-media-ctrl-'));
   const settings = {
     appId: fake.appId,
@@ -67,7 +70,9 @@ export async function startControllerApp(fake: FakeWeixinServer, options: Contro
     .overrideInterceptor(MediaUploadInterceptor)
     .useClass(TestUploadInterceptor)
     .compile();
-  const app = moduleRef.createNestApplication({ logger: process.env.WEIXIN_CTRL_TEST_LOGS ? ['error', 'warn', 'debug'] : false });
+  const app = moduleRef.createNestApplication({
+    logger: process.env.WEIXIN_CTRL_TEST_LOGS ? ['error', 'warn', 'debug'] : false,
+  });
   options.configure?.(app);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };

@@ -225,7 +225,10 @@ describe('MP4 box walk', () => {
     ]);
     const content = countingContent(file);
     const layout = await readMp4Layout(content);
-    assert.deepEqual(layout.boxes.map((box) => box.type), ['ftyp', 'free', 'mdat', 'moov']);
+    assert.deepEqual(
+      layout.boxes.map((box) => box.type),
+      ['ftyp', 'free', 'mdat', 'moov'],
+    );
     assert.equal(layout.complete, true);
     assert.equal((await outcome('video', content)).outcome, 'ok:mp4');
     assert.ok(content.bytesRead < 16 * 1024, `${content.bytesRead} bytes read`);
@@ -241,7 +244,12 @@ describe('MP4 box walk', () => {
     const layout = await readMp4Layout(bufferContent(file));
     assert.deepEqual(
       layout.boxes.map(({ type, size }) => [type, size]),
-      [['ftyp', 20], ['mdat', 116], ['free', 16], ['mdat', 58]],
+      [
+        ['ftyp', 20],
+        ['mdat', 116],
+        ['free', 16],
+        ['mdat', 58],
+      ],
     );
     assert.equal(layout.complete, true);
   });

@@ -45,7 +45,10 @@ function corpus(): Buffer[] {
   const built = [
     Buffer.concat([id3v2Tag({ version: 4, footer: true }), xingFrame(mpeg2, 50, 0), mp3Frames(50, mpeg2)]),
     mp3Frames(80, (i) => ({ version: 2.5, sampleRate: 8000, bitrateKbps: [8, 16, 32][i % 3] })),
-    amrFile(Array.from({ length: 100 }, (_, i) => [0, 7, 8, 15][i % 4]), random),
+    amrFile(
+      Array.from({ length: 100 }, (_, i) => [0, 7, 8, 15][i % 4]),
+      random,
+    ),
     Buffer.concat([
       ftypBox('isom', ['isom', 'mp41']),
       isoLargeBox('mdat', Buffer.alloc(200)),

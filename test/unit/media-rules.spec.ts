@@ -123,7 +123,7 @@ describe('media rules: the messages a person reads', () => {
     );
   });
 
-  it('the limits are exactly Weixin\'s: 10 MB, 2 MB, 10 MB, 64 KB', async () => {
+  it("the limits are exactly Weixin's: 10 MB, 2 MB, 10 MB, 64 KB", async () => {
     const limits: Record<MediaType, number> = {
       image: 10_485_760,
       voice: 2_097_152,

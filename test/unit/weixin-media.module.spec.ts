@@ -87,7 +87,9 @@ describe('WeixinMediaModule', () => {
     process.env.WEIXIN_APP_ID = 'wxenv00000000000';
     process.env.WEIXIN_TOKEN_MODE = 'classic';
     process.env.WEIXIN_APP_SECRET = 'env-secret';
-    const { options } = await compileWith([WeixinMediaModule.forRoot({ appId: 'wxexplicit000000', tokenMode: 'stable' })]);
+    const { options } = await compileWith([
+      WeixinMediaModule.forRoot({ appId: 'wxexplicit000000', tokenMode: 'stable' }),
+    ]);
     assert.equal(options.appId, 'wxexplicit000000');
     assert.equal(options.tokenMode, 'stable');
     assert.equal(options.appSecret, 'env-secret');
@@ -95,7 +97,10 @@ describe('WeixinMediaModule', () => {
 
   it('forRootAsync with useFactory and inject', async () => {
     const { options } = await compileWith([
-      ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ ID: 'wxfactory0000000', SECRET: 's3cret' })] }),
+      ConfigModule.forRoot({
+        ignoreEnvFile: true,
+        load: [() => ({ ID: 'wxfactory0000000', SECRET: 's3cret' })],
+      }),
       WeixinMediaModule.forRootAsync({
         imports: [ConfigModule],
         inject: [ConfigService],
@@ -172,7 +177,15 @@ describe('WeixinMediaModule', () => {
     ]);
     assert.ok(error instanceof WeixinMediaOptionsError);
     assert.equal(error.problems.length, 7, error.message);
-    for (const word of ['appSecret is malformed', 'apiBaseUrl', 'tokenMode', 'timeoutMs', 'retry.attempts', 'retry.baseDelayMs', 'tokenStore']) {
+    for (const word of [
+      'appSecret is malformed',
+      'apiBaseUrl',
+      'tokenMode',
+      'timeoutMs',
+      'retry.attempts',
+      'retry.baseDelayMs',
+      'tokenStore',
+    ]) {
       assert.ok(error.message.includes(word), `${word} in ${error.message}`);
     }
     assert.ok(!error.message.includes(secret));
