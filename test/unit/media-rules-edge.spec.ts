@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { MediaValidationError } from '../../lib/errors/media-validation.error';
-import type { MediaInspection, MediaType } from '../../lib/interfaces/media.interface';
+import type { MediaType } from '../../lib/interfaces/media.interface';
 import { inspectMediaContent } from '../../lib/media-rules/inspect-media';
 import { bufferContent, type MediaContent } from '../../lib/media-rules/media-content';
 import { MEDIA_TYPES } from '../../lib/media-rules/media-limits';
@@ -30,28 +29,13 @@ import {
   type Mp3FrameSpec,
   type MpegVersion,
 } from '../support/media-builders';
+import { mediaOutcome as outcome } from '../support/media-outcome';
 import { mediaFixture, REPO_ROOT } from '../support/paths';
 
 const EDGE_DIR = join(REPO_ROOT, 'test/fixtures/media-edge');
 
 interface Manifest {
   files: Record<string, Partial<Record<MediaType, string>> & { durationMs?: number; how: string }>;
-}
-
-interface Outcome {
-  outcome: string;
-  result?: MediaInspection;
-  error?: MediaValidationError;
-}
-
-async function outcome(type: MediaType, content: MediaContent): Promise<Outcome> {
-  try {
-    const result = await inspectMediaContent(type, content);
-    return { outcome: `ok:${result.format}`, result };
-  } catch (error) {
-    assert.ok(error instanceof MediaValidationError, `expected a MediaValidationError, got ${String(error)}`);
-    return { outcome: error.reason, error };
-  }
 }
 
 /** Content that counts what the rules read. */

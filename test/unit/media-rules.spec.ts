@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { MediaValidationError } from '../../lib/errors/media-validation.error';
-import type { MediaInspection, MediaType } from '../../lib/interfaces/media.interface';
+import type { MediaType } from '../../lib/interfaces/media.interface';
 import { openFileContent } from '../../lib/media-rules/file-content';
 import { detectFormat, inspectMediaContent, weixinFilename } from '../../lib/media-rules/inspect-media';
 import { bufferContent, type MediaContent } from '../../lib/media-rules/media-content';
 import { MEDIA_TYPES } from '../../lib/media-rules/media-limits';
+import { mediaOutcome as outcome } from '../support/media-outcome';
 import { mediaFixture } from '../support/paths';
 import { amrFile, mp3Frames } from '../support/media-builders';
 
@@ -15,22 +16,6 @@ interface Manifest {
 }
 
 const manifest: Manifest = JSON.parse(readFileSync(mediaFixture('MANIFEST.json'), 'utf8'));
-
-interface Outcome {
-  outcome: string;
-  result?: MediaInspection;
-  error?: MediaValidationError;
-}
-
-async function outcome(type: MediaType, content: MediaContent): Promise<Outcome> {
-  try {
-    const result = await inspectMediaContent(type, content);
-    return { outcome: `ok:${result.format}`, result };
-  } catch (error) {
-    assert.ok(error instanceof MediaValidationError, `expected a MediaValidationError, got ${String(error)}`);
-    return { outcome: error.reason, error };
-  }
-}
 
 async function rejection(type: unknown, content: MediaContent): Promise<MediaValidationError> {
   const error = await inspectMediaContent(type, content).then(
