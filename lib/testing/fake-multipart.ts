@@ -25,6 +25,8 @@ export function readMediaPart(req: IncomingMessage, maxFileBytes: number): Promi
     try {
       parser = busboy({
         headers: req.headers,
+        // Part filenames as UTF-8, as Weixin reads them (busboy defaults to latin1).
+        defParamCharset: 'utf8',
         // busboy flags a file that reaches fileSize, so one byte more tells "at the limit" from "over it".
         limits: {
           files: 4,
