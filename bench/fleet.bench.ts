@@ -13,7 +13,7 @@ import {
   type TokenMode,
 } from '../lib';
 import { FakeWeixinServer } from '../lib/testing';
-import { Fleet, type WorkerReport } from '../test/support/fleet-worker';
+import { Fleet, fleetTargets, type WorkerReport } from '../test/support/fleet-worker';
 import { RedisServer } from '../test/support/redis-server';
 import { runBenchmark } from './bench-results';
 
@@ -93,10 +93,7 @@ async function coldFleet(redis: RedisServer, fake: FakeWeixinServer, tokenMode: 
   fake.reset();
   const fleet = await Fleet.start({
     processes: PROCESSES,
-    redisPort: redis.port,
-    baseUrl: fake.baseUrl,
-    appId: fake.appId,
-    appSecret: fake.appSecret,
+    ...fleetTargets(redis, fake),
     tokenMode,
   });
   try {

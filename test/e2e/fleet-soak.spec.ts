@@ -6,7 +6,7 @@ import { RedisMediaCache, RedisTokenStore } from '../../lib';
 import { FakeWeixinServer } from '../../lib/testing';
 import type { FakeExchange } from '../../lib/testing/fake-exchange';
 import type { FakeFault } from '../../lib/testing/fake-fault.interface';
-import { Fleet, type UploadOutcome, type WorkerReport } from '../support/fleet-worker';
+import { Fleet, fleetTargets, type UploadOutcome, type WorkerReport } from '../support/fleet-worker';
 import { RedisServer } from '../support/redis-server';
 import { createMediaTestingModule } from '../support/testing-module';
 
@@ -89,10 +89,7 @@ describe('soak: 1,000 uploads across 4 processes with 20 % injected faults', () 
     it(`${tokenMode}: every call answers once, every media_id downloads the bytes sent, no token storm`, async () => {
       fleet = await Fleet.start({
         processes: PROCESSES,
-        redisPort: redis.port,
-        baseUrl: fake.baseUrl,
-        appId: fake.appId,
-        appSecret: fake.appSecret,
+        ...fleetTargets(redis, fake),
         tokenMode,
         timeoutMs: 2_000,
         retry: { attempts: 4, baseDelayMs: 5 },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { FakeWeixinServer } from '../../lib/testing';
-import { Fleet, type FleetWorkerHandle, type WorkerReport } from '../support/fleet-worker';
+import { Fleet, fleetTargets, type FleetWorkerHandle, type WorkerReport } from '../support/fleet-worker';
 import { RedisServer } from '../support/redis-server';
 
 const PROCESSES = 4;
@@ -41,10 +41,7 @@ describe('a fleet of processes sharing tokens through Redis', () => {
       const workersHoldingLock: number[] = [];
       fleet = await Fleet.start({
         processes: PROCESSES,
-        redisPort: redis.port,
-        baseUrl: fake.baseUrl,
-        appId: fake.appId,
-        appSecret: fake.appSecret,
+        ...fleetTargets(redis, fake),
         tokenMode,
         reportLocks: true,
         onLocked: (worker) => workersHoldingLock.push(worker.workerIndex),
@@ -83,10 +80,7 @@ describe('a fleet of processes sharing tokens through Redis', () => {
       fake.injectFault({ path: TOKEN_PATHS[tokenMode], delayMs: 60_000, times: 1 });
       fleet = await Fleet.start({
         processes: PROCESSES,
-        redisPort: redis.port,
-        baseUrl: fake.baseUrl,
-        appId: fake.appId,
-        appSecret: fake.appSecret,
+        ...fleetTargets(redis, fake),
         tokenMode,
         timeoutMs,
         reportLocks: true,

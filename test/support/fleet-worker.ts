@@ -115,6 +115,14 @@ export interface FleetOptions extends Omit<FleetWorkerConfig, 'workerIndex'> {
   onLocked?: (worker: FleetWorkerHandle, at: number) => void;
 }
 
+/** The fleet's shared parts: one Redis and one fake Weixin, as the fleet's options spell them. */
+export function fleetTargets(
+  redis: { port: number },
+  fake: { baseUrl: string; appId: string; appSecret: string },
+): Pick<FleetOptions, 'redisPort' | 'baseUrl' | 'appId' | 'appSecret'> {
+  return { redisPort: redis.port, baseUrl: fake.baseUrl, appId: fake.appId, appSecret: fake.appSecret };
+}
+
 const READY_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 5_000;
 
