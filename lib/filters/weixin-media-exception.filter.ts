@@ -7,7 +7,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { WeixinErrorBody } from '../errors/media-validation-http';
+import { toHttpException, type WeixinErrorBody } from '../errors/media-validation-http';
 import { MediaValidationError } from '../errors/media-validation.error';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
@@ -80,8 +80,8 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
   /** The status and Weixin-shaped body for any exception. */
   protected toWeixinError(exception: unknown): { status: number; body: WeixinErrorBody } {
     if (exception instanceof MediaValidationError) {
-      const status = exception.reason === 'too-large' ? HttpStatus.PAYLOAD_TOO_LARGE : HttpStatus.BAD_REQUEST;
-      return { status, body: { errcode: exception.errcode, errmsg: exception.message } };
+      // The same 400/413 mapping the pipes and validators answer with.
+      return this.toWeixinError(toHttpException(exception));
     }
     if (exception instanceof WeixinApiError) {
       return {
