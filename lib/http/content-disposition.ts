@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { safeBaseName } from '../media-rules/safe-base-name';
 
 /**
  * The filename of a `Content-Disposition` header (`filename*=UTF-8''…` preferred over `filename="…"`),
@@ -16,9 +16,6 @@ export function dispositionFilename(header: string | undefined, fallback: string
       name = plain;
     }
   }
-  // eslint-disable-next-line no-control-regex
-  const safe = basename((name ?? '').replace(/\\/g, '/'))
-    .replace(/[\u0000-\u001f\u007f"]/g, '')
-    .trim();
+  const safe = safeBaseName(name ?? '');
   return safe === '' || safe === '.' || safe === '..' ? fallback : safe;
 }

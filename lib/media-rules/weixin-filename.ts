@@ -1,5 +1,6 @@
 import type { MediaFormat } from '../interfaces/media.interface';
 import { FORMAT_EXTENSIONS } from './media-limits';
+import { safeBaseName } from './safe-base-name';
 
 /** Extensions Weixin takes for each format; the first is the one added. */
 const ACCEPTED_EXTENSIONS: Record<MediaFormat, readonly string[]> = {
@@ -21,7 +22,7 @@ const EXTENSION = /\.(?=[a-z0-9]{0,4}[a-z])[a-z0-9]{1,5}$/i;
  * Only the base name is kept, without control characters or quotes that could break the multipart header.
  */
 export function weixinFilename(format: MediaFormat, name?: string): string {
-  const base = baseName(typeof name === 'string' ? name : '');
+  const base = safeBaseName(typeof name === 'string' ? name : '');
   const extensionMatch = EXTENSION.exec(base);
   const extension = extensionMatch?.[0].toLowerCase();
   const accepted = ACCEPTED_EXTENSIONS[format];
@@ -31,10 +32,4 @@ export function weixinFilename(format: MediaFormat, name?: string): string {
   // Cut by code point, so a long Chinese or emoji name is not left with half a surrogate pair.
   const stem = Array.from(trimmed).slice(0, MAX_BASE_LENGTH).join('');
   return (stem || DEFAULT_BASE) + (extension && accepted.includes(extension) ? extension : accepted[0]);
-}
-
-function baseName(name: string): string {
-  const last = name.split(/[/\\]/).pop() ?? '';
-  // C0 and C1 controls (CR and LF included), DEL, quotes and bidi overrides never belong in a header.
-  return last.replace(/[\u0000-\u001f\u007f-\u009f"\u202a-\u202e\u2066-\u2069]/g, '').trim();
 }
