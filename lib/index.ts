@@ -2,9 +2,7 @@ export * from './errors';
 export * from './interfaces';
 export { InMemoryMediaCache } from './media-cache/in-memory-media.cache';
 export { RedisMediaCache, type RedisMediaCacheOptions } from './media-cache/redis-media.cache';
-export * from './dto';
-export * from './pipes';
-export * from './validators';
+export * from './validation';
 export {
   detectFormat,
   openFileContent,
@@ -30,7 +28,5 @@ export {
 export { InjectWeixinMediaOptions, WeixinMediaModule } from './weixin-media.module';
 export { WEIXIN_MEDIA_MODULE_OPTIONS, type WeixinMediaModuleInput } from './weixin-media.module-definition';
 export { resolveWeixinMediaOptions, WEIXIN_CONFIG_KEYS } from './weixin-media-options.resolver';
-export * from './controllers';
-export * from './filters';
-export * from './interceptors';
+export * from './controller';
 export { DEFAULT_CONTROLLER_PATH } from './weixin-media.constants';

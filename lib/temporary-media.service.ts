@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import FormData from 'form-data';
 import type { Readable } from 'node:stream';
 import { WeixinApiError } from './errors/weixin-api.error';
-import { dispositionFilename } from './http/content-disposition';
-import { WeixinHttpClient } from './http/weixin-http.client';
+import { dispositionFilename } from './weixin-api/content-disposition';
+import { WeixinApiClient } from './weixin-api.client';
 import type {
   CachedMedia,
   DownloadedMedia,
@@ -49,7 +49,7 @@ export class TemporaryMediaService {
 
   constructor(
     @Inject(WEIXIN_MEDIA_RESOLVED_OPTIONS) protected readonly options: WeixinMediaModuleOptions,
-    protected readonly http: WeixinHttpClient,
+    protected readonly http: WeixinApiClient,
     @Optional() @Inject(WEIXIN_MEDIA_CACHE) protected readonly cache: MediaCache | null = null,
   ) {}
 

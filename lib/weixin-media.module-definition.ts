@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import { weixinMediaControllerMetadata } from './controllers/weixin-media-controller.options';
+import { weixinMediaControllerMetadata } from './controller/weixin-media-controller.options';
 import type { WeixinMediaModuleExtras, WeixinMediaModuleOptions } from './interfaces';
 import { WEIXIN_MEDIA_MODULE_NAME } from './weixin-media.constants';
 

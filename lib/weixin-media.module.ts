@@ -1,7 +1,7 @@
 import { type DynamicModule, Inject, Module, type Provider } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { createWeixinAxios } from './http/weixin-axios.factory';
-import { WeixinHttpClient } from './http/weixin-http.client';
+import { createWeixinAxios } from './weixin-api/weixin-axios.factory';
+import { WeixinApiClient } from './weixin-api.client';
 import type { WeixinMediaModuleOptions } from './interfaces';
 import { InMemoryMediaCache } from './media-cache/in-memory-media.cache';
 import { TemporaryMediaService } from './temporary-media.service';
@@ -47,7 +47,7 @@ const providers: Provider[] = [
     inject: [WEIXIN_MEDIA_RESOLVED_OPTIONS],
   },
   AccessTokenManager,
-  WeixinHttpClient,
+  WeixinApiClient,
   TemporaryMediaService,
 ];
 

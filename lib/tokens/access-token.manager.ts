@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AxiosInstance, AxiosRequestConfig } from 'axios';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
-import { withRetries } from '../http/request-attempts';
-import { abortReason, sleep } from '../http/retry-policy';
+import { withRetries } from '../weixin-api/request-attempts';
+import { abortReason, sleep } from '../weixin-api/retry-policy';
 import type { StoredAccessToken, TokenStore, WeixinMediaModuleOptions } from '../interfaces';
 import { WEIXIN_AXIOS, WEIXIN_MEDIA_RESOLVED_OPTIONS, WEIXIN_TOKEN_STORE } from '../weixin-media.constants';
 
@@ -119,10 +119,12 @@ export class AccessTokenManager {
         ),
       budgetMs,
     );
-    const { data } = await withRetries(
-      (signal) => this.http.request<TokenAnswer>({ ...request, weixinAuth: false, signal }),
-      { retry, timeoutMs: Math.min(timeoutMs, budgetMs), path: request.url!, signal: budget.signal },
-    ).finally(() => clearTimeout(timer));
+    const { data } = await withRetries((signal) => this.http.request<TokenAnswer>({ ...request, signal }), {
+      retry,
+      timeoutMs: Math.min(timeoutMs, budgetMs),
+      path: request.url!,
+      signal: budget.signal,
+    }).finally(() => clearTimeout(timer));
     if (typeof data?.access_token !== 'string' || !(data.expires_in > 0)) {
       throw new WeixinApiError(-1, 'the token answer had no access_token or expires_in', request.url!);
     }

@@ -23,12 +23,12 @@ import { Test } from '@nestjs/testing';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import request from 'supertest';
-import { UploadMediaDto } from '../../lib/dto';
-import { toHttpException } from '../../lib/errors/media-validation-http';
+import { UploadMediaDto } from '../../lib/validation/upload-media.dto';
+import { toHttpException } from '../../lib/validation/media-validation-http';
 import { MediaValidationError } from '../../lib/errors/media-validation.error';
 import type { MediaInspection, MediaType } from '../../lib/interfaces/media.interface';
-import { ParseWeixinMediaPipe, weixinValidationExceptionFactory } from '../../lib/pipes';
-import { WeixinMediaFileValidator } from '../../lib/validators';
+import { ParseWeixinMediaPipe, weixinValidationExceptionFactory } from '../../lib/validation';
+import { WeixinMediaFileValidator } from '../../lib/validation/weixin-media-file.validator';
 import { mediaFixture } from '../support/paths';
 
 const TOO_LONG = 'voice is 61.1 s; Weixin accepts at most 60 s';

@@ -6,23 +6,6 @@ import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
 import type { WeixinMediaModuleOptions } from '../interfaces';
 
-declare module 'axios' {
-  interface AxiosRequestConfig {
-    /** Attach the access token (default true); false for the token endpoints themselves. */
-    weixinAuth?: boolean;
-    /** The token the request interceptor attached, so a 40001 can invalidate exactly that one. */
-    weixinAccessToken?: string;
-  }
-}
-
-/** Which token each rejected call carried (kept off the error object so it can never leak). */
-const tokenCarriedBy = new WeakMap<WeixinApiError, string>();
-
-/** The access token the call that answered `error` carried, if any. */
-export function accessTokenRejectedBy(error: WeixinApiError): string | undefined {
-  return tokenCarriedBy.get(error);
-}
-
 /** The most of an error body we read from a streamed download: Weixin's JSON errors are tiny. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
@@ -64,11 +47,7 @@ async function mapWeixinResponse(response: AxiosResponse): Promise<AxiosResponse
   }
   const data = response.data as { errcode?: unknown; errmsg?: unknown } | undefined;
   if (data && typeof data === 'object' && typeof data.errcode === 'number' && data.errcode !== 0) {
-    const error = new WeixinApiError(data.errcode, String(data.errmsg ?? ''), path);
-    if (response.config.weixinAccessToken) {
-      tokenCarriedBy.set(error, response.config.weixinAccessToken);
-    }
-    throw error;
+    throw new WeixinApiError(data.errcode, String(data.errmsg ?? ''), path);
   }
   return response;
 }

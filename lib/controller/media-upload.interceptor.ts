@@ -20,7 +20,7 @@ import {
   missingMediaHttpException,
   toHttpException,
   type WeixinErrorBody,
-} from '../errors/media-validation-http';
+} from '../validation/media-validation-http';
 import { MediaValidationError } from '../errors/media-validation.error';
 import type { MediaType } from '../interfaces/media.interface';
 import {

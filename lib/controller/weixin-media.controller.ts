@@ -18,9 +18,9 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import { missingMediaHttpException } from '../errors/media-validation-http';
-import { WeixinMediaExceptionFilter } from '../filters/weixin-media-exception.filter';
-import { MediaUploadInterceptor, type MediaUploadFile } from '../interceptors/media-upload.interceptor';
+import { missingMediaHttpException } from '../validation/media-validation-http';
+import { WeixinMediaExceptionFilter } from './weixin-media-exception.filter';
+import { MediaUploadInterceptor, type MediaUploadFile } from './media-upload.interceptor';
 import type {
   DownloadedMediaStream,
   MediaSource,

@@ -7,7 +7,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toHttpException, type WeixinErrorBody } from '../errors/media-validation-http';
+import { toHttpException, type WeixinErrorBody } from '../validation/media-validation-http';
 import { MediaValidationError } from '../errors/media-validation.error';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';

@@ -1,5 +1,5 @@
 import { FileValidator } from '@nestjs/common';
-import { toHttpException } from '../errors/media-validation-http';
+import { toHttpException } from './media-validation-http';
 import { MediaValidationError } from '../errors/media-validation.error';
 import type {
   MediaBufferReference,

@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import type { WeixinErrorBody } from '../errors/media-validation-http';
+import type { WeixinErrorBody } from './media-validation-http';
 
 /** The parts of class-validator's `ValidationError` used here (class-validator stays an optional peer). */
 export interface ValidationErrorLike {

@@ -1,5 +1,5 @@
 import { HttpException, Injectable, Optional, type PipeTransform } from '@nestjs/common';
-import { missingMediaHttpException, toHttpException } from '../errors/media-validation-http';
+import { missingMediaHttpException, toHttpException } from './media-validation-http';
 import { MediaValidationError } from '../errors/media-validation.error';
 import type { MediaInspection, MediaSource, MediaType } from '../interfaces/media.interface';
 import { isMediaType, MEDIA_TYPES } from '../media-rules/media-limits';

@@ -1,5 +1,5 @@
 import { BadRequestException, HttpException, PayloadTooLargeException } from '@nestjs/common';
-import type { MediaValidationError } from './media-validation.error';
+import type { MediaValidationError } from '../errors/media-validation.error';
 
 /** The body Weixin answers errors with; the controller, pipes and validators answer the same shape. */
 export interface WeixinErrorBody {

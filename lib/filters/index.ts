@@ -1,1 +1,0 @@
-export * from './weixin-media-exception.filter';

@@ -1,2 +1,0 @@
-export * from './parse-weixin-media.pipe';
-export * from './weixin-validation-exception.factory';

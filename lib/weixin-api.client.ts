@@ -1,0 +1,44 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
+import type { WeixinMediaModuleOptions } from './interfaces';
+import { AccessTokenManager } from './tokens/access-token.manager';
+import { withAccessToken } from './tokens/token.interceptor';
+import { withRetries } from './weixin-api/request-attempts';
+import { WEIXIN_AXIOS, WEIXIN_MEDIA_RESOLVED_OPTIONS } from './weixin-media.constants';
+
+/**
+ * Calls the Weixin API with an access token (the token interceptor), retries passing faults, and on
+ * an invalid or expired token refreshes it and tries once more.
+ */
+@Injectable()
+export class WeixinApiClient {
+  constructor(
+    @Inject(WEIXIN_MEDIA_RESOLVED_OPTIONS) protected readonly options: WeixinMediaModuleOptions,
+    @Inject(WEIXIN_AXIOS) protected readonly http: AxiosInstance,
+    protected readonly tokens: AccessTokenManager,
+  ) {}
+
+  /**
+   * Sends the request to `path` built by `build` (called again for each try, so a streamed body is
+   * fresh every time). `signal` aborts it, including the wait between tries.
+   */
+  request<T>(path: string, build: () => AxiosRequestConfig, signal?: AbortSignal): Promise<AxiosResponse<T>> {
+    return withAccessToken(
+      this.tokens,
+      (accessToken) =>
+        withRetries(
+          (attemptSignal) => {
+            const config = build();
+            return this.http.request<T>({
+              ...config,
+              url: path,
+              params: { ...config.params, access_token: accessToken },
+              signal: attemptSignal,
+            });
+          },
+          { retry: this.options.retry, timeoutMs: this.options.timeoutMs, path, signal },
+        ),
+      signal,
+    );
+  }
+}
