@@ -23,10 +23,9 @@ export {
   DEFAULT_API_BASE_URL,
   MEDIA_LIFETIME_MS,
   WEIXIN_MEDIA_MODULE_NAME,
-  WEIXIN_MEDIA_RESOLVED_OPTIONS,
+  WEIXIN_MEDIA_MODULE_OPTIONS,
 } from './weixin-media.constants';
 export { InjectWeixinMediaOptions, WeixinMediaModule } from './weixin-media.module';
-export { WEIXIN_MEDIA_MODULE_OPTIONS, type WeixinMediaModuleInput } from './weixin-media.module-definition';
-export { resolveWeixinMediaOptions, WEIXIN_CONFIG_KEYS } from './weixin-media-options.resolver';
+export { WEIXIN_CONFIG_KEYS } from './weixin-media-options.resolver';
 export * from './controller';
 export { DEFAULT_CONTROLLER_PATH } from './weixin-media.constants';

@@ -3,6 +3,7 @@ import FormData from 'form-data';
 import type { Readable } from 'node:stream';
 import { WeixinApiError } from './errors/weixin-api.error';
 import { dispositionFilename } from './weixin-api/content-disposition';
+import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
 import { WeixinApiClient } from './weixin-api.client';
 import type {
   CachedMedia,
@@ -14,7 +15,6 @@ import type {
   MediaType,
   TemporaryMedia,
   UploadOptions,
-  WeixinMediaModuleOptions,
 } from './interfaces';
 import { assertMediaType, FORMAT_CONTENT_TYPES, inspectMediaContent, weixinFilename } from './media-rules';
 import { inspectMediaSource } from './media-source/inspect-media-source';
@@ -23,7 +23,7 @@ import {
   MEDIA_LIFETIME_MS,
   MEDIA_REUSE_SAFETY_MARGIN_MS,
   WEIXIN_MEDIA_CACHE,
-  WEIXIN_MEDIA_RESOLVED_OPTIONS,
+  WEIXIN_MEDIA_MODULE_OPTIONS,
 } from './weixin-media.constants';
 
 const UPLOAD_PATH = '/cgi-bin/media/upload';
@@ -48,7 +48,7 @@ export class TemporaryMediaService {
   protected readonly logger = new Logger(TemporaryMediaService.name);
 
   constructor(
-    @Inject(WEIXIN_MEDIA_RESOLVED_OPTIONS) protected readonly options: WeixinMediaModuleOptions,
+    @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
     protected readonly http: WeixinApiClient,
     @Optional() @Inject(WEIXIN_MEDIA_CACHE) protected readonly cache: MediaCache | null = null,
   ) {}

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
-import type { WeixinMediaModuleOptions } from './interfaces';
+import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
 import { AccessTokenManager } from './tokens/access-token.manager';
 import { withAccessToken } from './tokens/token.interceptor';
 import { withRetries } from './weixin-api/request-attempts';
-import { WEIXIN_AXIOS, WEIXIN_MEDIA_RESOLVED_OPTIONS } from './weixin-media.constants';
+import { WEIXIN_AXIOS, WEIXIN_MEDIA_MODULE_OPTIONS } from './weixin-media.constants';
 
 /**
  * Calls the Weixin API with an access token (the token interceptor), retries passing faults, and on
@@ -13,7 +13,7 @@ import { WEIXIN_AXIOS, WEIXIN_MEDIA_RESOLVED_OPTIONS } from './weixin-media.cons
 @Injectable()
 export class WeixinApiClient {
   constructor(
-    @Inject(WEIXIN_MEDIA_RESOLVED_OPTIONS) protected readonly options: WeixinMediaModuleOptions,
+    @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
     @Inject(WEIXIN_AXIOS) protected readonly http: AxiosInstance,
     protected readonly tokens: AccessTokenManager,
   ) {}

@@ -1,7 +1,7 @@
 import { WeixinMediaOptionsError } from './errors/weixin-media-options.error';
-import type { WeixinMediaModuleOptions } from './interfaces';
+import type { TokenMode, WeixinMediaModuleOptions } from './interfaces';
+import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
 import { DEFAULT_API_BASE_URL, DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from './weixin-media.constants';
-import type { WeixinMediaModuleInput } from './weixin-media.module-definition';
 
 /** The environment variables read when an option is not given explicitly. */
 export const WEIXIN_CONFIG_KEYS = {
@@ -24,21 +24,20 @@ const CACHE_METHODS = ['get', 'set', 'deleteByMediaId'] as const;
  * and checks them all at once so one bootstrap error names every problem.
  */
 export function resolveWeixinMediaOptions(
-  input: WeixinMediaModuleInput | undefined,
+  input: WeixinMediaModuleOptions | undefined,
   config?: WeixinConfigReader,
-): WeixinMediaModuleOptions {
+): ResolvedWeixinMediaOptions {
   const given = input ?? {};
   const fromConfig = (key: keyof typeof WEIXIN_CONFIG_KEYS): string | undefined => {
     const value = config?.get(WEIXIN_CONFIG_KEYS[key]);
     return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
   };
-  const options: WeixinMediaModuleOptions = {
+  const options: ResolvedWeixinMediaOptions = {
     ...given,
     appId: given.appId ?? fromConfig('appId') ?? '',
     appSecret: given.appSecret ?? (given.accessTokenProvider ? undefined : fromConfig('appSecret')),
     apiBaseUrl: (given.apiBaseUrl ?? fromConfig('apiBaseUrl') ?? DEFAULT_API_BASE_URL).replace(/\/+$/, ''),
-    tokenMode:
-      given.tokenMode ?? (fromConfig('tokenMode') as WeixinMediaModuleOptions['tokenMode']) ?? 'stable',
+    tokenMode: given.tokenMode ?? (fromConfig('tokenMode') as TokenMode | undefined) ?? 'stable',
     timeoutMs: given.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     retry: { ...DEFAULT_RETRY, ...given.retry },
   };
@@ -49,7 +48,7 @@ export function resolveWeixinMediaOptions(
   return options;
 }
 
-function findProblems(options: WeixinMediaModuleOptions): string[] {
+function findProblems(options: ResolvedWeixinMediaOptions): string[] {
   const problems: string[] = [];
   const { appId, appSecret, accessTokenProvider, apiBaseUrl, tokenMode, timeoutMs, retry } = options;
 

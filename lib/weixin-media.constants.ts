@@ -1,7 +1,10 @@
 /** The module's name as `ConfigurableModuleBuilder` sees it; its options token derives from it. */
 export const WEIXIN_MEDIA_MODULE_NAME = 'WeixinMedia';
-/** The options after defaults and configuration are applied and validated. */
-export const WEIXIN_MEDIA_RESOLVED_OPTIONS = Symbol('WEIXIN_MEDIA_RESOLVED_OPTIONS');
+/**
+ * The public options token: the module's options as it uses them (configuration and defaults applied,
+ * validated at bootstrap). `InjectWeixinMediaOptions()` injects it.
+ */
+export const WEIXIN_MEDIA_MODULE_OPTIONS = Symbol('WEIXIN_MEDIA_MODULE_OPTIONS');
 export const WEIXIN_TOKEN_STORE = Symbol('WEIXIN_TOKEN_STORE');
 export const WEIXIN_MEDIA_CACHE = Symbol('WEIXIN_MEDIA_CACHE');
 

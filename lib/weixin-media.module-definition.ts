@@ -3,15 +3,13 @@ import { weixinMediaControllerMetadata } from './controller/weixin-media-control
 import type { WeixinMediaModuleExtras, WeixinMediaModuleOptions } from './interfaces';
 import { WEIXIN_MEDIA_MODULE_NAME } from './weixin-media.constants';
 
-/** What `forRoot` takes and an async factory answers: any option may come from configuration instead. */
-export type WeixinMediaModuleInput = Partial<WeixinMediaModuleOptions>;
-
 export const {
   ConfigurableModuleClass,
-  MODULE_OPTIONS_TOKEN: WEIXIN_MEDIA_MODULE_OPTIONS,
+  /** Internal: what the user gave, before configuration and defaults (see `WEIXIN_MEDIA_MODULE_OPTIONS`). */
+  MODULE_OPTIONS_TOKEN: WEIXIN_MEDIA_GIVEN_OPTIONS,
   OPTIONS_TYPE,
   ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<WeixinMediaModuleInput>({ moduleName: WEIXIN_MEDIA_MODULE_NAME })
+} = new ConfigurableModuleBuilder<WeixinMediaModuleOptions>({ moduleName: WEIXIN_MEDIA_MODULE_NAME })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createWeixinMediaOptions')
   .setExtras<Required<WeixinMediaModuleExtras>>(

@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { WeixinMediaModule, type WeixinMediaModuleInput } from '../lib';
+import { WeixinMediaModule, type WeixinMediaModuleOptions } from '../lib';
 import { type FakeWeixinTarget, type SampleConfig, SampleConfigModule, type SampleEnv } from './config';
 import { MessagesModule } from './messages';
 import { MEDIA_CONTROLLER_PATH, UploadModule, UploadTokenGuard } from './upload';
@@ -21,7 +21,7 @@ export class AppModule {
           isGlobal: true,
           controller: { path: MEDIA_CONTROLLER_PATH, guards: [UploadTokenGuard] },
           inject: [ConfigService],
-          useFactory: (config: ConfigService<{ sample: SampleConfig }, true>): WeixinMediaModuleInput => {
+          useFactory: (config: ConfigService<{ sample: SampleConfig }, true>): WeixinMediaModuleOptions => {
             const { appId, appSecret, apiBaseUrl } = config.get('sample.weixin', { infer: true });
             // Only what is set: the library names every missing setting in one bootstrap error.
             return Object.fromEntries(

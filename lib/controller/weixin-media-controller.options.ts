@@ -51,9 +51,8 @@ export function controllerOptionsProblems(options: unknown): string[] {
  * accident or its options are malformed.
  */
 export function weixinMediaControllerMetadata(
-  options: WeixinMediaControllerOptions | true,
+  controllerOptions: WeixinMediaControllerOptions,
 ): Required<Pick<ModuleMetadata, 'controllers' | 'providers'>> {
-  const controllerOptions = options === true ? {} : options;
   const check: Provider = {
     provide: WEIXIN_MEDIA_CONTROLLER_CHECK,
     useFactory: () => {

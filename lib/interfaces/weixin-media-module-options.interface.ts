@@ -33,9 +33,13 @@ export interface WeixinMediaControllerOptions {
   public?: boolean;
 }
 
+/**
+ * What `WeixinMediaModule.forRoot()` takes and an async factory answers. Every field is optional: what is
+ * left out is read from configuration (`WEIXIN_APP_ID`, ...) or takes its default.
+ */
 export interface WeixinMediaModuleOptions {
   /** The Official Account's AppID. Read from `WEIXIN_APP_ID` when not given. */
-  appId: string;
+  appId?: string;
   /** The Official Account's AppSecret. Read from `WEIXIN_APP_SECRET` when not given. */
   appSecret?: string;
   /** Use an access token managed elsewhere instead of `appSecret`. */
@@ -44,12 +48,12 @@ export interface WeixinMediaModuleOptions {
    * Where the Weixin API lives. Read from `WEIXIN_API_BASE_URL` when not given.
    * @default 'https://api.weixin.qq.com'
    */
-  apiBaseUrl: string;
+  apiBaseUrl?: string;
   /**
    * How access tokens are fetched. Read from `WEIXIN_TOKEN_MODE` when not given.
    * @default 'stable'
    */
-  tokenMode: TokenMode;
+  tokenMode?: TokenMode;
   /**
    * Where access tokens are cached and refreshes are locked.
    * @default an in-memory store
@@ -64,12 +68,13 @@ export interface WeixinMediaModuleOptions {
    * Timeout of each HTTP request to Weixin, in milliseconds.
    * @default 30000
    */
-  timeoutMs: number;
+  timeoutMs?: number;
   /**
    * Retries for system-busy (-1), HTTP 5xx and network failures.
+   * Each field left out takes its default.
    * @default { attempts: 3, baseDelayMs: 200 }
    */
-  retry: RetryOptions;
+  retry?: Partial<RetryOptions>;
 }
 
 /** The shape flags of the module: given to `forRoot`/`forRootAsync` themselves, never from a factory. */

@@ -4,8 +4,9 @@ import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
 import { withRetries } from '../weixin-api/request-attempts';
 import { abortReason, sleep } from '../weixin-api/retry-policy';
-import type { StoredAccessToken, TokenStore, WeixinMediaModuleOptions } from '../interfaces';
-import { WEIXIN_AXIOS, WEIXIN_MEDIA_RESOLVED_OPTIONS, WEIXIN_TOKEN_STORE } from '../weixin-media.constants';
+import type { StoredAccessToken, TokenStore } from '../interfaces';
+import type { ResolvedWeixinMediaOptions } from '../interfaces/resolved-weixin-media-options.interface';
+import { WEIXIN_AXIOS, WEIXIN_MEDIA_MODULE_OPTIONS, WEIXIN_TOKEN_STORE } from '../weixin-media.constants';
 
 interface TokenAnswer {
   access_token: string;
@@ -29,7 +30,7 @@ export class AccessTokenManager {
   protected pending?: Promise<string>;
 
   constructor(
-    @Inject(WEIXIN_MEDIA_RESOLVED_OPTIONS) protected readonly options: WeixinMediaModuleOptions,
+    @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
     @Inject(WEIXIN_AXIOS) protected readonly http: AxiosInstance,
     @Inject(WEIXIN_TOKEN_STORE) protected readonly store: TokenStore,
   ) {

@@ -4,7 +4,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
-import type { WeixinMediaModuleOptions } from '../interfaces';
+import type { ResolvedWeixinMediaOptions } from '../interfaces/resolved-weixin-media-options.interface';
 
 /** The most of an error body we read from a streamed download: Weixin's JSON errors are tiny. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -14,7 +14,7 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
  * into typed errors: `errcode != 0` (even at HTTP 200) into `WeixinApiError`, HTTP errors and socket
  * failures into `WeixinNetworkError`, never an AxiosError (which carries the URL with the token).
  */
-export function createWeixinAxios(options: Pick<WeixinMediaModuleOptions, 'apiBaseUrl'>): AxiosInstance {
+export function createWeixinAxios(options: Pick<ResolvedWeixinMediaOptions, 'apiBaseUrl'>): AxiosInstance {
   const instance = axios.create({
     baseURL: options.apiBaseUrl,
     // Statuses are judged by the interceptor, so an error body can still be read and mapped.

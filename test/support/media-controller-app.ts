@@ -8,13 +8,13 @@ import {
   MediaUploadInterceptor,
   WeixinMediaModule,
   type WeixinMediaControllerOptions,
-  type WeixinMediaModuleInput,
+  type WeixinMediaModuleOptions,
 } from '../../lib';
 import type { FakeWeixinServer } from '../../lib/testing';
 
 export interface ControllerAppOptions {
   controller?: WeixinMediaControllerOptions | false;
-  module?: WeixinMediaModuleInput;
+  module?: WeixinMediaModuleOptions;
   /** Build the module with `forRootAsync` (options from a factory) instead of `forRoot`. */
   async?: boolean;
   /** The upload interceptor's stall timeout (ms); short, so slow-body tests end quickly. */

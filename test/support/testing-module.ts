@@ -1,5 +1,5 @@
 import { Test, type TestingModule } from '@nestjs/testing';
-import { TemporaryMediaService, WeixinMediaModule, type WeixinMediaModuleInput } from '../../lib';
+import { TemporaryMediaService, WeixinMediaModule, type WeixinMediaModuleOptions } from '../../lib';
 import type { FakeWeixinServer } from '../../lib/testing';
 
 export interface MediaTestContext {
@@ -11,7 +11,7 @@ export interface MediaTestContext {
 /** A real Nest testing module with `WeixinMediaModule` pointed at the fake Weixin server; fast retries. */
 export async function createMediaTestingModule(
   fake: FakeWeixinServer,
-  options: WeixinMediaModuleInput = {},
+  options: WeixinMediaModuleOptions = {},
 ): Promise<MediaTestContext> {
   const moduleRef = await Test.createTestingModule({
     imports: [

@@ -8,7 +8,6 @@ import {
   TemporaryMediaService,
   WeixinMediaModule,
   WeixinMediaOptionsError,
-  type WeixinMediaModuleInput,
   type WeixinMediaModuleOptions,
 } from '../../lib';
 
@@ -104,7 +103,7 @@ describe('WeixinMediaModule', () => {
       WeixinMediaModule.forRootAsync({
         imports: [ConfigModule],
         inject: [ConfigService],
-        useFactory: (config: ConfigService): WeixinMediaModuleInput => ({
+        useFactory: (config: ConfigService): WeixinMediaModuleOptions => ({
           appId: config.get<string>('ID'),
           appSecret: config.get<string>('SECRET'),
           timeoutMs: 1234,
@@ -117,7 +116,7 @@ describe('WeixinMediaModule', () => {
 
   it('forRootAsync with useClass', async () => {
     class OptionsFactory {
-      createWeixinMediaOptions(): WeixinMediaModuleInput {
+      createWeixinMediaOptions(): WeixinMediaModuleOptions {
         return { ...CREDENTIALS, tokenMode: 'classic' };
       }
     }
@@ -128,7 +127,7 @@ describe('WeixinMediaModule', () => {
   it('forRootAsync with useExisting', async () => {
     @Injectable()
     class SharedOptions {
-      createWeixinMediaOptions(): WeixinMediaModuleInput {
+      createWeixinMediaOptions(): WeixinMediaModuleOptions {
         return { ...CREDENTIALS, retry: { attempts: 5, baseDelayMs: 10 } };
       }
     }
@@ -138,6 +137,13 @@ describe('WeixinMediaModule', () => {
       WeixinMediaModule.forRootAsync({ imports: [SharedOptionsModule], useExisting: SharedOptions }),
     ]);
     assert.deepEqual(options.retry, { attempts: 5, baseDelayMs: 10 });
+  });
+
+  it('retry is deep-partial: a field left out keeps its default', async () => {
+    const { options } = await compileWith([
+      WeixinMediaModule.forRoot({ ...CREDENTIALS, retry: { attempts: 5 } }),
+    ]);
+    assert.deepEqual(options.retry, { attempts: 5, baseDelayMs: 200 });
   });
 
   it('isGlobal makes the service injectable from modules that do not import it', async () => {
