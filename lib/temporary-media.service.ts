@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import FormData from 'form-data';
 import type { Readable } from 'node:stream';
 import { WeixinApiError } from './errors/weixin-api.error';
+import { WeixinErrorCode } from './errors/weixin-error-codes';
 import { dispositionFilename } from './weixin-api/content-disposition';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
 import { WeixinApiClient } from './weixin-api.client';
@@ -143,7 +144,11 @@ export class TemporaryMediaService {
     );
     const mediaId = data.media_id ?? data.thumb_media_id;
     if (!mediaId || typeof data.created_at !== 'number') {
-      throw new WeixinApiError(-1, 'the upload answer had no media_id or created_at', UPLOAD_PATH);
+      throw new WeixinApiError(
+        WeixinErrorCode.SYSTEM_BUSY,
+        'the upload answer had no media_id or created_at',
+        UPLOAD_PATH,
+      );
     }
     this.logger.debug(`Uploaded ${type} ${filename} (${bytes} bytes) as ${mediaId}`);
     return { type, mediaId, ...mediaTimes(data.created_at * 1000), reused: false };
@@ -156,7 +161,7 @@ export class TemporaryMediaService {
   ): Promise<DownloadedMediaStream> {
     if (typeof mediaId !== 'string' || !MEDIA_ID_PATTERN.test(mediaId)) {
       throw new WeixinApiError(
-        40007,
+        WeixinErrorCode.INVALID_MEDIA_ID,
         'invalid media_id (not a media_id: letters, digits, - and _ only)',
         path,
       );
@@ -172,7 +177,11 @@ export class TemporaryMediaService {
         if (typeof body?.video_url === 'string') {
           return { kind: 'video', mediaId, videoUrl: body.video_url };
         }
-        throw new WeixinApiError(-1, 'the download answer was neither media nor a video_url', path);
+        throw new WeixinApiError(
+          WeixinErrorCode.SYSTEM_BUSY,
+          'the download answer was neither media nor a video_url',
+          path,
+        );
       }
       const contentType = String(response.headers['content-type'] ?? 'application/octet-stream');
       const length = Number(response.headers['content-length']);
@@ -185,7 +194,7 @@ export class TemporaryMediaService {
         stream: body,
       };
     } catch (error) {
-      if (error instanceof WeixinApiError && error.errcode === 40007) {
+      if (error instanceof WeixinApiError && error.errcode === WeixinErrorCode.INVALID_MEDIA_ID) {
         await this.cache?.deleteByMediaId(mediaId).catch(() => undefined);
       }
       throw error;

@@ -30,6 +30,7 @@ import {
   MEDIA_RULES,
   MEDIA_TYPES,
 } from '../media-rules/media-limits';
+import { WeixinErrorCode } from '../errors/weixin-error-codes';
 
 /** Every temp file of an upload is named `${MEDIA_UPLOAD_FILE_PREFIX}<uuid>`, for sweeping after a crash. */
 export const MEDIA_UPLOAD_FILE_PREFIX = 'nestjs-weixin-media-upload-';
@@ -292,12 +293,16 @@ export class MediaUploadInterceptor implements NestInterceptor {
     if (error instanceof HttpException) return error;
     if (error instanceof MediaValidationError) return toHttpException(error);
     if (error instanceof UploadTimeoutError) {
-      return weixinHttpException(HttpStatus.REQUEST_TIMEOUT, 41005, `media data missing: ${error.message}`);
+      return weixinHttpException(
+        HttpStatus.REQUEST_TIMEOUT,
+        WeixinErrorCode.MEDIA_DATA_MISSING,
+        `media data missing: ${error.message}`,
+      );
     }
     if (error instanceof UploadAbortedError || (request.destroyed && !request.complete)) {
       this.logger.debug('The client closed the connection during an upload');
       const errmsg = 'media data missing: the client closed the connection';
-      return weixinHttpException(HttpStatus.BAD_REQUEST, 41005, errmsg);
+      return weixinHttpException(HttpStatus.BAD_REQUEST, WeixinErrorCode.MEDIA_DATA_MISSING, errmsg);
     }
     const code = (error as { code?: unknown } | null)?.code;
     if ((error as Error | null)?.name === 'MulterError' && typeof code === 'string') {

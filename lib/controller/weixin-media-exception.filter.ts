@@ -11,18 +11,19 @@ import { toHttpException, type WeixinErrorBody } from '../validation/media-valid
 import { MediaValidationError } from '../errors/media-validation.error';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
+import { WeixinErrorCode } from '../errors/weixin-error-codes';
 
 /** The errcode sent with an HTTP status when the exception carries none: Weixin's nearest meaning. */
 const ERRCODE_BY_STATUS: Record<number, number> = {
-  [HttpStatus.UNAUTHORIZED]: 41001, // access_token missing: the caller brought no (valid) credential
-  [HttpStatus.FORBIDDEN]: 48001, // api unauthorized
-  [HttpStatus.REQUEST_TIMEOUT]: 41005, // the media data did not arrive
-  [HttpStatus.PAYLOAD_TOO_LARGE]: 40006, // invalid media size
-  [HttpStatus.TOO_MANY_REQUESTS]: 45011, // api minute-quota reached
+  [HttpStatus.UNAUTHORIZED]: WeixinErrorCode.ACCESS_TOKEN_MISSING, // the caller brought no (valid) credential
+  [HttpStatus.FORBIDDEN]: WeixinErrorCode.API_UNAUTHORIZED,
+  [HttpStatus.REQUEST_TIMEOUT]: WeixinErrorCode.MEDIA_DATA_MISSING, // the media data did not arrive
+  [HttpStatus.PAYLOAD_TOO_LARGE]: WeixinErrorCode.INVALID_MEDIA_SIZE,
+  [HttpStatus.TOO_MANY_REQUESTS]: WeixinErrorCode.MINUTE_QUOTA_REACHED,
 };
 /** Weixin's "invalid args" for any other client error. */
-const BAD_REQUEST_ERRCODE = 40035;
-const INTERNAL_ERROR: WeixinErrorBody = { errcode: -1, errmsg: 'internal error' };
+const BAD_REQUEST_ERRCODE = WeixinErrorCode.INVALID_ARGS;
+const INTERNAL_ERROR: WeixinErrorBody = { errcode: WeixinErrorCode.SYSTEM_BUSY, errmsg: 'internal error' };
 
 /**
  * Answers every failure of the media routes with Weixin's own error shape `{ errcode, errmsg }` and the
@@ -92,7 +93,7 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
     if (exception instanceof WeixinNetworkError) {
       return {
         status: exception.timedOut ? HttpStatus.GATEWAY_TIMEOUT : HttpStatus.BAD_GATEWAY,
-        body: { errcode: -1, errmsg: this.networkErrorMessage(exception) },
+        body: { errcode: WeixinErrorCode.SYSTEM_BUSY, errmsg: this.networkErrorMessage(exception) },
       };
     }
     if (exception instanceof HttpException) {
@@ -115,7 +116,7 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
    * 502 for everything else (Weixin said no).
    */
   protected statusForWeixinErrcode(errcode: number): number {
-    return errcode === 40007 ? HttpStatus.NOT_FOUND : HttpStatus.BAD_GATEWAY;
+    return errcode === WeixinErrorCode.INVALID_MEDIA_ID ? HttpStatus.NOT_FOUND : HttpStatus.BAD_GATEWAY;
   }
 
   /** Says what went wrong with the call to Weixin without internals (addresses, stacks). */

@@ -32,6 +32,7 @@ import { TemporaryMediaService } from '../temporary-media.service';
 import { DEFAULT_CONTROLLER_PATH } from '../weixin-media.constants';
 import { attachmentDisposition } from './attachment-disposition';
 import type { UploadedMediaResponse, VideoUrlResponse } from './weixin-media-response.interface';
+import { WeixinErrorCode } from '../errors/weixin-error-codes';
 
 /** A content type as `type/subtype`, nothing else (no parameters, no header tricks). */
 const SAFE_CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/i;
@@ -122,7 +123,12 @@ export class WeixinMediaController {
       res.setHeader('Content-Type', 'application/json; charset=utf-8');
       res.removeHeader('Content-Disposition');
       res.removeHeader('Content-Length');
-      res.end(JSON.stringify({ errcode: -1, errmsg: `the download from Weixin failed (${error.name})` }));
+      res.end(
+        JSON.stringify({
+          errcode: WeixinErrorCode.SYSTEM_BUSY,
+          errmsg: `the download from Weixin failed (${error.name})`,
+        }),
+      );
     });
   }
 

@@ -2,4 +2,13 @@ export * from './media-validation.error';
 export * from './weixin-api.error';
 export * from './weixin-network.error';
 export * from './weixin-media-options.error';
+export {
+  WeixinErrorCode,
+  WEIXIN_ERROR_CODES,
+  isQuotaErrcode,
+  isRetryableErrcode,
+  isTokenInvalidErrcode,
+  type WeixinErrorCodeInfo,
+} from './weixin-error-codes';
+export { nextQuotaReset } from './weixin-error-hints';
 export { redactSecrets } from './secret-redaction';

@@ -1,3 +1,4 @@
+import { WeixinErrorCode } from './weixin-error-codes';
 import type { MediaType } from '../interfaces/media.interface';
 
 export type MediaValidationReason =
@@ -5,12 +6,12 @@ export type MediaValidationReason =
 
 /** The Weixin errcode the platform would have answered for each broken rule. */
 export const ERRCODE_BY_REASON: Record<MediaValidationReason, number> = {
-  'invalid-type': 40004,
-  empty: 40006,
-  'too-large': 40006,
-  'unsupported-format': 40005,
-  'too-long': 40005,
-  unreadable: 40005,
+  'invalid-type': WeixinErrorCode.INVALID_MEDIA_TYPE,
+  empty: WeixinErrorCode.INVALID_MEDIA_SIZE,
+  'too-large': WeixinErrorCode.INVALID_MEDIA_SIZE,
+  'unsupported-format': WeixinErrorCode.INVALID_FILE_TYPE,
+  'too-long': WeixinErrorCode.INVALID_FILE_TYPE,
+  unreadable: WeixinErrorCode.INVALID_FILE_TYPE,
 };
 
 export interface MediaValidationDetails {

@@ -7,6 +7,7 @@ import { abortReason, sleep } from '../weixin-api/retry-policy';
 import type { StoredAccessToken, TokenStore } from '../interfaces';
 import type { ResolvedWeixinMediaOptions } from '../interfaces/resolved-weixin-media-options.interface';
 import { WEIXIN_AXIOS, WEIXIN_MEDIA_MODULE_OPTIONS, WEIXIN_TOKEN_STORE } from '../weixin-media.constants';
+import { WeixinErrorCode } from '../errors/weixin-error-codes';
 
 interface TokenAnswer {
   access_token: string;
@@ -127,7 +128,11 @@ export class AccessTokenManager {
       signal: budget.signal,
     }).finally(() => clearTimeout(timer));
     if (typeof data?.access_token !== 'string' || !(data.expires_in > 0)) {
-      throw new WeixinApiError(-1, 'the token answer had no access_token or expires_in', request.url!);
+      throw new WeixinApiError(
+        WeixinErrorCode.SYSTEM_BUSY,
+        'the token answer had no access_token or expires_in',
+        request.url!,
+      );
     }
     this.logger.debug(`Fetched a ${tokenMode} access token for ${appId}, valid ${data.expires_in} s`);
     return { token: data.access_token, expiresAt: fetchedAt + this.usableLifetimeMs(data.expires_in) };

@@ -1,5 +1,6 @@
 import { BadRequestException, HttpException, PayloadTooLargeException } from '@nestjs/common';
 import type { MediaValidationError } from '../errors/media-validation.error';
+import { WeixinErrorCode } from '../errors/weixin-error-codes';
 
 /** The body Weixin answers errors with; the controller, pipes and validators answer the same shape. */
 export interface WeixinErrorBody {
@@ -17,6 +18,9 @@ export function toHttpException(error: MediaValidationError): HttpException {
 
 /** No file in the request: Weixin's own answer is 41005 "media data missing". */
 export function missingMediaHttpException(detail = 'no file was uploaded'): HttpException {
-  const body: WeixinErrorBody = { errcode: 41005, errmsg: `media data missing: ${detail}` };
+  const body: WeixinErrorBody = {
+    errcode: WeixinErrorCode.MEDIA_DATA_MISSING,
+    errmsg: `media data missing: ${detail}`,
+  };
   return new BadRequestException(body);
 }

@@ -1,5 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import type { WeixinErrorBody } from './media-validation-http';
+import { WeixinErrorCode } from '../errors/weixin-error-codes';
 
 /** The parts of class-validator's `ValidationError` used here (class-validator stays an optional peer). */
 export interface ValidationErrorLike {
@@ -16,7 +17,9 @@ export interface ValidationErrorLike {
 export function weixinValidationExceptionFactory(errors: ValidationErrorLike[]): BadRequestException {
   const messages = errors.flatMap(messagesOf);
   const body: WeixinErrorBody = {
-    errcode: errors.some((error) => error.property === 'type') ? 40004 : 40005,
+    errcode: errors.some((error) => error.property === 'type')
+      ? WeixinErrorCode.INVALID_MEDIA_TYPE
+      : WeixinErrorCode.INVALID_FILE_TYPE,
     errmsg: messages.join('; ') || 'the request is not valid',
   };
   return new BadRequestException(body);

@@ -1,4 +1,5 @@
 import { WeixinApiError } from '../errors/weixin-api.error';
+import { isRetryableErrcode } from '../errors/weixin-error-codes';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
 
 /** Network failures worth another try: the request may not have reached Weixin, or Weixin dropped it. */
@@ -16,12 +17,12 @@ const RETRYABLE_NETWORK_CODES = new Set([
 
 /**
  * Weixin's system-busy (-1), HTTP 5xx, resets and timeouts are passing faults.
- * Quota (45009, 45011), permission (48001) and request errors (40004-40007, 41005) are not: retrying
- * them only burns quota.
+ * Quota, permission and request errors are not: retrying them only burns quota (the table in
+ * errors/weixin-error-codes.ts says which codes are retryable).
  */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof WeixinApiError) {
-    return error.errcode === -1;
+    return isRetryableErrcode(error.errcode);
   }
   if (error instanceof WeixinNetworkError) {
     if (error.status !== undefined) return error.status >= 500;
