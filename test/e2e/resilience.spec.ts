@@ -75,7 +75,8 @@ describe('retries, timeouts and aborts', () => {
     });
     await assert.rejects(context.service.uploadImage(IMAGE), (error: WeixinApiError) => {
       assert.equal(error.rid, '6650f3f1-1a2b3c4d-5e6f');
-      assert.match(error.message, /daily API quota/);
+      assert.match(error.message, /daily quota for \/cgi-bin\/media\/upload is used up/);
+      assert.match(error.hint!, /midnight Beijing time \(UTC\+8\)/);
       return true;
     });
   });
