@@ -424,7 +424,6 @@ let multerFactory: MulterFactory | undefined;
 function loadMulter(): MulterFactory {
   if (!multerFactory) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       multerFactory = require('multer') as MulterFactory;
     } catch {
       throw new Error('The Weixin media upload controller needs the "multer" package: npm install multer');

@@ -1,5 +1,4 @@
 /** C0 and C1 controls (CR and LF included), DEL, quotes and bidi overrides: never in a header's filename. */
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f"\u202a-\u202e\u2066-\u2069]/g;
 /** Half a surrogate pair cannot be encoded as UTF-8. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;

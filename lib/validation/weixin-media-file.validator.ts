@@ -7,11 +7,11 @@ import type {
   MediaInspection,
   MediaType,
 } from '../interfaces/media.interface';
+import { isMediaType, MEDIA_TYPES } from '../media-rules/media-limits';
+import { inspectMediaSource } from '../media-source/inspect-media-source';
 
 /** A Multer file from memory storage (`buffer`) or disk storage (`path`). */
 type UploadedMediaFile = MediaBufferReference | MediaFileReference;
-import { isMediaType, MEDIA_TYPES } from '../media-rules/media-limits';
-import { inspectMediaSource } from '../media-source/inspect-media-source';
 
 export interface WeixinMediaFileValidatorOptions {
   /** The Weixin media type whose rules the file must meet. */
