@@ -7,6 +7,9 @@ import { join } from 'node:path';
  */
 const BENCHMARKS: Record<string, string> = {
   uploadThroughput: 'upload-throughput.bench.js',
+  peerComparison: 'peer-comparison.bench.js',
+  largeUpload: 'large-upload.bench.js',
+  importCost: 'import-cost.bench.js',
   mediaRules: 'media-rules.bench.js',
   controllerMemory: 'controller-memory.bench.js',
   fleet: 'fleet.bench.js',
