@@ -97,6 +97,11 @@ type ScenarioFigures = {
   goalMet: boolean;
 };
 
+type PeerResults = Record<string, unknown> & {
+  firstUploadMs: Record<PeerKind, number>;
+  coldTokenRequests: Partial<Record<PeerKind, number>>;
+};
+
 async function throughputRounds(
   target: PeerTarget,
   files: Record<string, string>,
@@ -238,14 +243,14 @@ function commandFor(scenario: Scenario, files: Record<string, string>): RunComma
   };
 }
 
-function printTable(results: Record<string, any>): void {
-  const row = (label: string, cells: Record<PeerKind, string | number | undefined>) =>
+function printTable(results: PeerResults): void {
+  const row = (label: string, cells: Partial<Record<PeerKind, string | number>>) =>
     console.log(`| ${label} | ${KINDS.map((kind) => cells[kind] ?? '–').join(' | ')} |`);
   console.log(`\npeer comparison, ${ROUNDS} interleaved rounds, medians of per-round ratios`);
   console.log(`| measurement | ${KINDS.join(' | ')} |`);
   console.log(`|---|${KINDS.map(() => '---').join('|')}|`);
   for (const scenario of SCENARIOS) {
-    const figures: ScenarioFigures = results[scenario.name];
+    const figures = results[scenario.name] as ScenarioFigures;
     row(
       `${scenario.label}: uploads/s (ratio to raw)`,
       byKind((kind) => figures.ratioToRaw[kind].toFixed(2)),
