@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { FakeWeixinServer } from '../../lib/testing';
@@ -8,13 +8,32 @@ import type { SampleApp } from '../../sample/sample-app';
 import { mediaFixture, REPO_ROOT } from '../support/paths';
 import { startSampleApp } from '../support/sample-app';
 
-/** Debian's Chromium (`.ci/system-packages`); CHROMIUM_PATH points elsewhere on other machines. */
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const SCREENSHOT = join(REPO_ROOT, 'docs/sample-upload-page.png');
+/** Chromium from PATH (`npm test` installs it, see test/system-packages), or CHROMIUM_PATH. */
+const CHROMIUM = process.env.CHROMIUM_PATH || findOnPath('chromium') || 'chromium';
+/**
+ * Into the ignored build folder, so `npm test` leaves the tree as it found it; `npm run docs:screenshot` sets
+ * SCREENSHOT_PATH to refresh the README's picture.
+ */
+const SCREENSHOT = resolve(REPO_ROOT, process.env.SCREENSHOT_PATH || '.build/sample-upload-page.png');
 const UPLOAD = '/cgi-bin/media/upload';
 const IMAGE = readFileSync(mediaFixture('image.jpg'));
 const LONG_VOICE = readFileSync(mediaFixture('voice-61s.mp3'));
 const THREE_DAYS_MS = 3 * 24 * 60 * 60 * 1000;
+
+function findOnPath(command: string): string | undefined {
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, command))
+    .find((path) => {
+      try {
+        accessSync(path, constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+}
 
 /** The few browser globals the tests use inside the page (the tests compile without DOM types). */
 interface BrowserGlobals {
@@ -37,9 +56,9 @@ describe('sample: upload page in a real browser', () => {
 
   before(async () => {
     if (!existsSync(CHROMIUM)) {
-      // Never a skip: the browser test is part of the suite. `.ci/run` installs Chromium when missing.
+      // Never a skip: the browser test is part of the suite. `npm test` installs Chromium when missing.
       throw new Error(
-        `Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (.ci/run does) ` +
+        `Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (npm test does as root) ` +
           'or set CHROMIUM_PATH',
       );
     }
@@ -145,7 +164,7 @@ describe('sample: upload page in a real browser', () => {
     assert.ok(readFileSync(saved).equals(IMAGE), 'the downloaded bytes are the uploaded ones');
     await result.locator('.download-note').filter({ hasText: 'downloaded as' }).waitFor();
 
-    mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     assert.ok(existsSync(SCREENSHOT));
   });

@@ -17,7 +17,7 @@ import { mediaFixture } from './paths';
 
 export interface FleetWorkerConfig {
   workerIndex: number;
-  redisPort: number;
+  redisUrl: string;
   prefix?: string;
   baseUrl: string;
   appId: string;
@@ -117,10 +117,10 @@ export interface FleetOptions extends Omit<FleetWorkerConfig, 'workerIndex'> {
 
 /** The fleet's shared parts: one Redis and one fake Weixin, as the fleet's options spell them. */
 export function fleetTargets(
-  redis: { port: number },
+  redis: { url: string },
   fake: { baseUrl: string; appId: string; appSecret: string },
-): Pick<FleetOptions, 'redisPort' | 'baseUrl' | 'appId' | 'appSecret'> {
-  return { redisPort: redis.port, baseUrl: fake.baseUrl, appId: fake.appId, appSecret: fake.appSecret };
+): Pick<FleetOptions, 'redisUrl' | 'baseUrl' | 'appId' | 'appSecret'> {
+  return { redisUrl: redis.url, baseUrl: fake.baseUrl, appId: fake.appId, appSecret: fake.appSecret };
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -268,7 +268,7 @@ async function runWorker(): Promise<void> {
   const init = async (received: FleetWorkerConfig) => {
     config = received;
     setTimeout(() => void exit(3), config.maxLifetimeMs ?? 120_000).unref();
-    const redis = new Redis({ host: '127.0.0.1', port: config.redisPort, maxRetriesPerRequest: 2 });
+    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
     redis.on('error', () => undefined);
     const app = await NestFactory.createApplicationContext(
       WeixinMediaModule.forRoot({

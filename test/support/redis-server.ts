@@ -10,6 +10,9 @@ const STOP_TIMEOUT_MS = 5_000;
  * A throwaway `redis-server` for tests: its own free port on 127.0.0.1, no persistence. It runs under a
  * small `sh` guard that kills it when our end of its stdin closes, so it dies with the test process
  * even when that process is killed outright (never an orphan holding a port).
+ *
+ * With `REDIS_URL` set, the tests use that Redis instead of starting one (the tests FLUSHALL it: give them
+ * a spare database, e.g. `redis://127.0.0.1:6379/15`).
  */
 export class RedisServer {
   private readonly clients = new Set<Redis>();
@@ -17,12 +20,13 @@ export class RedisServer {
   private stopping?: Promise<void>;
 
   private constructor(
-    readonly port: number,
-    private readonly child: ChildProcess,
+    /** The Redis URL the tests connect to. */
+    readonly url: string,
+    private readonly child: ChildProcess | undefined,
     private readonly output: () => string,
   ) {
     this.exited = new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
+      if (!child || child.exitCode !== null || child.signalCode !== null) resolve();
       else child.once('exit', () => resolve());
     });
     // Belt and braces for a normal exit that skipped stop().
@@ -30,6 +34,24 @@ export class RedisServer {
   }
 
   static async start(): Promise<RedisServer> {
+    const external = process.env.REDIS_URL;
+    if (external) {
+      const server = new RedisServer(external, undefined, () => '');
+      const probe = server.createClient({
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        connectTimeout: 3_000,
+      });
+      try {
+        await probe.ping();
+      } catch (error) {
+        await server.stop();
+        throw new Error(
+          `REDIS_URL does not answer PING (${(error as Error).message}); unset it to let the tests start redis-server`,
+        );
+      }
+      return server;
+    }
     assertRedisServerInstalled();
     let lastError: unknown;
     // A free port can be taken between our probe and redis' bind: try a few.
@@ -62,7 +84,7 @@ export class RedisServer {
       };
       child.stdout!.on('data', collect);
       child.stderr!.on('data', collect);
-      const server = new RedisServer(port, child, () => lines.join('\n'));
+      const server = new RedisServer(`redis://${HOST}:${port}`, child, () => lines.join('\n'));
       try {
         await server.waitForPing();
         return server;
@@ -74,13 +96,9 @@ export class RedisServer {
     throw lastError;
   }
 
-  get url(): string {
-    return `redis://${HOST}:${this.port}`;
-  }
-
   /** An ioredis client for this server; closed by `stop()`. */
   createClient(options: RedisOptions = {}): Redis {
-    const client = new Redis({ host: HOST, port: this.port, maxRetriesPerRequest: 2, ...options });
+    const client = new Redis(this.url, { maxRetriesPerRequest: 2, ...options });
     // A test that stops the server first must not die of a reconnect error event.
     client.on('error', () => undefined);
     this.clients.add(client);
@@ -91,8 +109,8 @@ export class RedisServer {
     this.stopping ??= (async () => {
       for (const client of this.clients) client.disconnect();
       this.clients.clear();
-      this.child.stdin?.end();
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      this.child?.stdin?.end();
+      const timer = setTimeout(() => this.child?.kill('SIGKILL'), STOP_TIMEOUT_MS);
       await this.exited;
       clearTimeout(timer);
       process.off('exit', this.killOnExit);
@@ -101,17 +119,17 @@ export class RedisServer {
   }
 
   private readonly killOnExit = (): void => {
-    this.child.stdin?.destroy();
+    this.child?.stdin?.destroy();
   };
 
   private async waitForPing(): Promise<void> {
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
-      if (this.child.exitCode !== null) break;
-      if (await ping(this.port)) return;
+      if (this.child?.exitCode !== null) break;
+      if (await ping(Number(new URL(this.url).port))) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    throw new Error(`redis-server did not answer PING on ${HOST}:${this.port}:\n${this.output()}`);
+    throw new Error(`redis-server did not answer PING at ${this.url}:\n${this.output()}`);
   }
 }
 
@@ -120,7 +138,7 @@ function assertRedisServerInstalled(): void {
   if (probe.error || probe.status !== 0) {
     throw new Error(
       'These tests need a real Redis: `redis-server` was not found on PATH. ' +
-        'Install it (Debian/Ubuntu: `apt-get install -y redis-server`; `.ci/run` does this) and run the tests again.',
+        'Install it (Debian/Ubuntu: `apt-get install -y redis-server`; `npm test` does this as root) or set REDIS_URL.',
     );
   }
 }
