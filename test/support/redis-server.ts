@@ -48,6 +48,7 @@ export class RedisServer {
         await server.stop();
         throw new Error(
           `REDIS_URL does not answer PING (${(error as Error).message}); unset it to let the tests start redis-server`,
+          { cause: error },
         );
       }
       return server;
