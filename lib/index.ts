@@ -15,7 +15,7 @@ export {
   weixinFilename,
   type MediaTypeRules,
 } from './media-rules';
-export { TemporaryMediaService } from './temporary-media.service';
+export { TemporaryMediaService, type AccountMedia } from './temporary-media.service';
 export { AccessTokenManager } from './tokens/access-token.manager';
 export { InMemoryTokenStore } from './tokens/in-memory-token.store';
 export { RedisTokenStore, type RedisTokenStoreOptions } from './tokens/redis-token.store';

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import FormData from 'form-data';
 import type { Readable } from 'node:stream';
+import { WeixinAccounts } from './accounts/weixin-accounts';
 import { WeixinApiError } from './errors/weixin-api.error';
 import { WeixinErrorCode } from './errors/weixin-error-codes';
 import { dispositionFilename } from './weixin-api/content-disposition';
@@ -32,6 +33,12 @@ const DOWNLOAD_PATH = '/cgi-bin/media/get';
 const HD_VOICE_PATH = '/cgi-bin/media/get/jssdk';
 const MEDIA_ID_PATTERN = /^[\w-]{1,256}$/;
 
+/**
+ * The service's whole surface bound to one Official Account (`forAccount(appId)`): the same methods,
+ * each running for that account's token and reuse entries.
+ */
+export type AccountMedia = Omit<TemporaryMediaService, 'forAccount' | 'forgetAccount'>;
+
 interface UploadAnswer {
   type: MediaType;
   media_id?: string;
@@ -51,8 +58,32 @@ export class TemporaryMediaService {
   constructor(
     @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
     protected readonly http: WeixinApiClient,
+    protected readonly accounts: WeixinAccounts,
     @Optional() @Inject(WEIXIN_MEDIA_CACHE) protected readonly cache: MediaCache | null = null,
   ) {}
+
+  /**
+   * This service for another Official Account: every method (uploads, downloads, inspect, and any added
+   * later) runs with that account's token, lock and reuse entries. An AppID the module does not know
+   * makes the calls reject with `UnknownAccountError`.
+   */
+  forAccount(appId: string): AccountMedia {
+    const accounts = this.accounts;
+    return new Proxy(this, {
+      get(target, key) {
+        const value: unknown = Reflect.get(target, key, target);
+        if (typeof value !== 'function' || key === 'constructor') return value;
+        // The service's own method, on the service itself, inside the account's context.
+        return (...args: unknown[]) =>
+          accounts.run(appId, () => (value as (...a: unknown[]) => unknown).apply(target, args));
+      },
+    });
+  }
+
+  /** Drops the cached resolution of `appId` (credentials rotated, account removed); asked again next time. */
+  async forgetAccount(appId: string): Promise<void> {
+    this.accounts.forget(appId);
+  }
 
   uploadImage(source: MediaSource, options?: UploadOptions): Promise<TemporaryMedia> {
     return this.upload('image', source, options);
@@ -73,10 +104,13 @@ export class TemporaryMediaService {
   /** Checks `source` against the rules of `type`, then uploads it (or answers the reused media_id). */
   async upload(type: MediaType, source: MediaSource, options: UploadOptions = {}): Promise<TemporaryMedia> {
     assertMediaType(type);
+    // An unknown account fails before the source is read.
+    const { appId } = await this.accounts.current();
     const media = await openMediaSource(source, type, options.signal);
     try {
       const inspection = await inspectMediaContent(type, media.content);
-      const reuseKey = this.cache && options.reuse !== false ? await this.reuseKey(type, media) : undefined;
+      const reuseKey =
+        this.cache && options.reuse !== false ? await this.reuseKey(appId, type, media) : undefined;
       const cached = reuseKey ? await this.readCache(reuseKey) : undefined;
       if (cached) {
         return { type, mediaId: cached.mediaId, ...mediaTimes(cached.createdAt), reused: true };
@@ -224,8 +258,9 @@ export class TemporaryMediaService {
     }
   }
 
-  protected async reuseKey(type: MediaType, media: OpenedMedia): Promise<string> {
-    return `${this.options.appId}:${type}:${await media.sha256()}`;
+  /** Per account: one account never answers another's media_id. */
+  protected async reuseKey(appId: string, type: MediaType, media: OpenedMedia): Promise<string> {
+    return `${appId}:${type}:${await media.sha256()}`;
   }
 }
 

@@ -1,30 +1,36 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
-import { AccessTokenManager } from './tokens/access-token.manager';
+import { WeixinAccounts } from './accounts/weixin-accounts';
 import { withAccessToken } from './tokens/token.interceptor';
 import { withRetries } from './weixin-api/request-attempts';
 import { WEIXIN_AXIOS, WEIXIN_MEDIA_MODULE_OPTIONS } from './weixin-media.constants';
 
 /**
  * Calls the Weixin API with an access token (the token interceptor), retries passing faults, and on
- * an invalid or expired token refreshes it and tries once more.
+ * an invalid or expired token refreshes it and tries once more. The token is the one of the account the
+ * call is for (see `WeixinAccounts`): the default account unless `forAccount()` bound another.
  */
 @Injectable()
 export class WeixinApiClient {
   constructor(
     @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
     @Inject(WEIXIN_AXIOS) protected readonly http: AxiosInstance,
-    protected readonly tokens: AccessTokenManager,
+    protected readonly accounts: WeixinAccounts,
   ) {}
 
   /**
    * Sends the request to `path` built by `build` (called again for each try, so a streamed body is
    * fresh every time). `signal` aborts it, including the wait between tries.
    */
-  request<T>(path: string, build: () => AxiosRequestConfig, signal?: AbortSignal): Promise<AxiosResponse<T>> {
+  async request<T>(
+    path: string,
+    build: () => AxiosRequestConfig,
+    signal?: AbortSignal,
+  ): Promise<AxiosResponse<T>> {
+    const { tokens } = await this.accounts.current();
     return withAccessToken(
-      this.tokens,
+      tokens,
       (accessToken) =>
         withRetries(
           (attemptSignal) => {

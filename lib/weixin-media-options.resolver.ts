@@ -1,7 +1,14 @@
+import { accountProblems, isAppId } from './accounts/weixin-account.rules';
 import { WeixinMediaOptionsError } from './errors/weixin-media-options.error';
 import type { TokenMode, WeixinMediaModuleOptions } from './interfaces';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
-import { DEFAULT_API_BASE_URL, DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from './weixin-media.constants';
+import {
+  DEFAULT_ACCOUNT_CACHE_MS,
+  DEFAULT_API_BASE_URL,
+  DEFAULT_MAX_ACCOUNTS,
+  DEFAULT_RETRY,
+  DEFAULT_TIMEOUT_MS,
+} from './weixin-media.constants';
 
 /** The environment variables read when an option is not given explicitly. */
 export const WEIXIN_CONFIG_KEYS = {
@@ -34,11 +41,15 @@ export function resolveWeixinMediaOptions(
   };
   const options: ResolvedWeixinMediaOptions = {
     ...given,
-    appId: given.appId ?? fromConfig('appId') ?? '',
+    // With `accounts`, a default account is optional: no appId anywhere means none.
+    appId: given.appId ?? fromConfig('appId') ?? (given.accounts === undefined ? '' : undefined),
     appSecret: given.appSecret ?? (given.accessTokenProvider ? undefined : fromConfig('appSecret')),
     apiBaseUrl: (given.apiBaseUrl ?? fromConfig('apiBaseUrl') ?? DEFAULT_API_BASE_URL).replace(/\/+$/, ''),
     tokenMode: given.tokenMode ?? (fromConfig('tokenMode') as TokenMode | undefined) ?? 'stable',
     timeoutMs: given.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    accountCacheMs: given.accountCacheMs ?? DEFAULT_ACCOUNT_CACHE_MS,
+    maxAccounts: given.maxAccounts ?? DEFAULT_MAX_ACCOUNTS,
+    tokenRefresh: given.tokenRefresh ?? true,
     retry: { ...DEFAULT_RETRY, ...given.retry },
   };
   const problems = findProblems(options);
@@ -52,17 +63,21 @@ function findProblems(options: ResolvedWeixinMediaOptions): string[] {
   const problems: string[] = [];
   const { appId, appSecret, accessTokenProvider, apiBaseUrl, tokenMode, timeoutMs, retry } = options;
 
-  if (typeof appId !== 'string' || appId === '') {
+  problems.push(...accountsProblems(options));
+  if (appId === undefined) {
+    // No default account: `accounts` serves every call (checked above).
+  } else if (typeof appId !== 'string' || appId === '') {
     problems.push(
-      `appId is missing: pass { appId } to WeixinMediaModule.forRoot() or set ${WEIXIN_CONFIG_KEYS.appId}`,
+      `appId is missing: pass { appId } to WeixinMediaModule.forRoot() or set ${WEIXIN_CONFIG_KEYS.appId}` +
+        ' (or pass accounts)',
     );
-  } else if (!/^[\w-]{1,64}$/.test(appId)) {
+  } else if (!isAppId(appId)) {
     problems.push('appId is malformed: an AppID looks like "wx" followed by 16 hexadecimal characters');
   }
   if (accessTokenProvider !== undefined && typeof accessTokenProvider !== 'function') {
     problems.push('accessTokenProvider must be a function that answers a Promise of the access token');
   }
-  if (!accessTokenProvider) {
+  if (!accessTokenProvider && appId !== undefined) {
     if (appSecret === undefined || appSecret === '') {
       problems.push(
         `appSecret is missing: pass { appSecret } (or an accessTokenProvider) or set ${WEIXIN_CONFIG_KEYS.appSecret}`,
@@ -99,6 +114,33 @@ function findProblems(options: ResolvedWeixinMediaOptions): string[] {
     !hasMethods(options.mediaCache, CACHE_METHODS)
   ) {
     problems.push(`mediaCache must be false or implement MediaCache (${CACHE_METHODS.join(', ')})`);
+  }
+  return problems;
+}
+
+function accountsProblems(options: ResolvedWeixinMediaOptions): string[] {
+  const { accounts, accountCacheMs, maxAccounts, tokenRefresh } = options;
+  const problems: string[] = [];
+  if (Array.isArray(accounts)) {
+    accounts.forEach((account, index) => problems.push(...accountProblems(account, `accounts[${index}]`)));
+    const seen = new Set<unknown>();
+    for (const { appId } of accounts.filter((account) => typeof account === 'object' && account !== null)) {
+      if (seen.has(appId)) problems.push(`accounts lists "${String(appId)}" twice: list each AppID once`);
+      seen.add(appId);
+    }
+  } else if (accounts !== undefined && typeof accounts !== 'function') {
+    problems.push(
+      'accounts must be a list of { appId, appSecret | accessTokenProvider } or a resolver function',
+    );
+  }
+  if (!Number.isInteger(accountCacheMs) || accountCacheMs < 0) {
+    problems.push(`accountCacheMs must be 0 or more whole milliseconds, got ${String(accountCacheMs)}`);
+  }
+  if (!Number.isInteger(maxAccounts) || maxAccounts < 1) {
+    problems.push(`maxAccounts must be a whole number of at least 1, got ${String(maxAccounts)}`);
+  }
+  if (typeof tokenRefresh !== 'boolean') {
+    problems.push(`tokenRefresh must be true or false, got ${JSON.stringify(tokenRefresh)}`);
   }
   return problems;
 }

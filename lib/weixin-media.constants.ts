@@ -12,6 +12,8 @@ export const DEFAULT_API_BASE_URL = 'https://api.weixin.qq.com';
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_RETRY = { attempts: 3, baseDelayMs: 200 } as const;
 export const DEFAULT_CONTROLLER_PATH = 'weixin/media';
+export const DEFAULT_ACCOUNT_CACHE_MS = 60_000;
+export const DEFAULT_MAX_ACCOUNTS = 1000;
 
 /** A media_id is valid for 3 days after Weixin created it. */
 export const MEDIA_LIFETIME_MS = 3 * 24 * 60 * 60 * 1000;

@@ -1,5 +1,6 @@
 import { type DynamicModule, Inject, Module, type Provider } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { WeixinAccounts } from './accounts/weixin-accounts';
 import { createWeixinAxios } from './weixin-api/weixin-axios.factory';
 import { WeixinApiClient } from './weixin-api.client';
 import type { WeixinMediaModuleOptions } from './interfaces';
@@ -36,7 +37,8 @@ const providers: Provider[] = [
   },
   {
     provide: WEIXIN_TOKEN_STORE,
-    useFactory: (options: ResolvedWeixinMediaOptions) => options.tokenStore ?? new InMemoryTokenStore(),
+    useFactory: (options: ResolvedWeixinMediaOptions) =>
+      options.tokenStore ?? new InMemoryTokenStore(options.maxAccounts),
     inject: [WEIXIN_MEDIA_MODULE_OPTIONS],
   },
   {
@@ -46,6 +48,7 @@ const providers: Provider[] = [
     inject: [WEIXIN_MEDIA_MODULE_OPTIONS],
   },
   AccessTokenManager,
+  WeixinAccounts,
   WeixinApiClient,
   TemporaryMediaService,
 ];

@@ -1,4 +1,5 @@
 export * from './media-validation.error';
+export * from './unknown-account.error';
 export * from './weixin-api.error';
 export * from './weixin-network.error';
 export * from './weixin-media-options.error';

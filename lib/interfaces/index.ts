@@ -2,3 +2,4 @@ export * from './media.interface';
 export * from './media-cache.interface';
 export * from './token-store.interface';
 export * from './weixin-media-module-options.interface';
+export * from './weixin-account.interface';

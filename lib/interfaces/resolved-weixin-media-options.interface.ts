@@ -9,7 +9,11 @@ import type {
  * Internal (not exported from the package): users pass and read `WeixinMediaModuleOptions`.
  */
 export interface ResolvedWeixinMediaOptions extends WeixinMediaModuleOptions {
-  appId: string;
+  /** The default account; absent only when `accounts` is set. */
+  appId?: string;
+  accountCacheMs: number;
+  maxAccounts: number;
+  tokenRefresh: boolean;
   apiBaseUrl: string;
   tokenMode: TokenMode;
   timeoutMs: number;

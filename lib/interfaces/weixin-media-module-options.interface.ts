@@ -1,5 +1,6 @@
 import type { CanActivate, Type } from '@nestjs/common';
 import type { MediaCache } from './media-cache.interface';
+import type { WeixinAccount, WeixinAccountResolver } from './weixin-account.interface';
 import type { TokenStore } from './token-store.interface';
 
 /** `stable` uses `POST /cgi-bin/stable_token`; `classic` uses `GET /cgi-bin/token`. */
@@ -38,12 +39,36 @@ export interface WeixinMediaControllerOptions {
  * left out is read from configuration (`WEIXIN_APP_ID`, ...) or takes its default.
  */
 export interface WeixinMediaModuleOptions {
-  /** The Official Account's AppID. Read from `WEIXIN_APP_ID` when not given. */
+  /**
+   * The Official Account's AppID: the default account, which the plain service methods use. Read from
+   * `WEIXIN_APP_ID` when not given; optional when `accounts` is set.
+   */
   appId?: string;
   /** The Official Account's AppSecret. Read from `WEIXIN_APP_SECRET` when not given. */
   appSecret?: string;
-  /** Use an access token managed elsewhere instead of `appSecret`. */
+  /** Use an access token managed elsewhere instead of `appSecret` (for the default account). */
   accessTokenProvider?: () => Promise<string>;
+  /**
+   * More Official Accounts, reached with `service.forAccount(appId)` and the controller's `appid`
+   * parameter: a list, or a resolver asked at run time (its answers cached for `accountCacheMs`).
+   */
+  accounts?: WeixinAccount[] | WeixinAccountResolver;
+  /**
+   * How long a resolver's answer for an AppID is used before it is asked again, in milliseconds.
+   * @default 60000
+   */
+  accountCacheMs?: number;
+  /**
+   * The most accounts (their resolution and token state) kept at once; the least recently used go first.
+   * @default 1000
+   */
+  maxAccounts?: number;
+  /**
+   * `false`: this instance never asks Weixin for a token; it waits up to `timeoutMs` for one in the shared
+   * `tokenStore`, written by instances that may refresh. For nodes outside the IP allow-list.
+   * @default true
+   */
+  tokenRefresh?: boolean;
   /**
    * Where the Weixin API lives. Read from `WEIXIN_API_BASE_URL` when not given.
    * @default 'https://api.weixin.qq.com'

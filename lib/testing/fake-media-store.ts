@@ -3,6 +3,8 @@ import type { FakeMediaType } from './fake-media-format';
 /** A temporary media file the fake holds, as `getMedia()` shows it. */
 export interface FakeMedia {
   mediaId: string;
+  /** The account that uploaded it: only that account's tokens can download it (others get 40007). */
+  appId: string;
   type: FakeMediaType;
   /** The filename of the uploaded part. */
   filename: string;

@@ -39,7 +39,11 @@ export class FakeTokenRegistry {
   private currentStable?: IssuedToken;
   private forceRefreshTimes: number[] = [];
 
-  constructor(private readonly lifetimeMs: number) {}
+  constructor(
+    private readonly lifetimeMs: number,
+    /** Told about every token value the registry stops knowing (forgotten or cleared). */
+    private readonly onForget: (value: string) => void = () => undefined,
+  ) {}
 
   /** `GET /cgi-bin/token`: always a new token; the previous one dies 5 minutes later. */
   issueClassic(now: number): TokenGrant {
@@ -83,6 +87,7 @@ export class FakeTokenRegistry {
   }
 
   clear(): void {
+    for (const value of this.tokens.keys()) this.onForget(value);
     this.tokens.clear();
     this.latestClassic = undefined;
     this.currentStable = undefined;
@@ -118,6 +123,7 @@ export class FakeTokenRegistry {
       if (now - diedAt < FORGET_AFTER_MS) break;
       if (token === this.latestClassic || token === this.currentStable) continue;
       this.tokens.delete(value);
+      this.onForget(value);
     }
   }
 }

@@ -7,6 +7,11 @@ export interface FakeWeixinRequest {
   query: Record<string, string>;
   /** When it arrived, on the fake clock (ms). */
   at: number;
+  /**
+   * The account the request was for: the `appid` of a token request, the owner of the access token of
+   * an API call. Unset when the fake could not tell (no or unknown token, a fault answered first).
+   */
+  appId?: string;
   /** The HTTP status answered; 0 while unanswered, for a reset connection, or when the client went away. */
   status: number;
   /** The errcode answered; 0 or undefined on success. */

@@ -15,6 +15,12 @@ export interface FakeWeixinServerOptions {
    */
   appSecret?: string;
   /**
+   * More Official Accounts to serve beside `appId`, each with its own tokens and media (`addAccount()`
+   * adds one later).
+   * @default none
+   */
+  accounts?: ReadonlyArray<{ appId: string; appSecret: string }>;
+  /**
    * Lifetime of every access token, in seconds of the fake clock.
    * @default 7200
    */

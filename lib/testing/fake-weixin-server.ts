@@ -1,22 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, STATUS_CODES } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { FakeAccounts } from './fake-accounts';
 import { FakeExchange } from './fake-exchange';
 import type { FakeFault } from './fake-fault.interface';
-import {
-  contentMatchesFormat,
-  FAKE_MEDIA_RULES,
-  FORMAT_CONTENT_TYPES,
-  FORMAT_EXTENSIONS,
-  formatFromContentType,
-  formatFromFilename,
-  isFakeMediaType,
-} from './fake-media-format';
+import { FAKE_VIDEO_PATH, FakeMediaEndpoints } from './fake-media-endpoints';
 import { type FakeMedia, FakeMediaStore } from './fake-media-store';
-import { readMediaPart } from './fake-multipart';
-import { FakeTokenRegistry } from './fake-token-registry';
+import { FakeRequestLog } from './fake-request-log';
 import type { FakeWeixinRequest } from './fake-weixin-request.interface';
 import type { FakeWeixinServerOptions } from './fake-weixin-server-options.interface';
 
@@ -27,15 +18,13 @@ export const FAKE_WEIXIN_PATHS = {
   download: '/cgi-bin/media/get',
   downloadJssdk: '/cgi-bin/media/get/jssdk',
   /** Not Weixin's: where the fake serves the `video_url` it hands out. */
-  video: '/fake-video/',
+  video: FAKE_VIDEO_PATH,
 } as const;
 
 const DEFAULT_APP_ID = 'wx0fa4e5c1d2b3a4f5';
 const DEFAULT_APP_SECRET = 'fake-app-secret-0123456789abcdef';
 const DEFAULT_MAX_STORED_BYTES = 512 * 1024 * 1024;
 const JSON_BODY_LIMIT = 64 * 1024;
-/** The log keeps the latest entries only, so a benchmark cannot grow it without bound; counts stay exact. */
-const REQUEST_LOG_LIMIT = 50_000;
 /** Longer than clients' idle timeouts: the client closes idle sockets first (no reuse-after-close race). */
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 /** Room for 1,000 clients connecting at once (the kernel caps it at somaxconn). */
@@ -49,21 +38,22 @@ interface QueuedFault {
 /**
  * A real HTTP server on 127.0.0.1 that answers like the Weixin API: access tokens (classic and stable),
  * temporary media upload and download, with Weixin's error codes, a fake clock, injected faults and a log
- * of every request. The test double for the library and what the sample app runs on.
+ * of every request. It serves several Official Accounts, each with its own tokens, media and counts.
+ * The test double for the library and what the sample app runs on.
  */
 export class FakeWeixinServer {
+  /** The first account's AppID (the one a single-account test uses). */
   readonly appId: string;
   readonly appSecret: string;
 
-  protected readonly tokens: FakeTokenRegistry;
+  protected readonly accounts: FakeAccounts;
   protected readonly media: FakeMediaStore;
+  protected readonly endpoints: FakeMediaEndpoints;
+  private readonly log = new FakeRequestLog();
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly pendingDelays = new Set<() => void>();
   private faults: QueuedFault[] = [];
-  private log: FakeWeixinRequest[] = [];
-  private readonly pathCounts = new Map<string, number>();
-  private totalCount = 0;
   private clockOffsetMs = 0;
   private port = 0;
   private closing?: Promise<void>;
@@ -75,8 +65,15 @@ export class FakeWeixinServer {
     if (!(lifetimeSeconds > 0)) {
       throw new RangeError(`tokenLifetimeSeconds must be positive, got ${lifetimeSeconds}`);
     }
-    this.tokens = new FakeTokenRegistry(lifetimeSeconds * 1000);
+    this.accounts = new FakeAccounts(lifetimeSeconds * 1000);
+    this.accounts.add(this.appId, this.appSecret);
+    for (const { appId, appSecret } of options.accounts ?? []) this.accounts.add(appId, appSecret);
     this.media = new FakeMediaStore(options.maxStoredBytes ?? DEFAULT_MAX_STORED_BYTES);
+    this.endpoints = new FakeMediaEndpoints(
+      this.media,
+      () => this.now(),
+      () => this.baseUrl,
+    );
 
     this.server = createServer((req, res) => this.onRequest(req, res));
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
@@ -112,14 +109,17 @@ export class FakeWeixinServer {
     return this.closing;
   }
 
-  /** Forgets tokens, media, faults, the request log and the clock offset. */
+  /** Serves another Official Account (or gives a served one a new secret; its tokens stay valid). */
+  addAccount(appId: string, appSecret: string): void {
+    this.accounts.add(appId, appSecret);
+  }
+
+  /** Forgets tokens, media, faults, the request log and the clock offset; the accounts stay. */
   reset(): void {
-    this.tokens.clear();
+    this.accounts.clearTokens();
     this.media.clear();
     this.faults = [];
-    this.log = [];
-    this.pathCounts.clear();
-    this.totalCount = 0;
+    this.log.clear();
     this.clockOffsetMs = 0;
   }
 
@@ -135,17 +135,28 @@ export class FakeWeixinServer {
 
   /** The latest requests (up to 50,000), oldest first; a copy. */
   get requests(): readonly FakeWeixinRequest[] {
-    return this.log.slice();
+    return this.log.entries;
   }
 
-  /** How many requests reached `path` (all paths when omitted); exact however long the log grew. */
-  countRequests(path?: string): number {
-    return path === undefined ? this.totalCount : (this.pathCounts.get(path) ?? 0);
+  /**
+   * How many requests reached `path` (all paths when omitted), for the account `appId` (any when
+   * omitted: see `FakeWeixinRequest.appId`); exact however long the log grew.
+   */
+  countRequests(path?: string, appId?: string): number {
+    return this.log.count(path, appId);
   }
 
   /** Classic and stable token requests together. */
   get tokenRequestCount(): number {
-    return this.countRequests(FAKE_WEIXIN_PATHS.token) + this.countRequests(FAKE_WEIXIN_PATHS.stableToken);
+    return this.countTokenRequests();
+  }
+
+  /** Classic and stable token requests together, of the account `appId` (all accounts when omitted). */
+  countTokenRequests(appId?: string): number {
+    return (
+      this.countRequests(FAKE_WEIXIN_PATHS.token, appId) +
+      this.countRequests(FAKE_WEIXIN_PATHS.stableToken, appId)
+    );
   }
 
   injectFault(fault: FakeFault): void {
@@ -158,9 +169,9 @@ export class FakeWeixinServer {
     this.faults = [];
   }
 
-  /** Every token issued so far dies now: its next use answers 42001. */
+  /** Every token issued so far (of every account) dies now: its next use answers 42001. */
   expireAllTokens(): void {
-    this.tokens.expireAll(this.now());
+    this.accounts.expireAll(this.now());
   }
 
   /** The stored media, also once it has expired for the API. */
@@ -189,7 +200,7 @@ export class FakeWeixinServer {
     res.on('error', () => undefined);
     const { path, query } = FakeExchange.parseTarget(req.url ?? '/');
     const entry: FakeWeixinRequest = { method: req.method ?? 'GET', path, query, at: this.now(), status: 0 };
-    this.record(entry);
+    this.log.record(entry);
     const exchange = new FakeExchange(req, res, entry);
     this.handle(exchange).catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
@@ -219,11 +230,13 @@ export class FakeWeixinServer {
     } else if (path === FAKE_WEIXIN_PATHS.stableToken) {
       if (this.requireMethod(exchange, 'POST')) await this.stableToken(exchange);
     } else if (path === FAKE_WEIXIN_PATHS.upload) {
-      if (this.requireMethod(exchange, 'POST') && this.authenticate(exchange)) await this.upload(exchange);
+      const appId = this.requireMethod(exchange, 'POST') && this.authenticate(exchange);
+      if (appId) await this.endpoints.upload(exchange, appId);
     } else if (path === FAKE_WEIXIN_PATHS.download || path === FAKE_WEIXIN_PATHS.downloadJssdk) {
-      if (this.requireMethod(exchange, 'GET') && this.authenticate(exchange)) this.download(exchange);
+      const appId = this.requireMethod(exchange, 'GET') && this.authenticate(exchange);
+      if (appId) this.endpoints.download(exchange, appId, path === FAKE_WEIXIN_PATHS.downloadJssdk);
     } else if (path.startsWith(FAKE_WEIXIN_PATHS.video)) {
-      if (this.requireMethod(exchange, 'GET')) this.videoFile(exchange);
+      if (this.requireMethod(exchange, 'GET')) this.endpoints.videoFile(exchange);
     } else {
       exchange.json(404, { errcode: 404, errmsg: `not found: ${path.slice(0, 200)}` });
     }
@@ -231,9 +244,10 @@ export class FakeWeixinServer {
 
   private classicToken(exchange: FakeExchange): void {
     const { grant_type, appid, secret } = exchange.query;
-    const refused = this.checkCredentials(grant_type, appid, secret);
+    if (appid) this.log.attribute(exchange.entry, appid.slice(0, 64));
+    const refused = this.accounts.checkCredentials(grant_type, appid, secret);
     if (refused) return exchange.error(refused);
-    const grant = this.tokens.issueClassic(this.now());
+    const grant = this.accounts.issueClassic(appid, this.now());
     exchange.json(200, { access_token: grant.accessToken, expires_in: grant.expiresIn });
   }
 
@@ -242,118 +256,35 @@ export class FakeWeixinServer {
     if (read.kind === 'aborted') return;
     const body = read.kind === 'read' ? parseJsonObject(read.body) : undefined;
     if (!body) return exchange.error(47001);
-    const refused = this.checkCredentials(body.grant_type, body.appid, body.secret);
+    const { grant_type, appid, secret, force_refresh } = body;
+    if (typeof appid === 'string' && appid !== '') this.log.attribute(exchange.entry, appid.slice(0, 64));
+    const refused = this.accounts.checkCredentials(grant_type, appid, secret);
     if (refused) return exchange.error(refused);
-    const grant = this.tokens.issueStable(this.now(), body.force_refresh === true);
+    const grant = this.accounts.issueStable(appid as string, this.now(), force_refresh === true);
     if (typeof grant === 'number') return exchange.error(grant);
     exchange.json(200, { access_token: grant.accessToken, expires_in: grant.expiresIn });
   }
 
-  private checkCredentials(grantType: unknown, appId: unknown, secret: unknown): number | undefined {
-    if (grantType !== 'client_credential') return 40002;
-    if (appId === undefined || appId === '') return 41002;
-    if (appId !== this.appId) return 40013;
-    if (secret === undefined || secret === '') return 41004;
-    if (secret !== this.appSecret) return 40125;
-    return undefined;
-  }
-
-  /** Answers the token error and returns false unless the request carries a live access token. */
-  private authenticate(exchange: FakeExchange): boolean {
+  /** The account whose live access token the request carries; else answers the token error and false. */
+  private authenticate(exchange: FakeExchange): string | false {
     const token = exchange.query.access_token;
-    const refused = token ? this.tokens.check(token, this.now()) : 41001;
-    if (refused) exchange.error(refused);
-    return refused === 0;
+    if (!token) {
+      exchange.error(41001);
+      return false;
+    }
+    const { appId, check } = this.accounts.check(token, this.now());
+    if (appId !== undefined) this.log.attribute(exchange.entry, appId);
+    if (check !== 0 || appId === undefined) {
+      exchange.error(check || 40001);
+      return false;
+    }
+    return appId;
   }
 
   private requireMethod(exchange: FakeExchange, method: 'GET' | 'POST'): boolean {
     const ok = exchange.method === method || (method === 'GET' && exchange.method === 'HEAD');
     if (!ok) exchange.error(method === 'GET' ? 43001 : 43002);
     return ok;
-  }
-
-  private async upload(exchange: FakeExchange): Promise<void> {
-    const type = exchange.query.type;
-    if (type !== undefined) exchange.entry.mediaType = type;
-    if (!isFakeMediaType(type)) return exchange.error(40004);
-    const rules = FAKE_MEDIA_RULES[type];
-
-    const outcome = await readMediaPart(exchange.req, rules.maxBytes);
-    if (outcome.kind === 'aborted') return;
-    if (outcome.kind === 'malformed' || !outcome.media) return exchange.error(41005);
-    const part = outcome.media;
-    if (part.filename !== undefined) exchange.entry.filename = part.filename;
-    exchange.entry.bytes = part.data.length;
-
-    // Weixin goes by the filename extension first: `blob` or `phpA1B2` is refused whatever the bytes are.
-    const format = formatFromFilename(part.filename);
-    if (!format || !rules.formats.includes(format)) return exchange.error(40005);
-    if (part.truncated || part.data.length === 0) return exchange.error(40006);
-    if (!contentMatchesFormat(part.data, format)) return exchange.error(40005);
-
-    const media: FakeMedia = {
-      mediaId: randomBytes(48).toString('base64url'),
-      type,
-      filename: part.filename ?? '',
-      contentType: FORMAT_CONTENT_TYPES[format],
-      data: part.data,
-      createdAt: this.now(),
-    };
-    this.media.add(media);
-    const idKey = type === 'thumb' ? 'thumb_media_id' : 'media_id';
-    exchange.json(200, { type, [idKey]: media.mediaId, created_at: Math.floor(media.createdAt / 1000) });
-  }
-
-  private download(exchange: FakeExchange): void {
-    const mediaId = exchange.query.media_id;
-    if (!mediaId) return exchange.error(41006);
-    const media = this.media.getLive(mediaId, this.now());
-    if (exchange.path === FAKE_WEIXIN_PATHS.downloadJssdk) {
-      // Only voice has a high-definition (speex) version.
-      if (!media || media.type !== 'voice') return exchange.error(40007);
-      return this.sendMedia(exchange, media, 'audio/speex', 'speex');
-    }
-    if (!media) return exchange.error(40007);
-    if (media.type === 'video') {
-      return exchange.json(200, {
-        video_url: `${this.baseUrl}${FAKE_WEIXIN_PATHS.video}${encodeURIComponent(media.mediaId)}`,
-      });
-    }
-    const format = formatFromContentType(media.contentType) ?? 'jpeg';
-    this.sendMedia(exchange, media, media.contentType, FORMAT_EXTENSIONS[format]);
-  }
-
-  private sendMedia(exchange: FakeExchange, media: FakeMedia, contentType: string, extension: string): void {
-    exchange.send(
-      200,
-      {
-        'Content-Type': contentType,
-        'Content-disposition': `attachment; filename="${media.mediaId}.${extension}"`,
-        'Cache-Control': 'no-cache, must-revalidate',
-      },
-      media.data,
-    );
-  }
-
-  /** The `video_url` download: no token, like Weixin's video CDN. */
-  private videoFile(exchange: FakeExchange): void {
-    let mediaId: string;
-    try {
-      mediaId = decodeURIComponent(exchange.path.slice(FAKE_WEIXIN_PATHS.video.length));
-    } catch {
-      mediaId = '';
-    }
-    const media = this.media.getLive(mediaId, this.now());
-    if (!media || media.type !== 'video') return exchange.json(404, { errcode: 404, errmsg: 'not found' });
-    exchange.send(200, { 'Content-Type': 'video/mp4' }, media.data);
-  }
-
-  private record(entry: FakeWeixinRequest): void {
-    this.totalCount++;
-    this.pathCounts.set(entry.path, (this.pathCounts.get(entry.path) ?? 0) + 1);
-    this.log.push(entry);
-    // Trim in batches: amortised O(1) per request.
-    if (this.log.length > 2 * REQUEST_LOG_LIMIT) this.log = this.log.slice(-REQUEST_LOG_LIMIT);
   }
 
   private takeFault(path: string): FakeFault | undefined {

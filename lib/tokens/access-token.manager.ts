@@ -65,6 +65,12 @@ export class AccessTokenManager {
     if (provider) {
       return provider();
     }
+    if (this.options.appId === undefined) {
+      throw new Error('No default account: this module has no top-level appId; use forAccount(appId)');
+    }
+    if (!this.options.tokenRefresh) {
+      return this.awaitSharedToken();
+    }
     for (;;) {
       const cached = await this.store.get(this.storeKey);
       if (cached && cached.expiresAt > Date.now()) {
@@ -86,6 +92,32 @@ export class AccessTokenManager {
         }
       }
       await sleep(LOCK_POLL_MS + Math.random() * LOCK_POLL_MS);
+    }
+  }
+
+  /**
+   * `tokenRefresh: false`: this instance may not ask Weixin (it is outside the IP allow-list), so it
+   * waits for a token that an instance which may refresh writes into the shared store.
+   */
+  protected async awaitSharedToken(): Promise<string> {
+    const { timeoutMs, tokenMode, appId } = this.options;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const cached = await this.store.get(this.storeKey);
+      if (cached && cached.expiresAt > Date.now()) {
+        return cached.token;
+      }
+      if (Date.now() >= deadline) {
+        throw new WeixinNetworkError(
+          `no ${tokenMode} access token for ${appId} appeared in the token store within ${timeoutMs} ms; ` +
+            'this instance has tokenRefresh: false and never asks Weixin itself, so an instance that may ' +
+            'refresh must share its tokenStore (e.g. RedisTokenStore) and be running',
+          tokenMode === 'classic' ? '/cgi-bin/token' : '/cgi-bin/stable_token',
+          undefined,
+          'ETIMEDOUT',
+        );
+      }
+      await sleep(Math.min(LOCK_POLL_MS + Math.random() * LOCK_POLL_MS, Math.max(1, deadline - Date.now())));
     }
   }
 
