@@ -23,6 +23,8 @@ export interface FleetWorkerConfig {
   appId: string;
   appSecret: string;
   tokenMode: TokenMode;
+  /** More Official Accounts the module serves (a job's `appIds` picks them). */
+  accounts?: Array<{ appId: string; appSecret: string }>;
   timeoutMs?: number;
   retry?: { attempts: number; baseDelayMs: number };
   /** Send `locked` whenever this worker's token store takes the refresh lock. */
@@ -39,6 +41,8 @@ export interface FleetJob {
   concurrency?: number;
   /** Distinct content per upload: a JPEG with a comment `${label}-${workerIndex}-${i}`. */
   label: string;
+  /** Upload i goes to `appIds[i % appIds.length]` through `forAccount` (the default account when unset). */
+  appIds?: string[];
   /** The same content for every upload of every worker (a reuse scenario). */
   sameContent?: boolean;
   reuse?: boolean;
@@ -276,6 +280,7 @@ async function runWorker(): Promise<void> {
         appSecret: config.appSecret,
         apiBaseUrl: config.baseUrl,
         tokenMode: config.tokenMode,
+        accounts: config.accounts,
         timeoutMs: config.timeoutMs ?? 10_000,
         retry: config.retry ?? { attempts: 3, baseDelayMs: 5 },
         tokenStore: new ReportingRedisTokenStore(redis, { prefix: config.prefix }),
@@ -303,7 +308,8 @@ async function runWorker(): Promise<void> {
         job.sameContent ? job.label : `${job.label}-${workerIndex}-${index}`,
         base,
       );
-      const call = service!.uploadImage(content, { reuse: job.reuse });
+      const target = job.appIds ? service!.forAccount(job.appIds[index % job.appIds.length]) : service!;
+      const call = target.uploadImage(content, { reuse: job.reuse });
       // Count settlements of the call itself: exactly once, or the test sees it.
       call.then(
         () => settles[index]++,
