@@ -16,6 +16,7 @@ const LAYERS: string[][] = [
   ['validation'],
   ['temporary-media.service.ts'],
   ['weixin-api.client.ts'],
+  ['accounts'],
   ['tokens'],
   ['weixin-api'],
   ['media-source', 'media-cache'],
