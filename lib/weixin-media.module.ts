@@ -1,5 +1,4 @@
 import { type DynamicModule, Inject, Module, type Provider } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { WeixinAccounts } from './accounts/weixin-accounts';
 import { createWeixinAxios } from './weixin-api/weixin-axios.factory';
 import { WeixinApiClient } from './weixin-api.client';
@@ -16,20 +15,47 @@ import {
   WEIXIN_TOKEN_STORE,
 } from './weixin-media.constants';
 import {
+  ASYNC_OPTIONS_TYPE,
   ConfigurableModuleClass,
   OPTIONS_TYPE,
   WEIXIN_MEDIA_GIVEN_OPTIONS,
 } from './weixin-media.module-definition';
 import { resolveWeixinMediaOptions, type WeixinConfigReader } from './weixin-media-options.resolver';
 
-const providers: Provider[] = [
-  {
+/** The environment, read as `ConfigService.get` reads it, for apps without `@nestjs/config`. */
+const ENVIRONMENT: WeixinConfigReader = { get: (key) => process.env[key] };
+
+/**
+ * `ConfigService` when `@nestjs/config` (an optional peer) is installed, else undefined. Loaded when the app
+ * defines the module (`forRoot`), never when the package is imported.
+ */
+function optionalConfigService(): (abstract new (...args: never[]) => WeixinConfigReader) | undefined {
+  try {
+    return (require('@nestjs/config') as typeof import('@nestjs/config')).ConfigService;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
+/** Configuration fills what the options leave out: the app's `ConfigService` if it has one, else the environment. */
+function resolvedOptionsProvider(): Provider {
+  const ConfigService = optionalConfigService();
+  return {
     provide: WEIXIN_MEDIA_MODULE_OPTIONS,
-    // Configuration fills what the options leave out; without a ConfigModule, the environment does.
-    useFactory: (given: WeixinMediaModuleOptions, config?: ConfigService) =>
-      resolveWeixinMediaOptions(given, (config ?? new ConfigService()) as WeixinConfigReader),
-    inject: [WEIXIN_MEDIA_GIVEN_OPTIONS, { token: ConfigService, optional: true }],
-  },
+    useFactory: (given: WeixinMediaModuleOptions, config?: WeixinConfigReader) =>
+      resolveWeixinMediaOptions(given, config ?? ENVIRONMENT),
+    inject: ConfigService
+      ? [WEIXIN_MEDIA_GIVEN_OPTIONS, { token: ConfigService, optional: true }]
+      : [WEIXIN_MEDIA_GIVEN_OPTIONS],
+  };
+}
+
+function withResolvedOptions(module: DynamicModule): DynamicModule {
+  return { ...module, providers: [...(module.providers ?? []), resolvedOptionsProvider()] };
+}
+
+const providers: Provider[] = [
   {
     provide: WEIXIN_AXIOS,
     useFactory: (options: ResolvedWeixinMediaOptions) => createWeixinAxios(options),
@@ -63,11 +89,15 @@ const providers: Provider[] = [
 })
 export class WeixinMediaModule extends ConfigurableModuleClass {
   /**
-   * Options left out are read from configuration (`WEIXIN_APP_ID`, `WEIXIN_APP_SECRET`, ...); this
-   * override only lets `forRoot()` be called with no argument at all.
+   * Options left out are read from configuration (`WEIXIN_APP_ID`, `WEIXIN_APP_SECRET`, ...); `forRoot()`
+   * may be called with no argument at all.
    */
   static override forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
-    return super.forRoot(options);
+    return withResolvedOptions(super.forRoot(options));
+  }
+
+  static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withResolvedOptions(super.forRootAsync(options));
   }
 }
 

@@ -1,6 +1,8 @@
+#!/usr/bin/env node
 /**
- * Runs a FakeWeixinServer on its own, for the sample app or manual tries:
- * `PORT=8090 node .build/lib/testing/fake-weixin-server.cli.js`.
+ * Runs a FakeWeixinServer on its own, for the sample app or manual tries. Installed as the package's
+ * `weixin-fake-server` command (`npx weixin-fake-server`, `PORT=8090 npx weixin-fake-server`); in this
+ * repository `npm run fake`.
  */
 import { FakeWeixinServer } from './fake-weixin-server';
 

@@ -2,24 +2,33 @@ import type * as ClassValidator from 'class-validator';
 import type { MediaType } from '../interfaces/media.interface';
 import { MEDIA_TYPES } from '../media-rules/media-limits';
 
-/** class-validator is an optional peer: without it this stays a plain class and importing it never fails. */
+/**
+ * class-validator is an optional peer, and loading it costs about 60 ms: it is loaded when the first
+ * `UploadMediaDto` is made (as `ValidationPipe` does before it validates), never when the package is imported.
+ * Without it the DTO stays a plain class.
+ */
 function loadClassValidator(): typeof ClassValidator | undefined {
   try {
     return require('class-validator') as typeof ClassValidator;
-  } catch {
-    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined;
+    throw error;
   }
 }
 
-const classValidator = loadClassValidator();
+let registered = false;
 
-function IsMediaType(): PropertyDecorator {
-  if (!classValidator) return () => undefined;
-  return classValidator.IsIn(MEDIA_TYPES, {
+/** The class-validator rules of `UploadMediaDto`, registered once, as its decorators would have been. */
+function registerRules(dto: typeof UploadMediaDto): void {
+  if (registered) return;
+  registered = true;
+  const classValidator = loadClassValidator();
+  if (!classValidator) return;
+  classValidator.IsIn(MEDIA_TYPES, {
     message: ({ value }: ClassValidator.ValidationArguments) =>
       `type must be one of ${MEDIA_TYPES.join(', ')} (Weixin's temporary media types); ` +
       (value === undefined || value === '' ? 'it is missing' : `got ${shown(value)}`),
-  });
+  })(dto.prototype, 'type');
 }
 
 /** The value as sent, cut short: a query string can be long. */
@@ -31,9 +40,13 @@ function shown(value: unknown): string {
 /**
  * The fields of an upload request besides the file: `POST ...?type=voice` or a `type` form field.
  * Validate it with Nest's `ValidationPipe`, e.g. with `weixinValidationExceptionFactory` for Weixin's shape.
+ * Its rule: `type` is one of image, voice, video, thumb (class-validator's `IsIn`).
  */
 export class UploadMediaDto {
   /** The Weixin media type: image, voice, video or thumb. */
-  @IsMediaType()
   type!: MediaType;
+
+  constructor() {
+    registerRules(UploadMediaDto);
+  }
 }

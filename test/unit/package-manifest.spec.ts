@@ -56,6 +56,24 @@ describe('package manifest', () => {
     }
     assert.match(manifest.peerDependencies['@nestjs/common'], /\^11.*\^12/);
     assert.equal(manifest.peerDependenciesMeta.ioredis.optional, true);
+    // Options come from the environment without it; the module loads it only when it is installed.
+    assert.equal(manifest.peerDependenciesMeta['@nestjs/config'].optional, true);
+  });
+
+  it('ships a LICENSE that says what package.json says, a CHANGELOG and the fake server command', () => {
+    assert.equal(manifest.license, 'MIT');
+    assert.match(
+      readFileSync(join(REPO_ROOT, 'LICENSE'), 'utf8'),
+      /^MIT License\n\nCopyright \(c\) \d{4} nestjs-weixin-media contributors/,
+    );
+    assert.match(
+      readFileSync(join(REPO_ROOT, 'CHANGELOG.md'), 'utf8'),
+      new RegExp(`## \\[${manifest.version.replace(/\./g, '\\.')}\\]`),
+    );
+    assert.ok(manifest.files.includes('CHANGELOG.md'));
+    assert.equal(manifest.bin['weixin-fake-server'], 'dist/testing/fake-weixin-server.cli.js');
+    const cli = readFileSync(join(REPO_ROOT, 'lib/testing/fake-weixin-server.cli.ts'), 'utf8');
+    assert.ok(cli.startsWith('#!/usr/bin/env node\n'), 'the bin starts with a shebang');
   });
 
   it('maps both entry points to CommonJS builds with types', () => {

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+const LIB = join(__dirname, '../../lib');
+const HIDE = join(__dirname, '../support/hide-packages.js');
+
+/** Runs `script` in a fresh Node process whose app lacks `hidden` packages; answers its JSON output. */
+function runWithout(hidden: string[], script: string, env: Record<string, string> = {}): any {
+  const result = spawnSync(process.execPath, ['-r', HIDE, '-e', script], {
+    env: { ...process.env, HIDE_PACKAGES: hidden.join(','), ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(result.status, 0, result.stderr);
+  return JSON.parse(result.stdout.trim().split('\n').pop()!);
+}
+
+const LOADED = `Object.keys(require.cache).filter((f) => /node_modules\\/(@nestjs\\/config|class-validator|class-transformer|ioredis)\\//.test(f)).map((f) => f.split('node_modules/').pop().split('/').slice(0, f.includes('@nestjs/') ? 2 : 1).join('/'))`;
+
+describe('optional peers', () => {
+  it('the entry loads neither @nestjs/config, class-validator nor ioredis when they are installed', () => {
+    const loaded = runWithout(
+      [],
+      `require(${JSON.stringify(LIB)}); console.log(JSON.stringify([...new Set(${LOADED})]))`,
+    );
+    assert.deepEqual(loaded, []);
+  });
+
+  it('without @nestjs/config, forRoot() reads the environment', () => {
+    const answer = runWithout(
+      ['@nestjs/config'],
+      `
+      require('reflect-metadata');
+      const { NestFactory } = require('@nestjs/core');
+      const { WeixinMediaModule, WEIXIN_MEDIA_MODULE_OPTIONS } = require(${JSON.stringify(LIB)});
+      NestFactory.createApplicationContext(WeixinMediaModule.forRoot(), { logger: false }).then(async (app) => {
+        const options = app.get(WEIXIN_MEDIA_MODULE_OPTIONS);
+        await app.close();
+        console.log(JSON.stringify({ appId: options.appId, apiBaseUrl: options.apiBaseUrl, tokenMode: options.tokenMode }));
+      });`,
+      {
+        WEIXIN_APP_ID: 'wx00000000000000ff',
+        WEIXIN_APP_SECRET: 'environment-secret-value',
+        WEIXIN_API_BASE_URL: 'http://127.0.0.1:9',
+        WEIXIN_TOKEN_MODE: 'classic',
+      },
+    );
+    assert.deepEqual(answer, {
+      appId: 'wx00000000000000ff',
+      apiBaseUrl: 'http://127.0.0.1:9',
+      tokenMode: 'classic',
+    });
+  });
+
+  it('without @nestjs/config, a missing setting still fails bootstrap with the one message', () => {
+    const answer = runWithout(
+      ['@nestjs/config'],
+      `
+      require('reflect-metadata');
+      const { NestFactory } = require('@nestjs/core');
+      const { WeixinMediaModule } = require(${JSON.stringify(LIB)});
+      NestFactory.createApplicationContext(WeixinMediaModule.forRoot(), { logger: false, abortOnError: false })
+        .then(() => console.log(JSON.stringify({ booted: true })))
+        .catch((error) => console.log(JSON.stringify({ name: error.name, message: error.message })));`,
+      { WEIXIN_APP_ID: '', WEIXIN_APP_SECRET: '' },
+    );
+    assert.equal(answer.name, 'WeixinMediaOptionsError');
+    assert.match(answer.message, /WEIXIN_APP_ID/);
+    assert.match(answer.message, /WEIXIN_APP_SECRET/);
+  });
+});
