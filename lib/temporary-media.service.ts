@@ -17,9 +17,13 @@ import type {
   MediaType,
   TemporaryMedia,
   UploadOptions,
+  WeixinQuota,
+  WeixinRequestRecord,
 } from './interfaces';
 import { assertMediaType, FORMAT_CONTENT_TYPES, inspectMediaContent, weixinFilename } from './media-rules';
 import { inspectMediaSource } from './media-source/inspect-media-source';
+import { lookupWeixinRequest } from './operations/request-lookup';
+import { fetchUploadQuota } from './operations/upload-quota';
 import { openMediaSource, type OpenedMedia } from './media-source/open-media-source';
 import {
   MEDIA_LIFETIME_MS,
@@ -148,6 +152,22 @@ export class TemporaryMediaService {
   /** Downloads voice recorded by the JS-SDK in high definition (16 kHz speex). */
   async downloadHdVoice(mediaId: string, signal?: AbortSignal): Promise<DownloadedMedia> {
     return collect(await this.fetchMedia(HD_VOICE_PATH, mediaId, signal));
+  }
+
+  /**
+   * Today's quota of `/cgi-bin/media/upload` (45009 stops every upload once `remain` is 0, until midnight
+   * Beijing time): for a dashboard, a scheduled check or a health endpoint.
+   */
+  quota(signal?: AbortSignal): Promise<WeixinQuota> {
+    return fetchUploadQuota(this.http, signal);
+  }
+
+  /**
+   * What Weixin recorded of a failed call, by the rid in its errmsg (`WeixinApiError.rid`, kept 7 days):
+   * the request's query and body, the answer, the caller IP. Tokens and secrets in it are redacted.
+   */
+  lookupRequest(rid: string, signal?: AbortSignal): Promise<WeixinRequestRecord> {
+    return lookupWeixinRequest(this.http, rid, [this.options.appSecret], signal);
   }
 
   protected async send(

@@ -3,3 +3,4 @@ export * from './media-cache.interface';
 export * from './token-store.interface';
 export * from './weixin-media-module-options.interface';
 export * from './weixin-account.interface';
+export * from './weixin-operations.interface';

@@ -1,10 +1,13 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { FakeWeixinRequest } from './fake-weixin-request.interface';
-import { weixinError } from './fake-weixin-errors';
+import { ridOf, weixinError } from './fake-weixin-errors';
 
 const JSON_CONTENT_TYPE = 'application/json; charset=UTF-8';
 
 export type BodyOutcome = { kind: 'read'; body: Buffer } | { kind: 'too-large' } | { kind: 'aborted' };
+
+/** The most of a JSON body the fake reads: Weixin's JSON requests are small. */
+const JSON_BODY_LIMIT = 64 * 1024;
 
 /**
  * One request and its answer. Every answer goes through here so the request log always records what the
@@ -14,6 +17,12 @@ export class FakeExchange {
   readonly method: string;
   readonly path: string;
   readonly query: Record<string, string>;
+  /** The JSON body as received, once `readJsonObject` read one (Weixin's rid record keeps it). */
+  jsonBodyText?: string;
+  /** The caller's address as Weixin reports it (40164's errmsg, rid records); a fault may set another. */
+  callerIp: string;
+  /** Called with every error answer whose errmsg carries a rid (the fake's rid log). */
+  onFailure?: (rid: string, body: { errcode: number; errmsg: string }) => void;
 
   constructor(
     readonly req: IncomingMessage,
@@ -23,6 +32,7 @@ export class FakeExchange {
     this.method = entry.method;
     this.path = entry.path;
     this.query = entry.query;
+    this.callerIp = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '';
   }
 
   /** Splits `/path?query` by hand: `new URL()` would read `//host/...` paths as a host. */
@@ -49,9 +59,12 @@ export class FakeExchange {
     this.send(status, { 'Content-Type': JSON_CONTENT_TYPE }, Buffer.from(JSON.stringify(body)));
   }
 
-  /** A Weixin error: HTTP 200 with `{errcode, errmsg}`, as the platform answers them. */
+  /** A Weixin error: HTTP 200 with `{errcode, errmsg}` (errmsg with a rid), as the platform answers them. */
   error(errcode: number, errmsg?: string, status = 200): void {
-    this.json(status, weixinError(errcode, errmsg));
+    const body = weixinError(errcode, errmsg, this.callerIp);
+    const rid = ridOf(body.errmsg);
+    if (rid) this.onFailure?.(rid, body);
+    this.json(status, body);
   }
 
   /** A bare HTTP failure, like the gateway in front of Weixin answers it. */
@@ -74,6 +87,22 @@ export class FakeExchange {
   destroy(): void {
     this.entry.status = 0;
     this.req.socket.destroy();
+  }
+
+  /** Reads a small JSON object body: undefined when it is not one, 'aborted' when the client left. */
+  async readJsonObject(): Promise<Record<string, unknown> | undefined | 'aborted'> {
+    const read = await this.readBody(JSON_BODY_LIMIT);
+    if (read.kind === 'aborted') return 'aborted';
+    if (read.kind !== 'read') return undefined;
+    this.jsonBodyText = read.body.toString('utf8');
+    try {
+      const value: unknown = JSON.parse(this.jsonBodyText);
+      return typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? (value as Record<string, unknown>)
+        : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Reads a small body whole; past `limit` the rest is discarded so the answer can still be sent. */

@@ -20,6 +20,11 @@ export interface FakeFault {
    * @default Weixin's usual message for the code
    */
   errmsg?: string;
+  /**
+   * The caller address Weixin reports: in 40164's errmsg (`{ errcode: 40164 }` names it) and the rid record.
+   * @default the connection's address (127.0.0.1)
+   */
+  callerIp?: string;
   /** Answer this HTTP status with a short body (an nginx-like HTML page unless `errcode` is set too). */
   status?: number;
   /** Wait this long before answering; alone, the request is then answered normally. */

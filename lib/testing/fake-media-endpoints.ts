@@ -11,6 +11,7 @@ import {
 } from './fake-media-format';
 import type { FakeMedia, FakeMediaStore } from './fake-media-store';
 import { readMediaPart } from './fake-multipart';
+import type { FakeQuotaLedger } from './fake-quota';
 
 /** Not Weixin's: where the fake serves the `video_url` it hands out. */
 export const FAKE_VIDEO_PATH = '/fake-video/';
@@ -22,6 +23,7 @@ export const FAKE_VIDEO_PATH = '/fake-video/';
 export class FakeMediaEndpoints {
   constructor(
     private readonly media: FakeMediaStore,
+    private readonly quotas: FakeQuotaLedger,
     private readonly now: () => number,
     private readonly baseUrl: () => string,
   ) {}
@@ -31,6 +33,7 @@ export class FakeMediaEndpoints {
     const type = exchange.query.type;
     if (type !== undefined) exchange.entry.mediaType = type;
     if (!isFakeMediaType(type)) return exchange.error(40004);
+    if (!this.quotas.allowsUpload(appId, this.now())) return exchange.error(45009);
     const rules = FAKE_MEDIA_RULES[type];
 
     const outcome = await readMediaPart(exchange.req, rules.maxBytes);
@@ -56,6 +59,7 @@ export class FakeMediaEndpoints {
       createdAt: this.now(),
     };
     this.media.add(media);
+    this.quotas.recordUpload(appId, media.createdAt);
     const idKey = type === 'thumb' ? 'thumb_media_id' : 'media_id';
     exchange.json(200, { type, [idKey]: media.mediaId, created_at: Math.floor(media.createdAt / 1000) });
   }

@@ -25,6 +25,8 @@ const ERRMSGS: Record<number, string> = {
   45011: 'api minute-quota reach limit mustslower retry next time',
   47001: 'data format error',
   48001: 'api unauthorized',
+  76001: 'rid not found',
+  76021: 'cgi_path not found, please check',
 };
 
 export interface WeixinErrorBody {
@@ -38,9 +40,22 @@ export function fakeRid(): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 16)}-${hex.slice(16)}`;
 }
 
-export function weixinError(errcode: number, errmsg?: string): WeixinErrorBody {
-  const message = errmsg ?? ERRMSGS[errcode] ?? 'fake fault';
-  // 40001 is the answer clients must recognise by code alone, so it carries the rid as Weixin's does.
-  const withRid = errcode === 40001 && errmsg === undefined;
-  return { errcode, errmsg: withRid ? `${message} rid: ${fakeRid()}` : message };
+const RID_PATTERN = /rid: ([\w-]+)/;
+
+/** The rid an errmsg carries, if any. */
+export function ridOf(errmsg: string): string | undefined {
+  return RID_PATTERN.exec(errmsg)?.[1];
+}
+
+/**
+ * Weixin's error body. Weixin's own texts carry a fresh rid, as the platform's do (the fake's rid log
+ * records the call by it); an explicit errmsg is sent as given. 40164 names the caller's address.
+ */
+export function weixinError(errcode: number, errmsg?: string, callerIp = '127.0.0.1'): WeixinErrorBody {
+  if (errmsg !== undefined) return { errcode, errmsg };
+  const message =
+    errcode === 40164
+      ? `invalid ip ${callerIp} ipv6 ::ffff:${callerIp}, not in whitelist`
+      : (ERRMSGS[errcode] ?? 'fake fault');
+  return { errcode, errmsg: `${message} rid: ${fakeRid()}` };
 }

@@ -31,4 +31,10 @@ export interface FakeWeixinServerOptions {
    * @default 536870912 (512 MiB)
    */
   maxStoredBytes?: number;
+  /**
+   * Uploads per account per day (midnight Beijing time on the fake clock) before uploads answer 45009;
+   * `quota/get` reports it as `daily_limit`.
+   * @default 100000
+   */
+  dailyUploadQuota?: number;
 }

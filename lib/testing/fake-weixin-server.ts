@@ -5,26 +5,18 @@ import type { Duplex } from 'node:stream';
 import { FakeAccounts } from './fake-accounts';
 import { FakeExchange } from './fake-exchange';
 import type { FakeFault } from './fake-fault.interface';
-import { FAKE_VIDEO_PATH, FakeMediaEndpoints } from './fake-media-endpoints';
+import { FakeMediaEndpoints } from './fake-media-endpoints';
 import { type FakeMedia, FakeMediaStore } from './fake-media-store';
+import { FakeQuotaLedger } from './fake-quota';
 import { FakeRequestLog } from './fake-request-log';
+import { FakeRidLog } from './fake-rid-log';
+import { FAKE_WEIXIN_PATHS } from './fake-weixin-paths';
 import type { FakeWeixinRequest } from './fake-weixin-request.interface';
 import type { FakeWeixinServerOptions } from './fake-weixin-server-options.interface';
-
-export const FAKE_WEIXIN_PATHS = {
-  token: '/cgi-bin/token',
-  stableToken: '/cgi-bin/stable_token',
-  upload: '/cgi-bin/media/upload',
-  download: '/cgi-bin/media/get',
-  downloadJssdk: '/cgi-bin/media/get/jssdk',
-  /** Not Weixin's: where the fake serves the `video_url` it hands out. */
-  video: FAKE_VIDEO_PATH,
-} as const;
 
 const DEFAULT_APP_ID = 'wx0fa4e5c1d2b3a4f5';
 const DEFAULT_APP_SECRET = 'fake-app-secret-0123456789abcdef';
 const DEFAULT_MAX_STORED_BYTES = 512 * 1024 * 1024;
-const JSON_BODY_LIMIT = 64 * 1024;
 /** Longer than clients' idle timeouts: the client closes idle sockets first (no reuse-after-close race). */
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 /** Room for 1,000 clients connecting at once (the kernel caps it at somaxconn). */
@@ -49,6 +41,10 @@ export class FakeWeixinServer {
   protected readonly accounts: FakeAccounts;
   protected readonly media: FakeMediaStore;
   protected readonly endpoints: FakeMediaEndpoints;
+  /** The daily upload quota per account (`quota/get`; 45009 once used up). */
+  readonly quotas: FakeQuotaLedger;
+  /** Every failed call by the rid in its errmsg, per account (`rid/get`). */
+  readonly rids = new FakeRidLog();
   private readonly log = new FakeRequestLog();
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
@@ -69,8 +65,10 @@ export class FakeWeixinServer {
     this.accounts.add(this.appId, this.appSecret);
     for (const { appId, appSecret } of options.accounts ?? []) this.accounts.add(appId, appSecret);
     this.media = new FakeMediaStore(options.maxStoredBytes ?? DEFAULT_MAX_STORED_BYTES);
+    this.quotas = new FakeQuotaLedger(options.dailyUploadQuota);
     this.endpoints = new FakeMediaEndpoints(
       this.media,
+      this.quotas,
       () => this.now(),
       () => this.baseUrl,
     );
@@ -118,6 +116,8 @@ export class FakeWeixinServer {
   reset(): void {
     this.accounts.clearTokens();
     this.media.clear();
+    this.quotas.clear();
+    this.rids.clear();
     this.faults = [];
     this.log.clear();
     this.clockOffsetMs = 0;
@@ -202,6 +202,9 @@ export class FakeWeixinServer {
     const entry: FakeWeixinRequest = { method: req.method ?? 'GET', path, query, at: this.now(), status: 0 };
     this.log.record(entry);
     const exchange = new FakeExchange(req, res, entry);
+    // Weixin files a failure under the account the call was made for (known once attributed).
+    exchange.onFailure = (rid, body) =>
+      this.rids.record(rid, entry.appId ?? this.appId, exchange, body, this.now());
     this.handle(exchange).catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       exchange.error(-1, `fake server bug: ${message}`, 500);
@@ -213,6 +216,7 @@ export class FakeWeixinServer {
     if (fault) {
       if (fault.delayMs) await this.sleep(fault.delayMs);
       if (exchange.gone) return;
+      if (fault.callerIp) exchange.callerIp = fault.callerIp;
       if (fault.reset) return exchange.destroy();
       if (fault.status !== undefined) {
         if (fault.errcode !== undefined) return exchange.error(fault.errcode, fault.errmsg, fault.status);
@@ -235,6 +239,14 @@ export class FakeWeixinServer {
     } else if (path === FAKE_WEIXIN_PATHS.download || path === FAKE_WEIXIN_PATHS.downloadJssdk) {
       const appId = this.requireMethod(exchange, 'GET') && this.authenticate(exchange);
       if (appId) this.endpoints.download(exchange, appId, path === FAKE_WEIXIN_PATHS.downloadJssdk);
+    } else if (path === FAKE_WEIXIN_PATHS.quota || path === FAKE_WEIXIN_PATHS.rid) {
+      const appId = this.requireMethod(exchange, 'POST') && this.authenticate(exchange);
+      if (appId)
+        await (path === FAKE_WEIXIN_PATHS.quota ? this.quotas : this.rids).answer(
+          exchange,
+          appId,
+          this.now(),
+        );
     } else if (path.startsWith(FAKE_WEIXIN_PATHS.video)) {
       if (this.requireMethod(exchange, 'GET')) this.endpoints.videoFile(exchange);
     } else {
@@ -252,9 +264,8 @@ export class FakeWeixinServer {
   }
 
   private async stableToken(exchange: FakeExchange): Promise<void> {
-    const read = await exchange.readBody(JSON_BODY_LIMIT);
-    if (read.kind === 'aborted') return;
-    const body = read.kind === 'read' ? parseJsonObject(read.body) : undefined;
+    const body = await exchange.readJsonObject();
+    if (body === 'aborted') return;
     if (!body) return exchange.error(47001);
     const { grant_type, appid, secret, force_refresh } = body;
     if (typeof appid === 'string' && appid !== '') this.log.attribute(exchange.entry, appid.slice(0, 64));
@@ -320,16 +331,5 @@ export class FakeWeixinServer {
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=UTF-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
-  }
-}
-
-function parseJsonObject(body: Buffer): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -15,14 +15,17 @@ export interface JsonAnswer {
   status: number;
   contentType: string | null;
   body: Record<string, unknown>;
+  /** The rid the fake put at the end of errmsg (taken out of `body.errmsg`, so bodies compare plainly). */
+  rid?: string;
 }
 
+const FAKE_RID = / rid: ([0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8})$/;
+
 export async function json(response: Response): Promise<JsonAnswer> {
-  return {
-    status: response.status,
-    contentType: response.headers.get('content-type'),
-    body: (await response.json()) as Record<string, unknown>,
-  };
+  const body = (await response.json()) as Record<string, unknown>;
+  const rid = typeof body.errmsg === 'string' ? FAKE_RID.exec(body.errmsg)?.[1] : undefined;
+  if (rid) body.errmsg = (body.errmsg as string).replace(FAKE_RID, '');
+  return { status: response.status, contentType: response.headers.get('content-type'), body, rid };
 }
 
 export function classicToken(

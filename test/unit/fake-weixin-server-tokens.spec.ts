@@ -173,10 +173,8 @@ describe('FakeWeixinServer', () => {
       }).then(json);
       assert.equal(unknown.status, 200);
       assert.equal(unknown.body.errcode, 40001);
-      assert.match(
-        unknown.body.errmsg as string,
-        /^invalid credential, access_token is invalid or not latest rid: [0-9a-f]{8}(-[0-9a-f]{8}){2}$/,
-      );
+      assert.equal(unknown.body.errmsg, 'invalid credential, access_token is invalid or not latest');
+      assert.ok(unknown.rid, 'with a rid, as every error answer carries');
 
       const classic = await newToken(fake);
       const stable = (await stableToken(fake)).body.access_token as string;
