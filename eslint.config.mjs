@@ -114,6 +114,13 @@ export default tseslint.config(
     ...forbid('The Weixin API client imports no layer above it.', ...ABOVE_TRANSPORT.slice(5)),
   },
   {
+    files: ['lib/operations/**/*.ts'],
+    ...forbid(
+      'operations/ sits below the service: it imports no layer above it.',
+      ...ABOVE_TRANSPORT.slice(3),
+    ),
+  },
+  {
     files: ['lib/temporary-media.service.ts'],
     ...forbid('The service imports no layer above it.', ...ABOVE_TRANSPORT.slice(6)),
   },

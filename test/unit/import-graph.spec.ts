@@ -15,6 +15,7 @@ const LAYERS: string[][] = [
   ['controller'],
   ['validation'],
   ['temporary-media.service.ts'],
+  ['operations'],
   ['weixin-api.client.ts'],
   ['accounts'],
   ['tokens'],
