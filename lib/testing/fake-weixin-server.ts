@@ -202,9 +202,8 @@ export class FakeWeixinServer {
     const entry: FakeWeixinRequest = { method: req.method ?? 'GET', path, query, at: this.now(), status: 0 };
     this.log.record(entry);
     const exchange = new FakeExchange(req, res, entry);
-    // Weixin files a failure under the account the call was made for (known once attributed).
     exchange.onFailure = (rid, body) =>
-      this.rids.record(rid, entry.appId ?? this.appId, exchange, body, this.now());
+      this.rids.record(rid, this.accountOf(exchange), exchange, body, this.now());
     this.handle(exchange).catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       exchange.error(-1, `fake server bug: ${message}`, 500);
@@ -290,6 +289,13 @@ export class FakeWeixinServer {
       return false;
     }
     return appId;
+  }
+
+  /** The account a call was made for: as attributed, else by its token or appid (an injected fault). */
+  private accountOf(exchange: FakeExchange): string {
+    const { access_token: token, appid } = exchange.query;
+    const byToken = token ? this.accounts.check(token, this.now()).appId : undefined;
+    return exchange.entry.appId ?? byToken ?? appid ?? this.appId;
   }
 
   private requireMethod(exchange: FakeExchange, method: 'GET' | 'POST'): boolean {

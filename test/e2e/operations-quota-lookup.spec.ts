@@ -208,3 +208,37 @@ describe('hints from real answers', () => {
     assert.match(error.hint!, /no permission for \/cgi-bin\/media\/upload/);
   });
 });
+
+describe('operations per account (forAccount)', () => {
+  const other = { appId: 'wxops00000000001', appSecret: 'secret-of-the-other-account' };
+  let fake: FakeWeixinServer;
+  let context: MediaTestContext | undefined;
+
+  before(async () => {
+    fake = await FakeWeixinServer.start({ accounts: [other] });
+  });
+  after(() => fake.close());
+  afterEach(async () => {
+    await context?.close();
+    context = undefined;
+    fake.reset();
+  });
+
+  it("each account's quota counts its own uploads; a rid is looked up by the account that made the call", async () => {
+    context = await createMediaTestingModule(fake, { accounts: [other] });
+    const mine = context.service;
+    const theirs = context.service.forAccount(other.appId);
+    for (let i = 0; i < 2; i++) await mine.uploadImage(distinctJpeg(`default-${i}`));
+    for (let i = 0; i < 5; i++) await theirs.uploadImage(distinctJpeg(`other-${i}`));
+    assert.deepEqual(await mine.quota(), { dailyLimit: 100_000, used: 2, remain: 99_998 });
+    assert.deepEqual(await theirs.quota(), { dailyLimit: 100_000, used: 5, remain: 99_995 });
+
+    fake.injectFault({ path: UPLOAD, errcode: 45011 });
+    const failure = await weixinError(theirs.uploadImage(distinctJpeg('other-refused')));
+    const record = await theirs.lookupRequest(failure.rid!);
+    assert.equal(JSON.parse(record.responseBody).errcode, 45011);
+    for (const token of tokensSeen(fake)) assert.ok(!JSON.stringify(record).includes(token));
+    const elsewhere = await weixinError(mine.lookupRequest(failure.rid!));
+    assert.equal(elsewhere.errcode, 76001, "another account's rid is not found");
+  });
+});
