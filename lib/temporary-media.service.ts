@@ -2,8 +2,10 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import FormData from 'form-data';
 import type { Readable } from 'node:stream';
 import { WeixinAccounts } from './accounts/weixin-accounts';
+import { MediaFitError } from './errors/media-fit.error';
 import { WeixinApiError } from './errors/weixin-api.error';
 import { WeixinErrorCode } from './errors/weixin-error-codes';
+import { MediaFitter } from './fit/media-fitter';
 import { dispositionFilename } from './weixin-api/content-disposition';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
 import { WeixinApiClient } from './weixin-api.client';
@@ -11,6 +13,10 @@ import type {
   CachedMedia,
   DownloadedMedia,
   DownloadedMediaStream,
+  FitOptions,
+  FitSupport,
+  FittedMedia,
+  FittedSummary,
   MediaCache,
   MediaInspection,
   MediaSource,
@@ -20,22 +26,32 @@ import type {
   WeixinQuota,
   WeixinRequestRecord,
 } from './interfaces';
-import { assertMediaType, FORMAT_CONTENT_TYPES, inspectMediaContent, weixinFilename } from './media-rules';
+import {
+  assertMediaType,
+  FORMAT_CONTENT_TYPES,
+  formatBytes,
+  inspectMediaContent,
+  weixinFilename,
+} from './media-rules';
 import { inspectMediaSource } from './media-source/inspect-media-source';
 import { lookupWeixinRequest } from './operations/request-lookup';
 import { fetchUploadQuota } from './operations/upload-quota';
-import { openMediaSource, type OpenedMedia } from './media-source/open-media-source';
+import { openMediaSource, type OpenedMedia, type OpenMediaOptions } from './media-source/open-media-source';
+import { countedStream, throttledProgress } from './media-source/upload-progress';
 import {
   MEDIA_LIFETIME_MS,
   MEDIA_REUSE_SAFETY_MARGIN_MS,
   WEIXIN_MEDIA_CACHE,
   WEIXIN_MEDIA_MODULE_OPTIONS,
+  WEIXIN_MEDIA_FITTER,
 } from './weixin-media.constants';
 
 const UPLOAD_PATH = '/cgi-bin/media/upload';
 const DOWNLOAD_PATH = '/cgi-bin/media/get';
 const HD_VOICE_PATH = '/cgi-bin/media/get/jssdk';
 const MEDIA_ID_PATTERN = /^[\w-]{1,256}$/;
+/** Part of the reuse key of fitted uploads: a change in how fit converts must not answer older results. */
+const FIT_RECIPE = 'fit1';
 
 /**
  * The service's whole surface bound to one Official Account (`forAccount(appId)`): the same methods,
@@ -58,13 +74,17 @@ interface UploadAnswer {
 @Injectable()
 export class TemporaryMediaService {
   protected readonly logger = new Logger(TemporaryMediaService.name);
+  protected readonly fitter: MediaFitter;
 
   constructor(
     @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
     protected readonly http: WeixinApiClient,
     protected readonly accounts: WeixinAccounts,
     @Optional() @Inject(WEIXIN_MEDIA_CACHE) protected readonly cache: MediaCache | null = null,
-  ) {}
+    @Optional() @Inject(WEIXIN_MEDIA_FITTER) fitter: MediaFitter | null = null,
+  ) {
+    this.fitter = fitter ?? new MediaFitter(options.fit);
+  }
 
   /**
    * This service for another Official Account: every method (uploads, downloads, inspect, and any added
@@ -105,13 +125,18 @@ export class TemporaryMediaService {
     return this.upload('thumb', source, options);
   }
 
-  /** Checks `source` against the rules of `type`, then uploads it (or answers the reused media_id). */
+  /**
+   * Checks `source` against the rules of `type`, then uploads it (or answers the reused media_id).
+   * With `fit`, a source that does not pass is converted locally first (see `fit`).
+   */
   async upload(type: MediaType, source: MediaSource, options: UploadOptions = {}): Promise<TemporaryMedia> {
     assertMediaType(type);
+    const fitting = options.fit !== undefined && options.fit !== false;
     // An unknown account fails before the source is read.
     const { appId } = await this.accounts.current();
-    const media = await openMediaSource(source, type, options.signal);
+    const media = await openMediaSource(source, type, options.signal, this.openOptions(type, fitting));
     try {
+      if (fitting) return await this.uploadFitted(appId, type, media, options);
       const inspection = await inspectMediaContent(type, media.content);
       const reuseKey =
         this.cache && options.reuse !== false ? await this.reuseKey(appId, type, media) : undefined;
@@ -137,6 +162,35 @@ export class TemporaryMediaService {
   /** Applies Weixin's rules for `type` to `source` locally; no network call. */
   inspect(type: MediaType, source: MediaSource): Promise<MediaInspection> {
     return inspectMediaSource(type, source);
+  }
+
+  /**
+   * Makes `source` pass Weixin's rules for `type` locally (no call to Weixin): a source that passes is
+   * answered byte for byte (`converted: false`); others are converted (images with sharp, voice and video
+   * with ffmpeg) and checked by the same rules. Throws `MediaFitError` when this machine cannot convert it.
+   */
+  async fit(
+    type: MediaType,
+    source: MediaSource,
+    options: FitOptions & { signal?: AbortSignal } = {},
+  ): Promise<FittedMedia> {
+    assertMediaType(type);
+    const media = await openMediaSource(source, type, options.signal, this.openOptions(type, true));
+    try {
+      const { sourceDurationMs: _before, ...fitted } = await this.fitter.fit(
+        type,
+        { content: media.content, path: media.path },
+        { trim: options.trim, signal: options.signal },
+      );
+      return fitted;
+    } finally {
+      await media.close();
+    }
+  }
+
+  /** Which conversions `fit` can do on this machine, the engines found, and what to install for the rest. */
+  fitSupport(): Promise<FitSupport> {
+    return this.fitter.support();
   }
 
   /** Downloads a media item whole: bytes for images, voice and thumbs; the URL for a video. */
@@ -170,6 +224,82 @@ export class TemporaryMediaService {
     return lookupWeixinRequest(this.http, rid, [this.options.appSecret], signal);
   }
 
+  /** Fits the source (or answers the media_id of an earlier fit of the same content), then uploads the result. */
+  protected async uploadFitted(
+    appId: string,
+    type: MediaType,
+    media: OpenedMedia,
+    options: UploadOptions,
+  ): Promise<TemporaryMedia> {
+    const { trim } = typeof options.fit === 'object' ? options.fit : ({} as FitOptions);
+    const reuseKey =
+      this.cache && options.reuse !== false
+        ? `${await this.reuseKey(appId, type, media)}:${FIT_RECIPE}${trim ? '-trim' : ''}`
+        : undefined;
+    const cached = reuseKey ? await this.readCache(reuseKey) : undefined;
+    if (cached) {
+      const reused: TemporaryMedia = {
+        type,
+        mediaId: cached.mediaId,
+        ...mediaTimes(cached.createdAt),
+        reused: true,
+      };
+      return cached.fitted ? { ...reused, fitted: cached.fitted } : reused;
+    }
+    const fitted = await this.fitter.fit(
+      type,
+      { content: media.content, path: media.path },
+      { trim, signal: options.signal, onProgress: throttledProgress(options.onProgress, 'fit') },
+    );
+    let uploaded: TemporaryMedia;
+    let summary: FittedSummary | undefined;
+    if (!fitted.converted) {
+      uploaded = await this.send(media, fitted, options);
+    } else {
+      summary = {
+        from: fitted.from,
+        to: fitted.format,
+        bytesBefore: media.content.size,
+        bytesAfter: fitted.bytes,
+        ...(fitted.sourceDurationMs !== undefined ? { durationMsBefore: fitted.sourceDurationMs } : {}),
+        ...(fitted.durationMs !== undefined ? { durationMsAfter: fitted.durationMs } : {}),
+      };
+      const output = await openMediaSource({ buffer: fitted.data, originalname: media.name }, type);
+      uploaded = { ...(await this.send(output, fitted, options)), fitted: summary };
+    }
+    if (reuseKey) {
+      await this.writeCache(reuseKey, {
+        type,
+        mediaId: uploaded.mediaId,
+        createdAt: uploaded.createdAt.getTime(),
+        expiresAt: uploaded.expiresAt.getTime() - MEDIA_REUSE_SAFETY_MARGIN_MS,
+        ...(summary ? { fitted: summary } : {}),
+      });
+    }
+    return uploaded;
+  }
+
+  /** Limits of reading a source: the type's, or `fit.maxInputBytes` when it may be converted. */
+  protected openOptions(type: MediaType, fitting: boolean): OpenMediaOptions {
+    const urls = {
+      allowPrivateUrls: this.options.allowPrivateUrls === true,
+      urlTimeoutMs: this.options.timeoutMs,
+    };
+    if (!fitting) return urls;
+    const maxBytes = this.fitter.maxInputBytes;
+    return {
+      ...urls,
+      maxBytes,
+      tooLarge: (bytes, atLeast) =>
+        new MediaFitError(
+          'input-too-large',
+          `this ${type} source is ${atLeast ? 'more than ' : ''}${formatBytes(atLeast ? maxBytes : bytes)}; ` +
+            `fit reads at most ${formatBytes(maxBytes)} (fit.maxInputBytes)`,
+          { type, limit: maxBytes, actual: bytes },
+        ),
+    };
+  }
+
   protected async send(
     media: OpenedMedia,
     inspection: MediaInspection,
@@ -177,12 +307,14 @@ export class TemporaryMediaService {
   ): Promise<TemporaryMedia> {
     const { type, format, bytes } = inspection;
     const filename = weixinFilename(format, options.filename ?? media.name);
+    const report = throttledProgress(options.onProgress, 'upload');
     const { data } = await this.http.request<UploadAnswer>(
       UPLOAD_PATH,
       () => {
         // A fresh form and file stream for every try: a consumed stream cannot be sent again.
         const form = new FormData();
-        form.append('media', media.createReadStream(), {
+        const file = media.createReadStream();
+        form.append('media', report ? countedStream(file, bytes, report) : file, {
           filename,
           contentType: FORMAT_CONTENT_TYPES[format],
           knownLength: bytes,

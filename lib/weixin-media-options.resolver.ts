@@ -115,6 +115,32 @@ function findProblems(options: ResolvedWeixinMediaOptions): string[] {
   ) {
     problems.push(`mediaCache must be false or implement MediaCache (${CACHE_METHODS.join(', ')})`);
   }
+  problems.push(...fitProblems(options.fit));
+  if (options.allowPrivateUrls !== undefined && typeof options.allowPrivateUrls !== 'boolean') {
+    problems.push(`allowPrivateUrls must be true or false, got ${String(options.allowPrivateUrls)}`);
+  }
+  return problems;
+}
+
+function fitProblems(fit: WeixinMediaModuleOptions['fit']): string[] {
+  if (fit === undefined) return [];
+  if (typeof fit !== 'object' || fit === null) return ['fit must be an object of fit options'];
+  const problems: string[] = [];
+  if (fit.ffmpegPath !== undefined && (typeof fit.ffmpegPath !== 'string' || fit.ffmpegPath === '')) {
+    problems.push('fit.ffmpegPath must be the path of an ffmpeg executable');
+  }
+  const positive: Array<[keyof typeof fit, string]> = [
+    ['concurrency', 'conversions at once'],
+    ['timeoutMs', 'milliseconds'],
+    ['maxInputBytes', 'bytes'],
+    ['maxInputPixels', 'pixels'],
+  ];
+  for (const [key, unit] of positive) {
+    const value = fit[key];
+    if (value !== undefined && (!Number.isInteger(value) || (value as number) <= 0)) {
+      problems.push(`fit.${key} must be a positive whole number of ${unit}, got ${String(value)}`);
+    }
+  }
   return problems;
 }
 

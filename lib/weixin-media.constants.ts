@@ -7,6 +7,8 @@ export const WEIXIN_MEDIA_MODULE_NAME = 'WeixinMedia';
 export const WEIXIN_MEDIA_MODULE_OPTIONS = Symbol('WEIXIN_MEDIA_MODULE_OPTIONS');
 export const WEIXIN_TOKEN_STORE = Symbol('WEIXIN_TOKEN_STORE');
 export const WEIXIN_MEDIA_CACHE = Symbol('WEIXIN_MEDIA_CACHE');
+/** The module's one `MediaFitter`: every upload and account shares its concurrency limit. */
+export const WEIXIN_MEDIA_FITTER = Symbol('WEIXIN_MEDIA_FITTER');
 
 export const DEFAULT_API_BASE_URL = 'https://api.weixin.qq.com';
 export const DEFAULT_TIMEOUT_MS = 30_000;

@@ -4,6 +4,7 @@ import { createWeixinAxios } from './weixin-api/weixin-axios.factory';
 import { WeixinApiClient } from './weixin-api.client';
 import type { WeixinMediaModuleOptions } from './interfaces';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
+import { MediaFitter } from './fit/media-fitter';
 import { InMemoryMediaCache } from './media-cache/in-memory-media.cache';
 import { TemporaryMediaService } from './temporary-media.service';
 import { AccessTokenManager } from './tokens/access-token.manager';
@@ -12,6 +13,7 @@ import {
   WEIXIN_AXIOS,
   WEIXIN_MEDIA_CACHE,
   WEIXIN_MEDIA_MODULE_OPTIONS,
+  WEIXIN_MEDIA_FITTER,
   WEIXIN_TOKEN_STORE,
 } from './weixin-media.constants';
 import {
@@ -71,6 +73,11 @@ const providers: Provider[] = [
     provide: WEIXIN_MEDIA_CACHE,
     useFactory: (options: ResolvedWeixinMediaOptions) =>
       options.mediaCache === false ? null : (options.mediaCache ?? new InMemoryMediaCache()),
+    inject: [WEIXIN_MEDIA_MODULE_OPTIONS],
+  },
+  {
+    provide: WEIXIN_MEDIA_FITTER,
+    useFactory: (options: ResolvedWeixinMediaOptions) => new MediaFitter(options.fit),
     inject: [WEIXIN_MEDIA_MODULE_OPTIONS],
   },
   AccessTokenManager,

@@ -13,3 +13,4 @@ export {
 } from './weixin-error-codes';
 export { nextQuotaReset } from './weixin-error-hints';
 export { redactSecrets } from './secret-redaction';
+export * from './media-fit.error';

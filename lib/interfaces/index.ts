@@ -4,3 +4,4 @@ export * from './token-store.interface';
 export * from './weixin-media-module-options.interface';
 export * from './weixin-account.interface';
 export * from './weixin-operations.interface';
+export * from './fit.interface';

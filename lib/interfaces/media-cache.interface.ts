@@ -1,3 +1,4 @@
+import type { FittedSummary } from './fit.interface';
 import type { MediaType } from './media.interface';
 
 /** A media_id remembered for reuse of identical content. */
@@ -8,6 +9,8 @@ export interface CachedMedia {
   createdAt: number;
   /** Epoch milliseconds after which the entry must not be answered (a margin before the media expires). */
   expiresAt: number;
+  /** What `fit` changed, for a media_id uploaded from a converted source. */
+  fitted?: FittedSummary;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { FitOptions, FittedSummary, UploadProgress } from './fit.interface';
 
 /** The four kinds of temporary media Weixin accepts. */
 export type MediaType = 'image' | 'voice' | 'video' | 'thumb';
@@ -20,9 +21,22 @@ export interface MediaBufferReference {
   mimetype?: string;
 }
 
+/** A file on the web, fetched with the type's size limit; its name and content type are only hints. */
+export interface MediaUrlReference {
+  url: string;
+}
+
 /** Anything an upload can read from. */
 export type MediaSource =
-  Buffer | Uint8Array | string | NodeJS.ReadableStream | Readable | MediaFileReference | MediaBufferReference;
+  | Buffer
+  | Uint8Array
+  | string
+  | NodeJS.ReadableStream
+  | Readable
+  | MediaFileReference
+  | MediaBufferReference
+  | URL
+  | MediaUrlReference;
 
 export interface UploadOptions {
   /** The name to send the file under; its extension is corrected to match the content. */
@@ -32,8 +46,16 @@ export interface UploadOptions {
    * @default true
    */
   reuse?: boolean;
-  /** Aborts the upload (including retries and waiting for a token). */
+  /** Aborts the upload (including retries, waiting for a token and a conversion in progress). */
   signal?: AbortSignal;
+  /**
+   * Convert the source locally when it does not pass Weixin's rules as it is (`true`, or `{ trim }`).
+   * A source that passes is sent unchanged.
+   * @default false
+   */
+  fit?: boolean | FitOptions;
+  /** Called as the conversion and the upload progress, at most a few times a second. */
+  onProgress?: (progress: UploadProgress) => void;
 }
 
 /** A temporary media item on Weixin's side; valid for 3 days from `createdAt`. */
@@ -44,6 +66,8 @@ export interface TemporaryMedia {
   expiresAt: Date;
   /** True when the media_id came from the reuse cache without a network call. */
   reused: boolean;
+  /** What `fit` changed: set when the source was converted (also when that conversion's media_id was reused). */
+  fitted?: FittedSummary;
 }
 
 export type DownloadedMedia =

@@ -1,4 +1,5 @@
 import type { CanActivate, Type } from '@nestjs/common';
+import type { WeixinMediaFitOptions } from './fit.interface';
 import type { MediaCache } from './media-cache.interface';
 import type { WeixinAccount, WeixinAccountResolver } from './weixin-account.interface';
 import type { TokenStore } from './token-store.interface';
@@ -100,6 +101,16 @@ export interface WeixinMediaModuleOptions {
    * @default { attempts: 3, baseDelayMs: 200 }
    */
   retry?: Partial<RetryOptions>;
+  /**
+   * Engines and limits of `fit` (local conversion of media that does not pass Weixin's rules).
+   * @default { concurrency: os.availableParallelism(), timeoutMs: 120000, maxInputBytes: 200 MB, maxInputPixels: 100 megapixels }
+   */
+  fit?: WeixinMediaFitOptions;
+  /**
+   * Let URL sources reach loopback, private, link-local and unspecified addresses (an intranet file server).
+   * @default false
+   */
+  allowPrivateUrls?: boolean;
 }
 
 /** The shape flags of the module: given to `forRoot`/`forRootAsync` themselves, never from a factory. */

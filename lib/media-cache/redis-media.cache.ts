@@ -69,6 +69,7 @@ export class RedisMediaCache implements MediaCache {
       mediaId: value.mediaId,
       createdAt: value.createdAt,
       expiresAt: value.expiresAt,
+      ...(value.fitted ? { fitted: value.fitted } : {}),
     };
     await this.client.eval(
       SET_ENTRY,
@@ -112,8 +113,9 @@ function parseCachedMedia(value: string): CachedMedia | undefined {
       typeof parsed.createdAt === 'number' &&
       typeof parsed.expiresAt === 'number'
     ) {
-      const { mediaId, createdAt, expiresAt } = parsed;
-      return { type: parsed.type as MediaType, mediaId, createdAt, expiresAt };
+      const { mediaId, createdAt, expiresAt, fitted } = parsed;
+      const entry: CachedMedia = { type: parsed.type as MediaType, mediaId, createdAt, expiresAt };
+      return fitted && typeof fitted === 'object' ? { ...entry, fitted } : entry;
     }
   } catch {
     // Not ours (or damaged): a miss; the next upload of this content overwrites it.

@@ -12,6 +12,7 @@ import { bufferContent, type MediaContent } from '../media-rules/media-content';
 import { tooLargeError } from '../media-rules/inspect-media';
 import { MEDIA_RULES } from '../media-rules/media-limits';
 import { fileDigests } from './file-digest-memo';
+import { checkedUrl, fetchUrl } from './url-media-source';
 
 /** A media source made readable any number of times: by position for the rules, as a stream per upload try. */
 export interface OpenedMedia {
@@ -20,6 +21,8 @@ export interface OpenedMedia {
   readonly name?: string;
   /** The content type the source declared (not trusted for the format). */
   readonly declaredType?: string;
+  /** The file holding the content, when it is on disk (a path source or a spooled stream or URL). */
+  readonly path?: string;
   /** SHA-256 of the content, hex. */
   sha256(): Promise<string>;
   createReadStream(): Readable;
@@ -27,15 +30,29 @@ export interface OpenedMedia {
   close(): Promise<void>;
 }
 
+export interface OpenMediaOptions {
+  /** How many bytes a stream or URL may carry before reading stops. @default the type's size limit */
+  maxBytes?: number;
+  /** The error for a stream or URL over `maxBytes` (`atLeast`: reading stopped there). */
+  tooLarge?: (bytes: number, atLeast: boolean) => Error;
+  /** Let URL sources reach loopback, private and link-local addresses. @default false */
+  allowPrivateUrls?: boolean;
+  /** The time limit of fetching a URL source, in milliseconds. @default 30000 */
+  urlTimeoutMs?: number;
+}
+
+const DEFAULT_URL_TIMEOUT_MS = 30_000;
+
 /**
- * Opens any `MediaSource`. Buffers are used in place; files are read by position; streams are
- * spooled to a temp file (hashed on the way) and cut off as soon as they pass the type's size limit,
- * so memory stays bounded and no stream is read further than the rules allow.
+ * Opens any `MediaSource`. Buffers are used in place; files are read by position; streams and URLs are
+ * spooled to a temp file (hashed on the way) and cut off as soon as they pass the size limit (the type's,
+ * or `maxBytes`), so memory stays bounded and no stream is read further than the rules allow.
  */
 export async function openMediaSource(
   source: MediaSource,
   type: MediaType,
   signal?: AbortSignal,
+  options: OpenMediaOptions = {},
 ): Promise<OpenedMedia> {
   if (Buffer.isBuffer(source) || source instanceof Uint8Array) {
     return openBuffer(toBuffer(source));
@@ -43,8 +60,22 @@ export async function openMediaSource(
   if (typeof source === 'string') {
     return openFile(source);
   }
+  const limit = {
+    maxBytes: options.maxBytes ?? MEDIA_RULES[type].maxBytes,
+    tooLarge: options.tooLarge ?? ((bytes: number, atLeast: boolean) => tooLargeError(type, bytes, atLeast)),
+  };
   if (isReadableStream(source)) {
-    return spoolStream(source, type, undefined, undefined, signal);
+    return spoolStream(source, limit, undefined, undefined, signal);
+  }
+  if (source instanceof URL || isUrlReference(source)) {
+    const fetched = await fetchUrl(checkedUrl(source instanceof URL ? source : source.url), {
+      maxBytes: limit.maxBytes,
+      tooLarge: (bytes) => limit.tooLarge(bytes, false),
+      allowPrivateUrls: options.allowPrivateUrls === true,
+      timeoutMs: options.urlTimeoutMs ?? DEFAULT_URL_TIMEOUT_MS,
+      signal,
+    });
+    return spoolStream(fetched.body, limit, fetched.name, fetched.contentType, signal);
   }
   if (source && typeof source === 'object') {
     const named = source as {
@@ -94,6 +125,7 @@ async function openFile(path: string, name?: string, declaredType?: string): Pro
     content,
     name: name ?? basename(path),
     declaredType,
+    path,
     sha256: () => (hash ??= fileDigests.digest(content.identity, () => hashStream(createReadStream(path)))),
     createReadStream: () => createReadStream(path),
     close: () => content.close(),
@@ -102,12 +134,11 @@ async function openFile(path: string, name?: string, declaredType?: string): Pro
 
 async function spoolStream(
   stream: NodeJS.ReadableStream,
-  type: MediaType,
+  { maxBytes, tooLarge }: { maxBytes: number; tooLarge: (bytes: number, atLeast: boolean) => Error },
   name: string | undefined,
   declaredType: string | undefined,
   signal?: AbortSignal,
 ): Promise<OpenedMedia> {
-  const { maxBytes } = MEDIA_RULES[type];
   const tempPath = join(tmpdir(), `nestjs-weixin-media-${randomUUID()}`);
   const hash = createHash('sha256');
   let bytes = 0;
@@ -116,7 +147,7 @@ async function spoolStream(
       const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       bytes += data.length;
       if (bytes > maxBytes) {
-        return callback(tooLargeError(type, bytes, true));
+        return callback(tooLarge(bytes, true));
       }
       hash.update(data);
       callback(null, data);
@@ -143,6 +174,16 @@ async function spoolStream(
       await unlink(tempPath).catch(() => undefined);
     },
   };
+}
+
+function isUrlReference(value: unknown): value is { url: string } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { url?: unknown }).url === 'string' &&
+    !('path' in value) &&
+    !('buffer' in value)
+  );
 }
 
 function toBuffer(view: Uint8Array): Buffer {

@@ -1,0 +1,231 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MediaFitError } from '../errors/media-fit.error';
+import { MediaValidationError } from '../errors/media-validation.error';
+import type { FitOptions, FitSupport, FittedMedia, WeixinMediaFitOptions } from '../interfaces/fit.interface';
+import type { MediaInspection, MediaType } from '../interfaces/media.interface';
+import { SNIFF_BYTES } from '../media-rules/format-sniffer';
+import { assertMediaType, inspectMediaContent } from '../media-rules/inspect-media';
+import { bufferContent, type MediaContent } from '../media-rules/media-content';
+import { formatBytes } from '../media-rules/media-limits';
+import { FFMPEG_ENCODERS, findFfmpegOnce, requireEncoders, type FfmpegDiscovery } from './ffmpeg-engine';
+import { probeMedia } from './ffmpeg-probe';
+import { fitImageSource } from './image-source';
+import { FitLimiter } from './fit-limiter';
+import { loadSharp, sharpVersion } from './sharp-engine';
+import { sourceFormatName } from './source-format';
+import { fitVideo } from './video-fit';
+import { fitVoice } from './voice-fit';
+
+export const FIT_DEFAULTS = {
+  timeoutMs: 120_000,
+  maxInputBytes: 200 * 1024 * 1024,
+  maxInputPixels: 100_000_000,
+} as const;
+
+/** A source to fit: random access to its bytes, and its file when it has one (ffmpeg reads files). */
+export interface FitInput {
+  content: MediaContent;
+  path?: string;
+}
+
+export interface FitRequest extends FitOptions {
+  signal?: AbortSignal;
+  /** Seconds of media converted out of the total (images: 0 of 1, then 1 of 1). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What a fit found and made; `sourceDurationMs` is the source's playing time when it was measured. */
+export interface FitOutcome extends FittedMedia {
+  sourceDurationMs?: number;
+}
+
+/** Sources that fail only these rules can be converted; an empty file or a wrong type cannot. */
+const FITTABLE = new Set(['unsupported-format', 'too-large', 'too-long', 'unreadable']);
+
+/**
+ * Makes media pass Weixin's rules on this machine: images with sharp, voice and video with ffmpeg, at most
+ * `concurrency` at a time, each in a temp directory that is removed whatever happens. A source that
+ * passes already is answered as it is; a converted one is checked by the same rules before it is answered.
+ */
+export class MediaFitter {
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  readonly maxInputBytes: number;
+  readonly maxInputPixels: number;
+  protected readonly limiter: FitLimiter;
+  protected ffmpeg?: Promise<FfmpegDiscovery>;
+
+  constructor(protected readonly options: WeixinMediaFitOptions = {}) {
+    this.concurrency = options.concurrency ?? availableParallelism();
+    this.timeoutMs = options.timeoutMs ?? FIT_DEFAULTS.timeoutMs;
+    this.maxInputBytes = options.maxInputBytes ?? FIT_DEFAULTS.maxInputBytes;
+    this.maxInputPixels = options.maxInputPixels ?? FIT_DEFAULTS.maxInputPixels;
+    this.limiter = new FitLimiter(this.concurrency);
+  }
+
+  /** Conversions running and waiting now. */
+  get load(): { running: number; waiting: number } {
+    return this.limiter.load;
+  }
+
+  /** Which conversions this machine can do, the engines found, and what to install for the rest. */
+  async support(): Promise<FitSupport> {
+    const { sharp, problem } = loadSharp();
+    const ffmpeg = await this.findFfmpeg();
+    const missing: string[] = [];
+    if (!sharp) missing.push(`image and thumb: ${problem}`);
+    const can = (type: 'voice' | 'video') => {
+      try {
+        requireEncoders(ffmpeg, FFMPEG_ENCODERS[type], type);
+        return true;
+      } catch (error) {
+        missing.push(`${type}: ${(error as Error).message}`);
+        return false;
+      }
+    };
+    const voice = can('voice');
+    const video = can('video');
+    const engines: FitSupport['engines'] = {};
+    if (sharp) engines.sharp = sharpVersion(sharp);
+    if (ffmpeg.engine) engines.ffmpeg = `${ffmpeg.engine.version} (${ffmpeg.engine.path})`;
+    return { image: !!sharp, thumb: !!sharp, voice, video, engines, missing };
+  }
+
+  /** Answers media that passes the rules of `type`: the source itself when it passes, else a conversion. */
+  async fit(type: MediaType, input: FitInput, request: FitRequest = {}): Promise<FitOutcome> {
+    assertMediaType(type);
+    request.signal?.throwIfAborted();
+    const { content } = input;
+    if (content.size > this.maxInputBytes) {
+      throw new MediaFitError(
+        'input-too-large',
+        `this ${type} source is ${formatBytes(content.size)}; fit reads at most ` +
+          `${formatBytes(this.maxInputBytes)} (fit.maxInputBytes)`,
+        { type, limit: this.maxInputBytes, actual: content.size },
+      );
+    }
+    const head = await content.read(0, SNIFF_BYTES);
+    const passing = await this.passing(type, content, request);
+    if (passing) {
+      return {
+        ...passing,
+        data: await content.read(0, content.size),
+        converted: false,
+        from: passing.format,
+      };
+    }
+    return this.limiter.run(() => this.convert(type, input, head, request), request.signal);
+  }
+
+  /** The inspection when the source passes as it is; undefined when a conversion could make it pass. */
+  protected async passing(
+    type: MediaType,
+    content: MediaContent,
+    request: FitRequest,
+  ): Promise<MediaInspection | undefined> {
+    try {
+      const inspection = await inspectMediaContent(type, content);
+      // Weixin plays H.264; an MP4 of another codec passes the container rules but is converted.
+      if (type === 'video' && (await this.isOtherCodecMp4(content, request))) return undefined;
+      return inspection;
+    } catch (error) {
+      if (!(error instanceof MediaValidationError) || !FITTABLE.has(error.reason)) throw error;
+      if (error.reason === 'too-long' && !request.trim) throw withTrimHint(error);
+      return undefined;
+    }
+  }
+
+  protected async isOtherCodecMp4(content: MediaContent, request: FitRequest): Promise<boolean> {
+    const ffmpeg = await this.findFfmpeg();
+    if (!ffmpeg.engine) return false;
+    return this.inWorkspace(content, undefined, async (path) => {
+      const probed = await probeMedia(ffmpeg.engine!, path, 'video', request.signal).catch(() => undefined);
+      return probed?.video !== undefined && probed.video.codec !== 'h264';
+    });
+  }
+
+  protected async convert(
+    type: MediaType,
+    input: FitInput,
+    head: Buffer,
+    request: FitRequest,
+  ): Promise<FitOutcome> {
+    const { signal, onProgress } = request;
+    const made = await this.inWorkspace(input.content, input.path, async (source, workDir) => {
+      if (type === 'image' || type === 'thumb') {
+        onProgress?.(0, 1);
+        const image = await fitImageSource({
+          type,
+          source,
+          workDir,
+          maxInputPixels: this.maxInputPixels,
+          timeoutMs: this.timeoutMs,
+          signal,
+          ffmpeg: () => this.findFfmpeg(),
+        });
+        onProgress?.(1, 1);
+        return { data: image.data, from: sourceFormatName(head, image.engineFormat) };
+      }
+      const engine = requireEncoders(await this.findFfmpeg(), FFMPEG_ENCODERS[type], `fitting ${type}`);
+      const probed = await probeMedia(engine, source, type, signal);
+      const run = { engine, source, workDir, probed, timeoutMs: this.timeoutMs, signal, onProgress };
+      const media =
+        type === 'voice' ? await fitVoice({ ...run, trim: request.trim === true }) : await fitVideo(run);
+      const sourceDurationMs =
+        probed.durationSeconds !== undefined ? Math.round(probed.durationSeconds * 1000) : undefined;
+      return {
+        data: media.data,
+        from: sourceFormatName(head, probed.container),
+        sourceDurationMs,
+        durationMs: media.durationMs,
+      };
+    });
+    const inspection = await inspectMediaContent(type, bufferContent(made.data));
+    const durationMs = inspection.durationMs ?? made.durationMs;
+    return {
+      ...inspection,
+      ...(durationMs !== undefined ? { durationMs } : {}),
+      data: made.data,
+      converted: true,
+      from: made.from,
+      ...(made.sourceDurationMs !== undefined ? { sourceDurationMs: made.sourceDurationMs } : {}),
+    };
+  }
+
+  /** Runs `work` on the source as a file, in a temp directory removed afterwards on every path. */
+  protected async inWorkspace<T>(
+    content: MediaContent,
+    path: string | undefined,
+    work: (source: string, workDir: string) => Promise<T>,
+  ): Promise<T> {
+    const workDir = await mkdtemp(join(tmpdir(), 'nestjs-weixin-media-fit-'));
+    try {
+      let source = path;
+      if (source === undefined) {
+        source = join(workDir, 'source');
+        await writeFile(source, await content.read(0, content.size));
+      }
+      return await work(source, workDir);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  protected findFfmpeg(): Promise<FfmpegDiscovery> {
+    return (this.ffmpeg ??= findFfmpegOnce(this.options.ffmpegPath));
+  }
+}
+
+function withTrimHint(error: MediaValidationError): MediaValidationError {
+  return new MediaValidationError(
+    'too-long',
+    `${error.message} (fit with { trim: true } to cut it to the limit)`,
+    {
+      type: error.type,
+      limit: error.limit,
+      actual: error.actual,
+    },
+  );
+}
