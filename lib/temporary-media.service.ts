@@ -161,7 +161,8 @@ export class TemporaryMediaService {
 
   /** Applies Weixin's rules for `type` to `source` locally; no network call. */
   inspect(type: MediaType, source: MediaSource): Promise<MediaInspection> {
-    return inspectMediaSource(type, source);
+    assertMediaType(type);
+    return inspectMediaSource(type, source, undefined, this.openOptions(type, false));
   }
 
   /**

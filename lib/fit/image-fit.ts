@@ -36,7 +36,8 @@ export async function readImageHeader(
 ): Promise<ImageHeader> {
   let metadata: Awaited<ReturnType<Sharp['metadata']>>;
   try {
-    metadata = await open(sharp, input, maxInputPixels).metadata();
+    // The header only: the pixel count is checked below, with a message that names the limit.
+    metadata = await sharp(input, { limitInputPixels: false, sequentialRead: true }).metadata();
   } catch (error) {
     throw new MediaFitError(
       'unsupported-input',

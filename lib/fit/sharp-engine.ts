@@ -27,7 +27,10 @@ export interface SharpImage {
 }
 
 export interface SharpFactory {
-  (input: string | Buffer, options: { limitInputPixels: number; sequentialRead: boolean }): SharpImage;
+  (
+    input: string | Buffer,
+    options: { limitInputPixels: number | false; sequentialRead: boolean },
+  ): SharpImage;
   versions: { sharp?: string };
 }
 

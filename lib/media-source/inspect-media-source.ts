@@ -1,6 +1,6 @@
 import type { MediaInspection, MediaSource, MediaType } from '../interfaces/media.interface';
 import { assertMediaType, inspectMediaContent } from '../media-rules/inspect-media';
-import { openMediaSource } from './open-media-source';
+import { openMediaSource, type OpenMediaOptions } from './open-media-source';
 
 /**
  * Applies Weixin's rules for `type` to any media source (a Multer file from memory or disk storage
@@ -10,9 +10,10 @@ export async function inspectMediaSource(
   type: MediaType,
   source: MediaSource,
   signal?: AbortSignal,
+  options?: OpenMediaOptions,
 ): Promise<MediaInspection> {
   assertMediaType(type);
-  const media = await openMediaSource(source, type, signal);
+  const media = await openMediaSource(source, type, signal, options);
   try {
     return await inspectMediaContent(type, media.content);
   } finally {

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { MediaValidationError } from '../../lib';
+import { isPrivateAddress } from '../../lib/media-source/private-address';
+import { FakeWeixinServer } from '../../lib/testing';
+import { mediaFixture } from '../support/paths';
+import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
+
+const JPEG = readFileSync(mediaFixture('image.jpg'));
+const MB = 1024 * 1024;
+
+describe('URL sources', () => {
+  let fake: FakeWeixinServer;
+  let open: MediaTestContext;
+  let guarded: MediaTestContext;
+  let server: Server;
+  let base = '';
+  const requests: string[] = [];
+  let endlessBytesSent = 0;
+
+  before(async () => {
+    fake = await FakeWeixinServer.start();
+    open = await createMediaTestingModule(fake, { allowPrivateUrls: true, timeoutMs: 1000 });
+    guarded = await createMediaTestingModule(fake);
+    server = createServer((request, response) => {
+      const url = request.url ?? '/';
+      requests.push(url);
+      const redirect = /^\/hop\/(\d+)$/.exec(url);
+      if (redirect) {
+        const left = Number(redirect[1]);
+        response.writeHead(302, { location: left > 0 ? `/hop/${left - 1}` : '/files/cat.jpg' }).end();
+      } else if (url === '/files/cat.jpg') {
+        response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': JPEG.length }).end(JPEG);
+      } else if (url === '/to-ftp') {
+        response.writeHead(301, { location: 'ftp://127.0.0.1/cat.jpg' }).end();
+      } else if (url === '/declared-huge') {
+        response.writeHead(200, { 'content-length': 50 * MB });
+        response.write(JPEG);
+      } else if (url === '/endless') {
+        response.writeHead(200, { 'content-type': 'image/png' });
+        const chunk = Buffer.alloc(64 * 1024, 1);
+        const pump = () => {
+          while (!response.destroyed && endlessBytesSent < 100 * MB) {
+            endlessBytesSent += chunk.length;
+            if (!response.write(chunk)) return void response.once('drain', pump);
+          }
+        };
+        pump();
+      } else if (url === '/silent') {
+        // Never answers.
+      } else {
+        response.writeHead(404).end('not here');
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await open.close();
+    await guarded.close();
+    await fake.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('uploads from a URL and from { url }; the bytes arrive intact', async () => {
+    const first = await open.service.uploadImage(new URL(`${base}/files/cat.jpg`), { reuse: false });
+    assert.ok(fake.getMedia(first.mediaId)!.data.equals(JPEG));
+    const second = await open.service.uploadImage({ url: `${base}/files/cat.jpg` }, { reuse: false });
+    assert.ok(fake.getMedia(second.mediaId)!.data.equals(JPEG));
+    const upload = fake.requests.filter((request) => request.path === '/cgi-bin/media/upload').at(-1)!;
+    assert.equal(upload.filename, 'cat.jpg', 'the URL names the file');
+  });
+
+  it('follows at most 3 redirects', async () => {
+    const followed = await open.service.inspect('image', { url: `${base}/hop/2` });
+    assert.equal(followed.format, 'jpeg');
+    const error = await open.service
+      .inspect('image', { url: `${base}/hop/3` })
+      .catch((caught: unknown) => caught);
+    assert.ok(error instanceof MediaValidationError);
+    assert.match(error.message, /redirected more than 3 times/);
+  });
+
+  it('takes http: and https: only, also on a redirect', async () => {
+    for (const url of ['ftp://127.0.0.1/cat.jpg', 'file:///etc/passwd', `${base}/to-ftp`]) {
+      const error = await open.service.inspect('image', { url }).catch((caught: unknown) => caught);
+      assert.ok(error instanceof MediaValidationError, url);
+      assert.match(error.message, /must be http: or https:, got (ftp|file):/);
+    }
+  });
+
+  it('refuses loopback and private addresses without allowPrivateUrls, before any request is sent', async () => {
+    const before = requests.length;
+    const port = (server.address() as AddressInfo).port;
+    for (const url of [
+      `${base}/files/cat.jpg`,
+      `http://localhost:${port}/files/cat.jpg`,
+      `http://[::1]:${port}/x`,
+    ]) {
+      const error = await guarded.service.uploadImage({ url }).catch((caught: unknown) => caught);
+      assert.ok(error instanceof MediaValidationError, url);
+      assert.equal(error.reason, 'unreadable');
+      assert.match(error.message, /loopback, private, link-local or unspecified address.*allowPrivateUrls/);
+    }
+    assert.equal(requests.length, before, 'the server received no request');
+  });
+
+  it('classifies addresses: loopback, private, link-local, unspecified and mapped forms', () => {
+    for (const address of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '0.0.0.0',
+    ]) {
+      assert.equal(isPrivateAddress(address), true, address);
+    }
+    for (const address of [
+      '::1',
+      '::',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '64:ff9b::a00:1',
+    ]) {
+      assert.equal(isPrivateAddress(address), true, address);
+    }
+    for (const address of ['203.0.113.9', '8.8.8.8', '2001:4860:4860::8888', '::ffff:8.8.8.8']) {
+      assert.equal(isPrivateAddress(address), false, address);
+    }
+  });
+
+  it('enforces the size limit while reading: a declared length first, an endless body as it comes', async () => {
+    const declared = await open.service
+      .uploadThumb({ url: `${base}/declared-huge` })
+      .catch((error: unknown) => error);
+    assert.ok(declared instanceof MediaValidationError);
+    assert.equal(declared.reason, 'too-large');
+    const endless = await open.service
+      .uploadImage({ url: `${base}/endless` })
+      .catch((error: unknown) => error);
+    assert.ok(endless instanceof MediaValidationError);
+    assert.equal(endless.reason, 'too-large');
+    assert.match(endless.message, /more than 10 MB/);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(
+      endlessBytesSent < 20 * MB,
+      `the server sent ${endlessBytesSent} bytes before the connection closed`,
+    );
+  });
+
+  it('names the HTTP status of a failed fetch, and gives up after timeoutMs', async () => {
+    const missing = await open.service
+      .inspect('image', { url: `${base}/nothing` })
+      .catch((error: unknown) => error);
+    assert.ok(missing instanceof MediaValidationError);
+    assert.match(missing.message, /answered HTTP 404/);
+    const started = Date.now();
+    const silent = await open.service
+      .inspect('image', { url: `${base}/silent` })
+      .catch((error: unknown) => error);
+    assert.ok(silent instanceof MediaValidationError);
+    assert.match(silent.message, /not read within 1000 ms/);
+    assert.ok(Date.now() - started < 3000);
+  });
+});
