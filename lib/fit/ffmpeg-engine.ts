@@ -91,7 +91,6 @@ export function requireEncoders(
 function installerPath(): string | undefined {
   try {
     // An optional peer: loaded only when no other ffmpeg is found.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const installer = require('@ffmpeg-installer/ffmpeg') as { path?: unknown };
     return typeof installer.path === 'string' ? installer.path : undefined;
   } catch {

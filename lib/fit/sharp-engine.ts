@@ -42,7 +42,6 @@ let loaded: { sharp?: SharpFactory; problem?: string } | undefined;
 export function loadSharp(): { sharp?: SharpFactory; problem?: string } {
   if (!loaded) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       loaded = { sharp: require('sharp') as SharpFactory };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

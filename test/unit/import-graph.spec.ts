@@ -20,7 +20,7 @@ const LAYERS: string[][] = [
   ['accounts'],
   ['tokens'],
   ['weixin-api'],
-  ['media-source', 'media-cache'],
+  ['media-source', 'media-cache', 'fit'],
   ['media-rules'],
   ['weixin-media.constants.ts'],
   ['errors', 'interfaces'],
