@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, string> = {
   mediaRules: 'media-rules.bench.js',
   controllerMemory: 'controller-memory.bench.js',
   fleet: 'fleet.bench.js',
+  fit: 'fit.bench.js',
 };
 
 const only = process.argv[2];

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { MediaFitError } from '../errors/media-fit.error';
 import type { MediaType } from '../interfaces/media.interface';
+import { parseProbe, type ProbedMedia } from './probed-media';
 
 /**
  * The demuxers ffmpeg may use on a source. Playlists and manifests (hls, dash, concat, sdp, ...) are not
@@ -45,6 +46,8 @@ export interface FfmpegRun {
   signal?: AbortSignal;
   /** Seconds of media done so far, from `-progress`. */
   onProgress?: (seconds: number) => void;
+  /** What ffmpeg read of its input, once it has described it (before converting). */
+  onInput?: (probed: ProbedMedia) => void;
 }
 
 export interface FfmpegResult {
@@ -96,8 +99,15 @@ export function runFfmpeg(path: string, run: FfmpegRun): Promise<FfmpegResult> {
         if (match && run.onProgress) run.onProgress(Number(match[1]) / 1e6);
       }
     });
+    let described = !run.onInput;
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_KEEP);
+      // The input's description ends where the output's (or the stream mapping) begins.
+      if (!described && /^(Output #0|Stream mapping:)/m.test(stderr)) {
+        described = true;
+        const probed = parseProbe(stderr);
+        if (probed) run.onInput!(probed);
+      }
     });
     const settle = () => {
       clearTimeout(timer);

@@ -169,16 +169,17 @@ export class MediaFitter {
         return { data: image.data, from: sourceFormatName(head, image.engineFormat) };
       }
       const engine = requireEncoders(await this.findFfmpeg(), FFMPEG_ENCODERS[type], `fitting ${type}`);
-      const probed = await probeMedia(engine, source, type, signal);
-      const run = { engine, source, workDir, probed, timeoutMs: this.timeoutMs, signal, onProgress };
+      const run = { engine, source, workDir, timeoutMs: this.timeoutMs, signal, onProgress };
+      // Voice is converted in one run that describes its input on the way; video needs the duration first.
       const media =
-        type === 'voice' ? await fitVoice({ ...run, trim: request.trim === true }) : await fitVideo(run);
-      const sourceDurationMs =
-        probed.durationSeconds !== undefined ? Math.round(probed.durationSeconds * 1000) : undefined;
+        type === 'voice'
+          ? await fitVoice({ ...run, trim: request.trim === true })
+          : await fitVideo({ ...run, probed: await probeMedia(engine, source, type, signal) });
+      const seconds = media.source?.durationSeconds;
       return {
         data: media.data,
-        from: sourceFormatName(head, probed.container),
-        sourceDurationMs,
+        from: sourceFormatName(head, media.source?.container),
+        sourceDurationMs: seconds !== undefined ? Math.round(seconds * 1000) : undefined,
         durationMs: media.durationMs,
       };
     });

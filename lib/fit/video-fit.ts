@@ -37,7 +37,9 @@ const RETRY_SHARE = 0.75;
  * over constant quality (capped CRF: one pass, and short clips stay small), scaled to at most 1280 wide
  * and narrower only when the bitrate is too low for the width.
  */
-export async function fitVideo(run: VideoFitRun): Promise<{ data: Buffer; durationMs: number }> {
+export async function fitVideo(
+  run: VideoFitRun,
+): Promise<{ data: Buffer; durationMs: number; source: ProbedMedia }> {
   const { video, audio } = run.probed;
   if (!video) {
     throw new MediaFitError('unsupported-input', 'this video source has no video stream', { type: 'video' });
@@ -79,11 +81,15 @@ export async function fitVideo(run: VideoFitRun): Promise<{ data: Buffer; durati
       });
     }
     if ((await stat(output)).size <= maxBytes) {
-      return { data: await readFile(output), durationMs: Math.round(seconds * 1000) };
+      return { data: await readFile(output), durationMs: Math.round(seconds * 1000), source: run.probed };
     }
   }
   // The caller's rules check names the size; the last output is still over it.
-  return { data: await readFile(join(run.workDir, 'video-1.mp4')), durationMs: Math.round(seconds * 1000) };
+  return {
+    data: await readFile(join(run.workDir, 'video-1.mp4')),
+    durationMs: Math.round(seconds * 1000),
+    source: run.probed,
+  };
 }
 
 /**
