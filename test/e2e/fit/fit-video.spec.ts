@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { FakeWeixinServer } from '../../lib/testing';
-import { planBitrates } from '../../lib/fit/video-fit';
-import { FitMediaDir } from '../support/fit-media';
-import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
+import { FakeWeixinServer } from '../../../lib/testing';
+import { planBitrates } from '../../../lib/fit/video-fit';
+import { FitMediaDir } from '../../support/fit-media';
+import { createMediaTestingModule, type MediaTestContext } from '../../support/testing-module';
 import { checkFitted } from './fit-checks';
 
 const MB = 1024 * 1024;

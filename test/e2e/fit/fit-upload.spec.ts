@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { MediaValidationError, type UploadProgress } from '../../lib';
-import { FakeWeixinServer } from '../../lib/testing';
-import { childProcesses, FitMediaDir } from '../support/fit-media';
-import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
+import { MediaValidationError, type UploadProgress } from '../../../lib';
+import { FakeWeixinServer } from '../../../lib/testing';
+import { childProcesses, FitMediaDir } from '../../support/fit-media';
+import { createMediaTestingModule, type MediaTestContext } from '../../support/testing-module';
 
 const UPLOAD = '/cgi-bin/media/upload';
 

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { crc32, createDeflate } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { MediaFitError, MediaValidationError } from '../../lib';
-import { findFfmpeg } from '../../lib/fit/ffmpeg-engine';
-import { FakeWeixinServer } from '../../lib/testing';
-import { childProcesses, FitMediaDir, isAlive } from '../support/fit-media';
-import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
+import { MediaFitError, MediaValidationError } from '../../../lib';
+import { findFfmpeg } from '../../../lib/fit/ffmpeg-engine';
+import { FakeWeixinServer } from '../../../lib/testing';
+import { childProcesses, FitMediaDir, isAlive } from '../../support/fit-media';
+import { createMediaTestingModule, type MediaTestContext } from '../../support/testing-module';
 
 describe('fit: hostile input, limits, abort and engines', () => {
   let fake: FakeWeixinServer;

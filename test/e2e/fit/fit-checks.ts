@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import type { FittedMedia, MediaType } from '../../lib';
-import { MEDIA_RULES } from '../../lib';
-import { inspectMediaContent } from '../../lib/media-rules/inspect-media';
-import { bufferContent } from '../../lib/media-rules/media-content';
-import { ffprobe, type FitMediaDir, type Probed } from '../support/fit-media';
+import type { FittedMedia, MediaType } from '../../../lib';
+import { MEDIA_RULES } from '../../../lib';
+import { inspectMediaContent } from '../../../lib/media-rules/inspect-media';
+import { bufferContent } from '../../../lib/media-rules/media-content';
+import { ffprobe, type FitMediaDir, type Probed } from '../../support/fit-media';
 
 /**
  * Checks a fit's output twice: by the project's rules, and independently by ffprobe against the source:

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { MediaValidationError } from '../../lib';
-import { FakeWeixinServer } from '../../lib/testing';
-import { FitMediaDir } from '../support/fit-media';
-import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
+import { MediaValidationError } from '../../../lib';
+import { FakeWeixinServer } from '../../../lib/testing';
+import { FitMediaDir } from '../../support/fit-media';
+import { createMediaTestingModule, type MediaTestContext } from '../../support/testing-module';
 import { checkFitted } from './fit-checks';
 
 describe('fit: voice to mono MP3 within 2 MB and 60 s (real ffmpeg)', () => {

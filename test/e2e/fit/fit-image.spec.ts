@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { FakeWeixinServer } from '../../lib/testing';
-import { fitThumb, readImageHeader } from '../../lib/fit/image-fit';
-import type { SharpFactory } from '../../lib/fit/sharp-engine';
-import { FitMediaDir, ffprobe } from '../support/fit-media';
-import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
+import { FakeWeixinServer } from '../../../lib/testing';
+import { fitThumb, readImageHeader } from '../../../lib/fit/image-fit';
+import type { SharpFactory } from '../../../lib/fit/sharp-engine';
+import { FitMediaDir, ffprobe } from '../../support/fit-media';
+import { createMediaTestingModule, type MediaTestContext } from '../../support/testing-module';
 import { checkFitted } from './fit-checks';
 
 const MB = 1024 * 1024;
