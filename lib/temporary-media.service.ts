@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import FormData from 'form-data';
 import type { Readable } from 'node:stream';
 import { WeixinAccounts } from './accounts/weixin-accounts';
 import { MediaFitError } from './errors/media-fit.error';
@@ -7,6 +6,7 @@ import { WeixinApiError } from './errors/weixin-api.error';
 import { WeixinErrorCode } from './errors/weixin-error-codes';
 import { MediaFitter } from './fit/media-fitter';
 import { dispositionFilename } from './weixin-api/content-disposition';
+import { multipartBody } from './weixin-api/multipart-body';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
 import { WeixinApiClient } from './weixin-api.client';
 import type {
@@ -309,24 +309,25 @@ export class TemporaryMediaService {
     const { type, format, bytes } = inspection;
     const filename = weixinFilename(format, options.filename ?? media.name);
     const report = throttledProgress(options.onProgress, 'upload');
+    const multipart = multipartBody({
+      field: 'media',
+      filename,
+      contentType: FORMAT_CONTENT_TYPES[format],
+      size: bytes,
+      // Progress is counted on the file's stream, so with a listener even content in memory is streamed.
+      data: report ? undefined : media.data,
+      open: () =>
+        report ? countedStream(media.createReadStream(), bytes, report) : media.createReadStream(),
+    });
     const { data } = await this.http.request<UploadAnswer>(
       UPLOAD_PATH,
-      () => {
-        // A fresh form and file stream for every try: a consumed stream cannot be sent again.
-        const form = new FormData();
-        const file = media.createReadStream();
-        form.append('media', report ? countedStream(file, bytes, report) : file, {
-          filename,
-          contentType: FORMAT_CONTENT_TYPES[format],
-          knownLength: bytes,
-        });
-        return {
-          method: 'POST',
-          params: { type },
-          data: form,
-          headers: form.getHeaders({ 'content-length': form.getLengthSync() }),
-        };
-      },
+      // A fresh body for every try: a consumed stream cannot be sent again.
+      () => ({
+        method: 'POST',
+        params: { type },
+        data: multipart.body(),
+        headers: { 'content-type': multipart.contentType, 'content-length': multipart.contentLength },
+      }),
       options.signal,
     );
     const mediaId = data.media_id ?? data.thumb_media_id;

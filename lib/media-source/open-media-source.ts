@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -14,9 +14,14 @@ import { MEDIA_RULES } from '../media-rules/media-limits';
 import { fileDigests } from './file-digest-memo';
 import { checkedUrl, fetchUrl } from './url-media-source';
 
+/** How much of a file one read takes for an upload or a hash: few reads, little memory per upload. */
+const FILE_CHUNK_BYTES = 256 * 1024;
+
 /** A media source made readable any number of times: by position for the rules, as a stream per upload try. */
 export interface OpenedMedia {
   readonly content: MediaContent;
+  /** The whole content when it is in memory (a Buffer source); files and spooled streams are streamed. */
+  readonly data?: Buffer;
   /** The name the source came with, if any (never a temp file's name). */
   readonly name?: string;
   /** The content type the source declared (not trusted for the format). */
@@ -25,6 +30,7 @@ export interface OpenedMedia {
   readonly path?: string;
   /** SHA-256 of the content, hex. */
   sha256(): Promise<string>;
+  /** The content from its first byte, for one upload try; a file is read through its one open descriptor. */
   createReadStream(): Readable;
   /** Closes files and removes the temp file a stream was spooled to. */
   close(): Promise<void>;
@@ -105,6 +111,7 @@ function openBuffer(buffer: Buffer, name?: string, declaredType?: string): Opene
   let hash: string | undefined;
   return {
     content: bufferContent(buffer),
+    data: buffer,
     name,
     declaredType,
     sha256: async () => (hash ??= createHash('sha256').update(buffer).digest('hex')),
@@ -126,8 +133,9 @@ async function openFile(path: string, name?: string, declaredType?: string): Pro
     name: name ?? basename(path),
     declaredType,
     path,
-    sha256: () => (hash ??= fileDigests.digest(content.identity, () => hashStream(createReadStream(path)))),
-    createReadStream: () => createReadStream(path),
+    sha256: () =>
+      (hash ??= fileDigests.digest(content.identity, () => hashStream(content.stream(FILE_CHUNK_BYTES)))),
+    createReadStream: () => content.stream(FILE_CHUNK_BYTES),
     close: () => content.close(),
   };
 }

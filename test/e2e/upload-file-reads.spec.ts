@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import fs, { copyFileSync, mkdtempSync } from 'node:fs';
+import fsPromises from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it, mock } from 'node:test';
+import { FakeWeixinServer } from '../../lib/testing';
+import { mediaFixture } from '../support/paths';
+import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
+
+describe('uploads from a file path open the file once', () => {
+  let fake: FakeWeixinServer;
+  let context: MediaTestContext | undefined;
+
+  before(async () => {
+    fake = await FakeWeixinServer.start();
+  });
+  afterEach(async () => {
+    mock.restoreAll();
+    await context?.close();
+    context = undefined;
+  });
+  after(() => fake.close());
+
+  /** Counts opens of `path` by either API (fs.createReadStream(path) opens with the callback one). */
+  function countOpens(): (path: string) => number {
+    const promised = mock.method(fsPromises, 'open');
+    const callback = mock.method(fs, 'open');
+    return (path) =>
+      [...promised.mock.calls, ...callback.mock.calls].filter((call) => call.arguments[0] === path).length;
+  }
+
+  /** A fresh copy: nothing about it is known to this process yet. */
+  function freshCopy(fixture: string): string {
+    const path = join(mkdtempSync(join(tmpdir(), 'file-opens-')), fixture);
+    copyFileSync(mediaFixture(fixture), path);
+    return path;
+  }
+
+  it('the rules, the hash and the upload share one descriptor', async () => {
+    context = await createMediaTestingModule(fake);
+    const count = countOpens();
+
+    const plain = freshCopy('image.jpg');
+    const uploaded = await context.service.uploadImage(plain, { reuse: false });
+    assert.equal(count(plain), 1);
+    assert.ok(fake.getMedia(uploaded.mediaId)!.data.length > 0);
+
+    const hashed = freshCopy('voice-speech.mp3');
+    await context.service.uploadVoice(hashed);
+    assert.equal(count(hashed), 1, 'reuse on: the hash reads the file through the same descriptor');
+  });
+
+  it('every try sends the whole file again through the same descriptor', async () => {
+    context = await createMediaTestingModule(fake);
+    const count = countOpens();
+    const path = freshCopy('image.png');
+    fake.injectFault({ path: '/cgi-bin/media/upload', status: 502, times: 2 });
+    const before = fake.countRequests('/cgi-bin/media/upload');
+
+    const uploaded = await context.service.uploadImage(path, { reuse: false });
+    assert.equal(fake.countRequests('/cgi-bin/media/upload') - before, 3, 'two failed tries, then success');
+    assert.equal(count(path), 1);
+    const { readFile } = await import('node:fs/promises');
+    assert.ok(fake.getMedia(uploaded.mediaId)!.data.equals(await readFile(mediaFixture('image.png'))));
+  });
+});

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import busboy from 'busboy';
+import { multipartBody } from '../../lib/weixin-api/multipart-body';
+
+/** Parses a body as a server would (busboy, as multer does): the one file part, its name and bytes. */
+async function parse(
+  contentType: string,
+  body: Buffer,
+): Promise<{ field: string; filename: string; data: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const parser = busboy({ headers: { 'content-type': contentType }, defParamCharset: 'utf8' });
+    parser.on('file', (field, stream, info) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => resolve({ field, filename: info.filename ?? '', data: Buffer.concat(chunks) }));
+    });
+    parser.on('error', reject);
+    parser.end(body);
+  });
+}
+
+async function drain(body: Buffer | Readable): Promise<Buffer> {
+  if (Buffer.isBuffer(body)) return body;
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** A stream of `data` in chunks of `size`, as a file read by position gives it. */
+function chunked(data: Buffer, size: number): Readable {
+  const chunks: Buffer[] = [];
+  for (let offset = 0; offset < data.length; offset += size)
+    chunks.push(data.subarray(offset, offset + size));
+  return Readable.from(chunks);
+}
+
+describe('multipartBody', () => {
+  const file = randomBytes(300_000);
+
+  it('encodes content in memory as one Buffer of exactly Content-Length bytes', async () => {
+    const multipart = multipartBody({
+      field: 'media',
+      filename: 'photo.jpg',
+      contentType: 'image/jpeg',
+      size: file.length,
+      data: file,
+    });
+    const body = multipart.body();
+    assert.ok(Buffer.isBuffer(body));
+    assert.equal(body.length, multipart.contentLength);
+    const part = await parse(multipart.contentType, body);
+    assert.deepEqual([part.field, part.filename], ['media', 'photo.jpg']);
+    assert.ok(part.data.equals(file));
+  });
+
+  it('streams a file in chunks, header and closing boundary included, a fresh body for every try', async () => {
+    let opened = 0;
+    const multipart = multipartBody({
+      field: 'media',
+      filename: 'photo.jpg',
+      contentType: 'image/jpeg',
+      size: file.length,
+      open: () => (opened++, chunked(file, 65_536)),
+    });
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const body = await drain(multipart.body());
+      assert.equal(body.length, multipart.contentLength);
+      assert.ok((await parse(multipart.contentType, body)).data.equals(file));
+      assert.equal(opened, attempt);
+    }
+  });
+
+  it('writes a file read in one chunk as one chunk', async () => {
+    const small = randomBytes(1000);
+    const multipart = multipartBody({
+      field: 'media',
+      filename: 'thumb.jpg',
+      contentType: 'image/jpeg',
+      size: small.length,
+      open: () => Readable.from([small]),
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of multipart.body() as Readable) chunks.push(chunk as Buffer);
+    assert.equal(chunks.length, 1);
+    assert.equal(chunks[0].length, multipart.contentLength);
+  });
+
+  it('keeps UTF-8 names and percent-encodes quotes and line breaks, so no header can be injected', async () => {
+    const multipart = multipartBody({
+      field: 'media',
+      filename: '相片 "a"\r\nX-Evil: 1.jpg',
+      contentType: 'image/jpeg',
+      size: 3,
+      data: Buffer.from('abc'),
+    });
+    const body = multipart.body() as Buffer;
+    assert.equal(body.length, multipart.contentLength);
+    assert.equal((await parse(multipart.contentType, body)).filename, '相片 %22a%22%0D%0AX-Evil: 1.jpg');
+  });
+
+  it('fails the body, never sends a short one, when the file ends before its measured size', async () => {
+    const multipart = multipartBody({
+      field: 'media',
+      filename: 'photo.jpg',
+      contentType: 'image/jpeg',
+      size: file.length,
+      open: () => chunked(file.subarray(0, 100_000), 65_536),
+    });
+    await assert.rejects(
+      drain(multipart.body()),
+      /the file ended at 100000 of 300000 bytes while it was sent/,
+    );
+  });
+});
