@@ -6,6 +6,7 @@ import {
   DEFAULT_ACCOUNT_CACHE_MS,
   DEFAULT_API_BASE_URL,
   DEFAULT_MAX_ACCOUNTS,
+  DEFAULT_MAX_SOCKETS,
   DEFAULT_RETRY,
   DEFAULT_TIMEOUT_MS,
 } from './weixin-media.constants';
@@ -51,6 +52,7 @@ export function resolveWeixinMediaOptions(
     maxAccounts: given.maxAccounts ?? DEFAULT_MAX_ACCOUNTS,
     tokenRefresh: given.tokenRefresh ?? true,
     retry: { ...DEFAULT_RETRY, ...given.retry },
+    maxSockets: given.maxSockets ?? DEFAULT_MAX_SOCKETS,
   };
   const problems = findProblems(options);
   if (problems.length > 0) {
@@ -104,6 +106,9 @@ function findProblems(options: ResolvedWeixinMediaOptions): string[] {
   }
   if (!Number.isFinite(retry.baseDelayMs) || retry.baseDelayMs < 0) {
     problems.push(`retry.baseDelayMs must be 0 or more milliseconds, got ${String(retry.baseDelayMs)}`);
+  }
+  if (!Number.isInteger(options.maxSockets) || options.maxSockets < 1) {
+    problems.push(`maxSockets must be a whole number of 1 or more, got ${String(options.maxSockets)}`);
   }
   if (options.tokenStore !== undefined && !hasMethods(options.tokenStore, STORE_METHODS)) {
     problems.push(`tokenStore must implement TokenStore (${STORE_METHODS.join(', ')})`);

@@ -11,6 +11,8 @@ export const WEIXIN_MEDIA_CACHE = Symbol('WEIXIN_MEDIA_CACHE');
 export const WEIXIN_MEDIA_FITTER = Symbol('WEIXIN_MEDIA_FITTER');
 
 export const DEFAULT_API_BASE_URL = 'https://api.weixin.qq.com';
+/** Sockets open at once to the Weixin API per origin: enough for any upload rate, never a burst of 1,000. */
+export const DEFAULT_MAX_SOCKETS = 64;
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_RETRY = { attempts: 3, baseDelayMs: 200 } as const;
 export const DEFAULT_CONTROLLER_PATH = 'weixin/media';

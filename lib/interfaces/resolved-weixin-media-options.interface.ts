@@ -18,4 +18,5 @@ export interface ResolvedWeixinMediaOptions extends WeixinMediaModuleOptions {
   tokenMode: TokenMode;
   timeoutMs: number;
   retry: RetryOptions;
+  maxSockets: number;
 }

@@ -111,6 +111,11 @@ export interface WeixinMediaModuleOptions {
    * @default false
    */
   allowPrivateUrls?: boolean;
+  /**
+   * The most sockets open at once to the Weixin API (per origin); further requests wait for a free one.
+   * @default 64
+   */
+  maxSockets?: number;
 }
 
 /** The shape flags of the module: given to `forRoot`/`forRootAsync` themselves, never from a factory. */

@@ -14,16 +14,20 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
  * into typed errors: `errcode != 0` (even at HTTP 200) into `WeixinApiError`, HTTP errors and socket
  * failures into `WeixinNetworkError`, never an AxiosError (which carries the URL with the token).
  */
-export function createWeixinAxios(options: Pick<ResolvedWeixinMediaOptions, 'apiBaseUrl'>): AxiosInstance {
+export function createWeixinAxios(
+  options: Pick<ResolvedWeixinMediaOptions, 'apiBaseUrl' | 'maxSockets'>,
+): AxiosInstance {
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets };
   const instance = axios.create({
     baseURL: options.apiBaseUrl,
     // Statuses are judged by the interceptor, so an error body can still be read and mapped.
     validateStatus: () => true,
-    maxBodyLength: Infinity,
-    maxContentLength: Infinity,
+    // -1 is axios' "no limit"; any number, Infinity included, pipes every body through a counting stream.
+    maxBodyLength: -1,
+    maxContentLength: -1,
     maxRedirects: 0,
-    httpAgent: new HttpAgent({ keepAlive: true }),
-    httpsAgent: new HttpsAgent({ keepAlive: true }),
+    httpAgent: new HttpAgent(agentOptions),
+    httpsAgent: new HttpsAgent(agentOptions),
   });
   instance.interceptors.response.use(mapWeixinResponse, mapWeixinFailure);
   return instance;

@@ -10,6 +10,7 @@ import {
   WeixinMediaOptionsError,
   type WeixinMediaModuleOptions,
 } from '../../lib';
+import { WEIXIN_AXIOS } from '../../lib/weixin-media.constants';
 
 const CREDENTIALS = { appId: 'wx0123456789abcdef', appSecret: 'unit-test-secret-value' };
 const ENV_KEYS = ['WEIXIN_APP_ID', 'WEIXIN_APP_SECRET', 'WEIXIN_API_BASE_URL', 'WEIXIN_TOKEN_MODE'];
@@ -166,6 +167,18 @@ describe('WeixinMediaModule', () => {
     assert.equal(error.problems.length, 2);
     assert.match(error.message, /appId is missing.*WEIXIN_APP_ID/);
     assert.match(error.message, /appSecret is missing.*WEIXIN_APP_SECRET/);
+  });
+
+  it('bounds the sockets to Weixin: 64 per origin by default, maxSockets to change it, nonsense refused', async () => {
+    const agents = async (options: Partial<WeixinMediaModuleOptions>) => {
+      const { moduleRef } = await compileWith([WeixinMediaModule.forRoot({ ...CREDENTIALS, ...options })]);
+      const { httpAgent, httpsAgent } = moduleRef.get(WEIXIN_AXIOS).defaults;
+      return [httpAgent.maxSockets, httpsAgent.maxSockets, httpAgent.keepAlive];
+    };
+    assert.deepEqual(await agents({}), [64, 64, true]);
+    assert.deepEqual(await agents({ maxSockets: 8 }), [8, 8, true]);
+    const error = await rejectionOf([WeixinMediaModule.forRoot({ ...CREDENTIALS, maxSockets: 0 })]);
+    assert.match(error.message, /maxSockets must be a whole number of 1 or more, got 0/);
   });
 
   it('lists every malformed option and never echoes the secret', async () => {
