@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toHttpException, type WeixinErrorBody } from '../validation/media-validation-http';
+import { MediaSourceError } from '../errors/media-source.error';
 import { MediaValidationError } from '../errors/media-validation.error';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
@@ -15,8 +16,10 @@ import { WeixinErrorCode } from '../errors/weixin-error-codes';
 
 /** The errcode sent with an HTTP status when the exception carries none: Weixin's nearest meaning. */
 const ERRCODE_BY_STATUS: Record<number, number> = {
-  [HttpStatus.UNAUTHORIZED]: WeixinErrorCode.ACCESS_TOKEN_MISSING, // the caller brought no (valid) credential
-  [HttpStatus.FORBIDDEN]: WeixinErrorCode.API_UNAUTHORIZED,
+  // A guard's refusal is your server's answer, not Weixin's (41001 would read as a Weixin token problem): the
+  // errcode is the status itself, the guard's message is kept.
+  [HttpStatus.UNAUTHORIZED]: HttpStatus.UNAUTHORIZED,
+  [HttpStatus.FORBIDDEN]: HttpStatus.FORBIDDEN,
   [HttpStatus.REQUEST_TIMEOUT]: WeixinErrorCode.MEDIA_DATA_MISSING, // the media data did not arrive
   [HttpStatus.PAYLOAD_TOO_LARGE]: WeixinErrorCode.INVALID_MEDIA_SIZE,
   [HttpStatus.TOO_MANY_REQUESTS]: WeixinErrorCode.MINUTE_QUOTA_REACHED,
@@ -80,7 +83,7 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
 
   /** The status and Weixin-shaped body for any exception. */
   protected toWeixinError(exception: unknown): { status: number; body: WeixinErrorBody } {
-    if (exception instanceof MediaValidationError) {
+    if (exception instanceof MediaValidationError || exception instanceof MediaSourceError) {
       // The same 400/413 mapping the pipes and validators answer with.
       return this.toWeixinError(toHttpException(exception));
     }

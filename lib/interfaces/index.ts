@@ -5,3 +5,4 @@ export * from './weixin-media-module-options.interface';
 export * from './weixin-account.interface';
 export * from './weixin-operations.interface';
 export * from './fit.interface';
+export * from './redis-client.interface';

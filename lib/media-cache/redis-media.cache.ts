@@ -1,5 +1,4 @@
-// Types only: nothing here loads ioredis at runtime; the user's app creates the client.
-import type { Redis } from 'ioredis';
+import type { WeixinRedisClient } from '../interfaces/redis-client.interface';
 import type { CachedMedia, MediaCache } from '../interfaces/media-cache.interface';
 import type { MediaType } from '../interfaces/media.interface';
 
@@ -47,7 +46,8 @@ export class RedisMediaCache implements MediaCache {
   protected readonly prefix: string;
 
   constructor(
-    protected readonly client: Redis,
+    /** An ioredis `Redis` or `Cluster`, or any client with the commands of `WeixinRedisClient`. */
+    protected readonly client: WeixinRedisClient,
     options: RedisMediaCacheOptions = {},
   ) {
     this.prefix = options.prefix ?? 'weixin-media:';

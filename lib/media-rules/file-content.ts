@@ -25,6 +25,9 @@ export async function openFileContent(path: string): Promise<FileContent> {
   const handle = await open(path, 'r');
   try {
     const stats = await handle.stat({ bigint: true });
+    // A directory opens on Linux and fails only when read: refuse it here, as the system would on a read.
+    if (!stats.isFile())
+      throw Object.assign(new Error(`EISDIR: not a file, open '${path}'`), { code: 'EISDIR' });
     const size = Number(stats.size);
     return {
       size,

@@ -2,10 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { MediaValidationError } from '../errors/media-validation.error';
+import { MediaSourceError } from '../errors/media-source.error';
 import type { MediaSource, MediaType } from '../interfaces/media.interface';
 import { openFileContent } from '../media-rules/file-content';
 import { bufferContent, type MediaContent } from '../media-rules/media-content';
@@ -122,10 +122,7 @@ function openBuffer(buffer: Buffer, name?: string, declaredType?: string): Opene
 
 async function openFile(path: string, name?: string, declaredType?: string): Promise<OpenedMedia> {
   const content = await openFileContent(path).catch((error: NodeJS.ErrnoException) => {
-    throw new MediaValidationError(
-      'unreadable',
-      `Cannot read the media file "${basename(path)}": ${error.code ?? error.message}`,
-    );
+    throw new MediaSourceError(error.code ?? 'EIO', resolve(path), { cause: error });
   });
   let hash: Promise<string> | undefined;
   return {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-// Types only: nothing here loads ioredis at runtime; the user's app creates the client.
-import type { Redis } from 'ioredis';
+import type { WeixinRedisClient } from '../interfaces/redis-client.interface';
 import type { StoredAccessToken, TokenLock, TokenStore } from '../interfaces/token-store.interface';
 
 export interface RedisTokenStoreOptions {
@@ -40,7 +39,8 @@ export class RedisTokenStore implements TokenStore {
   protected readonly prefix: string;
 
   constructor(
-    protected readonly client: Redis,
+    /** An ioredis `Redis` or `Cluster`, or any client with the commands of `WeixinRedisClient`. */
+    protected readonly client: WeixinRedisClient,
     options: RedisTokenStoreOptions = {},
   ) {
     this.prefix = options.prefix ?? 'weixin-media:';

@@ -1,4 +1,11 @@
-import { BadRequestException, HttpException, PayloadTooLargeException } from '@nestjs/common';
+import {
+  BadRequestException,
+  HttpException,
+  HttpStatus,
+  NotFoundException,
+  PayloadTooLargeException,
+} from '@nestjs/common';
+import { MediaSourceError } from '../errors/media-source.error';
 import type { MediaValidationError } from '../errors/media-validation.error';
 import { WeixinErrorCode } from '../errors/weixin-error-codes';
 
@@ -8,8 +15,23 @@ export interface WeixinErrorBody {
   errmsg: string;
 }
 
-/** A broken media rule as an HTTP answer: 413 for a file too large, 400 for every other rule. */
-export function toHttpException(error: MediaValidationError): HttpException {
+/**
+ * A broken media rule as an HTTP answer: 413 for a file too large, 400 for every other rule, with the errcode
+ * Weixin would have answered. A source that cannot be read (`MediaSourceError`) is not Weixin's to answer:
+ * 404 when the file does not exist, 400 otherwise, errcode equal to the status, and no server path.
+ */
+export function toHttpException(error: MediaValidationError | MediaSourceError): HttpException {
+  if (error instanceof MediaSourceError) {
+    const missing = error.code === 'ENOENT' || error.code === 'ENOTDIR';
+    const status = missing ? HttpStatus.NOT_FOUND : HttpStatus.BAD_REQUEST;
+    const body: WeixinErrorBody = {
+      errcode: status,
+      errmsg: `the media source cannot be read (${error.code})`,
+    };
+    return missing
+      ? new NotFoundException(body, { cause: error })
+      : new BadRequestException(body, { cause: error });
+  }
   const body: WeixinErrorBody = { errcode: error.errcode, errmsg: error.message };
   return error.reason === 'too-large'
     ? new PayloadTooLargeException(body, { cause: error })

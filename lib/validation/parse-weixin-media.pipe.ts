@@ -1,5 +1,6 @@
 import { HttpException, Injectable, Optional, type PipeTransform } from '@nestjs/common';
 import { missingMediaHttpException, toHttpException } from './media-validation-http';
+import { MediaSourceError } from '../errors/media-source.error';
 import { MediaValidationError } from '../errors/media-validation.error';
 import type { MediaInspection, MediaSource, MediaType } from '../interfaces/media.interface';
 import { isMediaType, MEDIA_TYPES } from '../media-rules/media-limits';
@@ -46,6 +47,7 @@ export class ParseWeixinMediaPipe implements PipeTransform<unknown, Promise<Medi
     try {
       return await inspectMediaSource(this.type, value as MediaSource);
     } catch (error) {
+      if (error instanceof MediaSourceError) throw toHttpException(error);
       throw error instanceof MediaValidationError ? this.toException(error) : error;
     }
   }

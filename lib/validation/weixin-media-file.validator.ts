@@ -1,5 +1,6 @@
 import { FileValidator } from '@nestjs/common';
 import { toHttpException } from './media-validation-http';
+import { MediaSourceError } from '../errors/media-source.error';
 import { MediaValidationError } from '../errors/media-validation.error';
 import type {
   MediaBufferReference,
@@ -50,6 +51,8 @@ export class WeixinMediaFileValidator extends FileValidator<WeixinMediaFileValid
       try {
         await this.inspect(one);
       } catch (error) {
+        // A file that cannot be read is not a broken rule: its own answer (404/400), never a 500.
+        if (error instanceof MediaSourceError) throw toHttpException(error);
         if (!(error instanceof MediaValidationError)) throw error;
         if (this.validationOptions.throwHttpException !== false) throw toHttpException(error);
         this.failures.set(one, error);

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { MEDIA_LIFETIME_MS, MediaValidationError, WeixinApiError, type MediaSource } from '../../lib';
+import {
+  MEDIA_LIFETIME_MS,
+  MediaSourceError,
+  MediaValidationError,
+  WeixinApiError,
+  type MediaSource,
+} from '../../lib';
 import { FakeWeixinServer } from '../../lib/testing';
 import { mediaFixture } from '../support/paths';
 import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
@@ -218,8 +224,20 @@ describe('TemporaryMediaService', () => {
     assert.equal(spooledFiles().length, spooledBefore);
   });
 
-  it('a missing file is an unreadable-media error', async () => {
-    await assert.rejects(context.service.uploadImage('/nonexistent/photo.jpg'), { reason: 'unreadable' });
+  it('a missing file is a MediaSourceError with the code and the resolved path, not a broken rule', async () => {
+    const before = fake.requests.length;
+    await assert.rejects(context.service.uploadImage('/nonexistent/photo.jpg'), (error: unknown) => {
+      assert.ok(error instanceof MediaSourceError);
+      assert.equal(error.code, 'ENOENT');
+      assert.equal(error.path, '/nonexistent/photo.jpg');
+      assert.match(error.message, /\/nonexistent\/photo\.jpg: ENOENT/);
+      return true;
+    });
+    await assert.rejects(context.service.inspect('image', 'no-such-dir/photo.jpg'), {
+      name: 'MediaSourceError',
+      path: join(process.cwd(), 'no-such-dir/photo.jpg'),
+    });
+    assert.equal(fake.requests.length, before, 'nothing was sent');
   });
 
   it('inspect applies the rules without a network call', async () => {

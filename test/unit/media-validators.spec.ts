@@ -171,6 +171,23 @@ describe('ParseWeixinMediaPipe', () => {
   it('refuses to be built without a media type', () => {
     assert.throws(() => new ParseWeixinMediaPipe(), /ParseWeixinMediaPipe needs a media type/);
   });
+
+  it('answers a file that is gone with 404 and errcode 404, not a broken rule, and no server path', async () => {
+    const stored = { fieldname: 'media', originalname: 'a.jpg', mimetype: 'image/jpeg', size: 10 };
+    const gone = { ...stored, path: '/nonexistent/upload-1234' } as Express.Multer.File;
+    const fromPipe = await httpRejection(new ParseWeixinMediaPipe('image').transform(gone));
+    assert.equal(fromPipe.getStatus(), 404);
+    assert.deepEqual(fromPipe.getResponse(), {
+      errcode: 404,
+      errmsg: 'the media source cannot be read (ENOENT)',
+    });
+    const fromValidator = await httpRejection(new WeixinMediaFileValidator({ type: 'image' }).isValid(gone));
+    assert.deepEqual(fromValidator.getResponse(), fromPipe.getResponse());
+    const directory = { ...stored, path: tmpdir() } as Express.Multer.File;
+    const unreadable = await httpRejection(new ParseWeixinMediaPipe('image').transform(directory));
+    assert.equal(unreadable.getStatus(), 400);
+    assert.equal((unreadable.getResponse() as { errcode: number }).errcode, 400);
+  });
 });
 
 describe('UploadMediaDto', () => {
