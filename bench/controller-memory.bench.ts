@@ -14,7 +14,8 @@ import { readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
-import { MEDIA_UPLOAD_FILE_PREFIX, TemporaryMediaService, WeixinMediaModule } from '../lib';
+import { TemporaryMediaService, WeixinMediaModule } from '../lib';
+import { MEDIA_UPLOAD_FILE_PREFIX } from '../lib/controller/media-upload.interceptor';
 import { FakeWeixinServer } from '../lib/testing';
 import { runBenchmark } from './bench-results';
 

@@ -1,31 +1,68 @@
-export * from './errors';
-export * from './interfaces';
-export { InMemoryMediaCache } from './media-cache/in-memory-media.cache';
-export { RedisMediaCache, type RedisMediaCacheOptions } from './media-cache/redis-media.cache';
-export * from './validation';
-export {
-  detectFormat,
-  openFileContent,
-  FORMAT_CONTENT_TYPES,
-  FORMAT_EXTENSIONS,
-  MEDIA_RULES,
-  MEDIA_TYPES,
-  inspectMediaContent,
-  isMediaType,
-  weixinFilename,
-  type MediaTypeRules,
-} from './media-rules';
-export { TemporaryMediaService, type AccountMedia } from './temporary-media.service';
-export { AccessTokenManager } from './tokens/access-token.manager';
-export { InMemoryTokenStore } from './tokens/in-memory-token.store';
-export { RedisTokenStore, type RedisTokenStoreOptions } from './tokens/redis-token.store';
+// The package's public surface: what the README documents, by name. Internals stay unexported.
+// test/unit/public-surface.spec.ts lists these names: adding or removing one is a decision (README, CHANGELOG).
+
+// The module, its options token and the service
+export { InjectWeixinMediaOptions, WeixinMediaModule } from './weixin-media.module';
 export {
   DEFAULT_API_BASE_URL,
   MEDIA_LIFETIME_MS,
-  WEIXIN_MEDIA_MODULE_NAME,
   WEIXIN_MEDIA_MODULE_OPTIONS,
 } from './weixin-media.constants';
-export { InjectWeixinMediaOptions, WeixinMediaModule } from './weixin-media.module';
-export { WEIXIN_CONFIG_KEYS } from './weixin-media-options.resolver';
-export * from './controller';
-export { DEFAULT_CONTROLLER_PATH } from './weixin-media.constants';
+export { TemporaryMediaService, type AccountMedia } from './temporary-media.service';
+export { AccessTokenManager } from './tokens/access-token.manager';
+
+// Types of the options, sources, results and the seams users plug into (types only)
+export * from './interfaces';
+
+// Errors
+export { MediaSourceError } from './errors/media-source.error';
+export {
+  MediaValidationError,
+  type MediaValidationDetails,
+  type MediaValidationReason,
+} from './errors/media-validation.error';
+export { UnknownAccountError } from './errors/unknown-account.error';
+export { WeixinApiError } from './errors/weixin-api.error';
+export { WeixinMediaOptionsError } from './errors/weixin-media-options.error';
+export { WeixinNetworkError } from './errors/weixin-network.error';
+export {
+  WeixinErrorCode,
+  WEIXIN_ERROR_CODES,
+  isQuotaErrcode,
+  isRetryableErrcode,
+  isTokenInvalidErrcode,
+  type WeixinErrorCodeInfo,
+} from './errors/weixin-error-codes';
+export { nextQuotaReset } from './errors/weixin-error-hints';
+
+// Weixin's rules
+export { FORMAT_EXTENSIONS, MEDIA_RULES, MEDIA_TYPES, type MediaTypeRules } from './media-rules/media-limits';
+
+// Token stores and reuse caches
+export { InMemoryTokenStore } from './tokens/in-memory-token.store';
+export { RedisTokenStore, type RedisTokenStoreOptions } from './tokens/redis-token.store';
+export { InMemoryMediaCache } from './media-cache/in-memory-media.cache';
+export { RedisMediaCache, type RedisMediaCacheOptions } from './media-cache/redis-media.cache';
+
+// Validation for your own routes
+export { toHttpException, type WeixinErrorBody } from './validation/media-validation-http';
+export { ParseWeixinMediaPipe, type ParseWeixinMediaPipeOptions } from './validation/parse-weixin-media.pipe';
+export { UploadMediaDto } from './validation/upload-media.dto';
+export {
+  WeixinMediaFileValidator,
+  type WeixinMediaFileValidatorOptions,
+} from './validation/weixin-media-file.validator';
+export {
+  weixinValidationExceptionFactory,
+  type ValidationErrorLike,
+} from './validation/weixin-validation-exception.factory';
+
+// The upload controller's parts, for routes of your own
+export {
+  MediaUploadInterceptor,
+  type MediaUploadFile,
+  type MediaUploadFormLimits,
+  type MediaUploadRequest,
+} from './controller/media-upload.interceptor';
+export { WeixinMediaExceptionFilter } from './controller/weixin-media-exception.filter';
+export type { UploadedMediaResponse, VideoUrlResponse } from './controller/weixin-media-response.interface';

@@ -82,4 +82,23 @@ describe('package manifest', () => {
     assert.equal(manifest.main, 'dist/index.js');
     assert.equal(manifest.types, 'dist/index.d.ts');
   });
+
+  it('states in the README the Node and Nest versions package.json says, and runs on that Node', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const minimum = /^>=(\d+)\.(\d+)\.\d+$/.exec(manifest.engines.node);
+    assert.ok(minimum, `engines.node is a plain minimum: ${manifest.engines.node}`);
+    const [major, minor] = [Number(minimum[1]), Number(minimum[2])];
+    assert.match(readme, new RegExp(`\\| Node\\.js \\| ${major}\\.${minor} or later \\(\`engines\``));
+    const [runningMajor, runningMinor] = process.versions.node.split('.').map(Number);
+    assert.ok(
+      runningMajor > major || (runningMajor === major && runningMinor >= minor),
+      `Node ${process.versions.node} is at least the stated ${major}.${minor}`,
+    );
+    const nestMajors = [...manifest.peerDependencies['@nestjs/core'].matchAll(/\^(\d+)/g)].map((m) => m[1]);
+    assert.match(readme, new RegExp(`\\| NestJS \\| ${nestMajors.join(' and ')} \\(peer ranges\\)`));
+    const testedNest = JSON.parse(
+      readFileSync(join(REPO_ROOT, 'node_modules/@nestjs/core/package.json'), 'utf8'),
+    );
+    assert.match(readme, new RegExp(`\\(peer ranges\\) \\| ${testedNest.version.split('.')[0]} \\|`));
+  });
 });
