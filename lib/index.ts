@@ -15,6 +15,7 @@ export { AccessTokenManager } from './tokens/access-token.manager';
 export * from './interfaces';
 
 // Errors
+export { MediaFitError, type MediaFitDetails, type MediaFitReason } from './errors/media-fit.error';
 export { MediaSourceError } from './errors/media-source.error';
 export {
   MediaValidationError,

@@ -17,6 +17,7 @@ const ENTRY = [
   'MEDIA_LIFETIME_MS',
   'MEDIA_RULES',
   'MEDIA_TYPES',
+  'MediaFitError',
   'MediaSourceError',
   'MediaUploadInterceptor',
   'MediaValidationError',
