@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { crc32, createDeflate } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { MediaFitError, MediaValidationError } from '../../../lib';
+import { MediaFitError, MediaSourceError, MediaValidationError } from '../../../lib';
 import { findFfmpeg } from '../../../lib/fit/ffmpeg-engine';
 import { FakeWeixinServer } from '../../../lib/testing';
 import { childProcesses, FitMediaDir, isAlive } from '../../support/fit-media';
@@ -59,7 +59,7 @@ describe('fit: hostile input, limits, abort and engines', () => {
     }
     const pathLikeUrl = await context.service.fit('voice', `${trapUrl}/d.wav`).catch((error) => error);
     assert.ok(
-      pathLikeUrl instanceof MediaValidationError,
+      pathLikeUrl instanceof MediaSourceError && pathLikeUrl.code === 'ENOENT',
       'a URL string is a file path, and there is no such file',
     );
     assert.equal(trapRequests, 0, 'the local server received no request');
