@@ -1,4 +1,4 @@
-import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import type { AxiosInstance, AxiosResponse, AxiosStatic, InternalAxiosRequestConfig } from 'axios';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
@@ -10,6 +10,16 @@ import type { ResolvedWeixinMediaOptions } from '../interfaces/resolved-weixin-m
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
+ * axios and what it pulls in (form-data, mime-db, follow-redirects, proxy-from-env) take about half of the
+ * entry's import time, so it is loaded when the module first builds its client, not when the package is
+ * required.
+ */
+let loadedAxios: AxiosStatic | undefined;
+function axios(): AxiosStatic {
+  return (loadedAxios ??= require('axios') as AxiosStatic);
+}
+
+/**
  * The one axios instance every Weixin call goes through. Its response side turns Weixin's answers
  * into typed errors: `errcode != 0` (even at HTTP 200) into `WeixinApiError`, HTTP errors and socket
  * failures into `WeixinNetworkError`, never an AxiosError (which carries the URL with the token).
@@ -18,7 +28,7 @@ export function createWeixinAxios(
   options: Pick<ResolvedWeixinMediaOptions, 'apiBaseUrl' | 'maxSockets'>,
 ): AxiosInstance {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets };
-  const instance = axios.create({
+  const instance = axios().create({
     baseURL: options.apiBaseUrl,
     // Statuses are judged by the interceptor, so an error body can still be read and mapped.
     validateStatus: () => true,
@@ -57,10 +67,10 @@ async function mapWeixinResponse(response: AxiosResponse): Promise<AxiosResponse
 }
 
 function mapWeixinFailure(error: unknown): never {
-  if (error instanceof WeixinApiError || error instanceof WeixinNetworkError || axios.isCancel(error)) {
+  if (error instanceof WeixinApiError || error instanceof WeixinNetworkError || axios().isCancel(error)) {
     throw error;
   }
-  if (axios.isAxiosError(error)) {
+  if (axios().isAxiosError(error)) {
     const path = apiPath(error.config);
     const code = error.code === 'ECONNABORTED' ? 'ETIMEDOUT' : error.code;
     throw new WeixinNetworkError(
