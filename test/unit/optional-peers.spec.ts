@@ -17,10 +17,10 @@ function runWithout(hidden: string[], script: string, env: Record<string, string
   return JSON.parse(result.stdout.trim().split('\n').pop()!);
 }
 
-const LOADED = `Object.keys(require.cache).filter((f) => /node_modules\\/(@nestjs\\/config|class-validator|class-transformer|ioredis)\\//.test(f)).map((f) => f.split('node_modules/').pop().split('/').slice(0, f.includes('@nestjs/') ? 2 : 1).join('/'))`;
+const LOADED = `Object.keys(require.cache).filter((f) => /node_modules\\/(@nestjs\\/config|class-validator|class-transformer|ioredis|sharp|@ffmpeg-installer)\\//.test(f)).map((f) => f.split('node_modules/').pop().split('/').slice(0, f.includes('@nestjs/') ? 2 : 1).join('/'))`;
 
 describe('optional peers', () => {
-  it('the entry loads neither @nestjs/config, class-validator nor ioredis when they are installed', () => {
+  it('the entry loads neither @nestjs/config, class-validator, ioredis nor sharp when they are installed', () => {
     const loaded = runWithout(
       [],
       `require(${JSON.stringify(LIB)}); console.log(JSON.stringify([...new Set(${LOADED})]))`,
@@ -69,5 +69,34 @@ describe('optional peers', () => {
     assert.equal(answer.name, 'WeixinMediaOptionsError');
     assert.match(answer.message, /WEIXIN_APP_ID/);
     assert.match(answer.message, /WEIXIN_APP_SECRET/);
+  });
+
+  it('without sharp, fitSupport() says what to install and an image fit fails with engine-missing', () => {
+    const answer = runWithout(
+      ['sharp'],
+      `
+      const { MediaFitter } = require(${JSON.stringify(join(LIB, 'fit'))});
+      const { bufferContent } = require(${JSON.stringify(join(LIB, 'media-rules'))});
+      const fitter = new MediaFitter();
+      const webp = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4), Buffer.from('WEBPVP8 '), Buffer.alloc(64)]);
+      Promise.all([
+        fitter.support(),
+        fitter.fit('thumb', { content: bufferContent(webp) }).catch((error) => error),
+      ]).then(([support, error]) =>
+        console.log(JSON.stringify({ support, error: { name: error.name, reason: error.reason, message: error.message } })),
+      );`,
+    );
+    assert.equal(answer.support.image, false);
+    assert.equal(answer.support.thumb, false);
+    assert.equal(answer.support.voice, true, 'ffmpeg still converts voice');
+    assert.match(
+      answer.support.missing.join('\n'),
+      /image and thumb: sharp is not installed: .*npm install sharp/,
+    );
+    assert.deepEqual(
+      { name: answer.error.name, reason: answer.error.reason },
+      { name: 'MediaFitError', reason: 'engine-missing' },
+    );
+    assert.match(answer.error.message, /fitting thumb needs sharp: .*npm install sharp/);
   });
 });

@@ -131,4 +131,14 @@ describe('upload with fit: convert, send, reuse, progress', () => {
     assert.match(support.engines.ffmpeg!, /^\S+ \(.*ffmpeg\)$/);
     assert.deepEqual(support.missing, []);
   });
+
+  it('fits for another account through forAccount, the same as for the default one', async () => {
+    const source = await media.audio('account.ogg', 2, ['-c:a', 'libvorbis']);
+    const account = context.service.forAccount(fake.appId);
+    const fitted = await account.fit('voice', source);
+    assert.equal(fitted.from, 'ogg');
+    const uploaded = await account.uploadVoice(source, { fit: true });
+    assert.equal(uploaded.fitted?.to, 'mp3');
+    assert.equal((await account.fitSupport()).voice, true);
+  });
 });
