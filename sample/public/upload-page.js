@@ -13,6 +13,8 @@ const dropZone = $('drop-zone');
 const uploadButton = $('upload-button');
 const progress = $('progress');
 const progressText = $('progress-text');
+const progressPhase = $('progress-phase');
+const fitSwitch = $('fit');
 const tokenPanel = $('token-panel');
 const tokenInput = $('token');
 
@@ -76,7 +78,11 @@ function showTypeRule() {
     row.classList.toggle('selected', row.dataset.type === type);
   }
   if (!rule) return;
-  fileInput.accept = rule.formats.map((format) => settings.extensions[format]).join(',');
+  $('fit-rule').hidden = !fitSwitch.checked;
+  // Fitted uploads take any format: the server converts it.
+  fileInput.accept = fitSwitch.checked
+    ? ''
+    : rule.formats.map((format) => settings.extensions[format]).join(',');
   const parts = [
     rule.formats.map((format) => format.toUpperCase()).join('/'),
     `up to ${formatBytes(rule.maxBytes)}`,
@@ -129,8 +135,117 @@ function showSuccess(file, answer) {
   const note = element('span', '', 'hint download-note');
   const actions = element('div');
   actions.append(link, ' ', note);
-  item.append(title, id, expiry, actions);
+  item.append(title, id, expiry);
+  if (answer.reused) {
+    item.append(
+      element(
+        'div',
+        'media_id reused: this content was uploaded before; nothing was converted or sent',
+        'reused',
+      ),
+    );
+  }
+  if (answer.fitted) item.append(element('div', `fitted: ${describeFit(answer.fitted)}`, 'fitted'));
+  else if (answer.fitted === null)
+    item.append(element('div', 'already passed the rules: sent unchanged', 'fitted'));
+  item.append(actions);
   addResult(item);
+}
+
+/** "WAV → MP3, 517.3 KB → 47.8 KB, 3.0 s → 3.0 s": format, size and playing time before and after. */
+function describeFit(fitted) {
+  const parts = [
+    `${fitted.from.toUpperCase()} → ${fitted.to.toUpperCase()}`,
+    `${formatBytes(fitted.bytesBefore)} → ${formatBytes(fitted.bytesAfter)}`,
+  ];
+  if (fitted.durationMsBefore !== undefined && fitted.durationMsAfter !== undefined) {
+    parts.push(
+      `${(fitted.durationMsBefore / 1000).toFixed(1)} s → ${(fitted.durationMsAfter / 1000).toFixed(1)} s`,
+    );
+  }
+  return parts.join(', ');
+}
+
+function showProgress(phase, fraction, detail) {
+  progress.hidden = false;
+  progressPhase.textContent = phase;
+  progress.value = Math.min(100, fraction * 100);
+  progressText.textContent = detail ?? `${Math.round(progress.value)} %`;
+}
+
+/**
+ * Fitted upload: the raw file to the sample's /fit-upload, whose answer streams one JSON line per progress
+ * report (the server converting, then uploading to Weixin) and then the result.
+ */
+function uploadFitted(file, type) {
+  const request = new XMLHttpRequest();
+  request.open('POST', `fit-upload?type=${encodeURIComponent(type)}`);
+  request.setRequestHeader(TOKEN_HEADER, currentToken());
+  request.setRequestHeader('content-type', 'application/octet-stream');
+  request.setRequestHeader('x-filename', encodeURIComponent(file.name));
+  let read = 0;
+  let last;
+  const readLines = () => {
+    const text = request.responseText;
+    const end = text.lastIndexOf('\n') + 1;
+    for (const line of text.slice(read, end).split('\n')) {
+      if (!line) continue;
+      const message = JSON.parse(line);
+      if (message.progress) {
+        const { phase, done, total } = message.progress;
+        if (phase === 'fit') {
+          const seconds =
+            total > 1 || done % 1 !== 0 ? `${done.toFixed(1)} / ${total.toFixed(1)} s` : undefined;
+          showProgress('converting', total ? done / total : 0, seconds);
+        } else {
+          showProgress('uploading to Weixin', total ? done / total : 0);
+        }
+      } else {
+        last = message;
+      }
+    }
+    read = end;
+  };
+  request.upload.addEventListener('progress', (event) => {
+    if (event.lengthComputable) showProgress('sending to the server', event.loaded / event.total);
+  });
+  request.addEventListener('progress', readLines);
+  request.addEventListener('load', () => {
+    readLines();
+    finishUpload();
+    if (request.status === 200 && last?.result)
+      showSuccess(file, { ...last.result, fitted: last.result.fitted ?? null });
+    else if (last?.error) showError(file, request.status, last.error);
+    else {
+      let answer = {};
+      try {
+        answer = JSON.parse(request.responseText);
+      } catch {
+        // Not JSON: the status says enough.
+      }
+      showError(file, request.status, answer);
+    }
+  });
+  request.addEventListener('error', () => {
+    finishUpload();
+    showError(file, 0, { errmsg: 'the upload did not reach the server (is the sample still running?)' });
+  });
+  startUpload();
+  request.send(file);
+}
+
+function startUpload() {
+  uploading = true;
+  showProgress('sending to the server', 0);
+  refreshButton();
+}
+
+function finishUpload() {
+  uploading = false;
+  progress.hidden = true;
+  progressPhase.textContent = '';
+  progressText.textContent = '';
+  refreshButton();
 }
 
 function showError(file, status, answer) {
@@ -149,6 +264,7 @@ function showError(file, status, answer) {
 
 /** Uploads with XMLHttpRequest: unlike fetch, it reports upload progress. */
 function upload(file, type) {
+  if (fitSwitch.checked) return uploadFitted(file, type);
   const rule = settings.rules[type];
   if (file.size > rule.maxBytes) {
     // Not worth sending: the server would refuse it with the same rule.
@@ -168,12 +284,7 @@ function upload(file, type) {
     progress.value = (event.loaded / event.total) * 100;
     progressText.textContent = `${Math.round(progress.value)} %`;
   });
-  const finish = () => {
-    uploading = false;
-    progress.hidden = true;
-    progressText.textContent = '';
-    refreshButton();
-  };
+  const finish = finishUpload;
   request.addEventListener('load', () => {
     finish();
     const answer = request.response && typeof request.response === 'object' ? request.response : {};
@@ -239,6 +350,7 @@ function filenameOf(disposition) {
 }
 
 typeSelect.addEventListener('change', showTypeRule);
+fitSwitch.addEventListener('change', showTypeRule);
 fileInput.addEventListener('change', () => choose(fileInput.files[0]));
 tokenInput.addEventListener('change', () => sessionStorage.setItem(TOKEN_KEY, currentToken()));
 for (const name of ['dragenter', 'dragover']) {

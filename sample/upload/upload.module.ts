@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { FitUploadController } from './fit-upload.controller';
 import { MediaRulesController } from './media-rules.controller';
 import { UploadTokenGuard } from './upload-token.guard';
 
@@ -7,7 +8,7 @@ import { UploadTokenGuard } from './upload-token.guard';
  * itself is static (`sample/public`); the controller comes from `WeixinMediaModule`.
  */
 @Module({
-  controllers: [MediaRulesController],
+  controllers: [MediaRulesController, FitUploadController],
   providers: [UploadTokenGuard],
   exports: [UploadTokenGuard],
 })

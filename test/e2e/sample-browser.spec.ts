@@ -198,4 +198,40 @@ describe('sample: upload page in a real browser', () => {
     });
     assert.equal(bearer.status, 201);
   });
+
+  it('fits a WAV with the switch on: both phases in progress, what changed, and a reused media_id', async () => {
+    await page.check('#fit');
+    await page.selectOption('#type', 'voice');
+    assert.equal(await page.getAttribute('#file', 'accept'), '', 'any format when fitted');
+    await page.evaluate(() => {
+      const dom = globalThis as unknown as BrowserGlobals;
+      const label = dom.document.getElementById('progress-phase');
+      dom.progressSeen = [];
+      new dom.MutationObserver(() => dom.progressSeen.push(label.textContent)).observe(label, {
+        childList: true,
+      });
+    });
+    const uploads = fake.countRequests(UPLOAD);
+    await page.setInputFiles('#file', mediaFixture('voice-speech.wav'));
+    await page.click('#upload-button');
+    const result = page.locator('#results li.result.ok').first();
+    await result.locator('.fitted').waitFor();
+    const phases = await page.evaluate(() => (globalThis as unknown as BrowserGlobals).progressSeen);
+    assert.ok(phases.includes('converting'), `the conversion was shown (${phases.join(', ')})`);
+    assert.ok(phases.includes('uploading to Weixin'), `the upload was shown (${phases.join(', ')})`);
+    assert.match(
+      await result.locator('.fitted').innerText(),
+      /^fitted: WAV → MP3, 158\.4 KB → [\d.]+ KB, [\d.]+ s → [\d.]+ s$/,
+    );
+    const mediaId = (await result.locator('.media-id').innerText()).trim();
+    assert.equal(fake.getMedia(mediaId)?.data.subarray(0, 3).toString('latin1'), 'ID3');
+    assert.equal(fake.countRequests(UPLOAD), uploads + 1);
+
+    await page.click('#upload-button');
+    await page.locator('#results li.result.ok .reused').first().waitFor();
+    const again = page.locator('#results li.result.ok').first();
+    assert.equal((await again.locator('.media-id').innerText()).trim(), mediaId);
+    assert.match(await again.locator('.fitted').innerText(), /WAV → MP3/);
+    assert.equal(fake.countRequests(UPLOAD), uploads + 1, 'reused: nothing sent to Weixin');
+  });
 });
