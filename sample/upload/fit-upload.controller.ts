@@ -1,11 +1,12 @@
 import { BadRequestException, Controller, Headers, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import {
-  isMediaType,
+  MEDIA_TYPES,
   MediaFitError,
   MediaValidationError,
   TemporaryMediaService,
   WeixinApiError,
+  type MediaType,
   type TemporaryMedia,
   type UploadProgress,
 } from '../../lib';
@@ -41,7 +42,9 @@ export class FitUploadController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    if (!isMediaType(type)) throw new BadRequestException('type must be image, voice, video or thumb');
+    if (!(MEDIA_TYPES as readonly string[]).includes(type)) {
+      throw new BadRequestException('type must be image, voice, video or thumb');
+    }
     const aborted = new AbortController();
     response.on('close', () => {
       if (!response.writableFinished) aborted.abort();
@@ -51,7 +54,7 @@ export class FitUploadController {
     response.flushHeaders();
     const send = (line: FitUploadLine) => response.write(`${JSON.stringify(line)}\n`);
     try {
-      const media = await this.media.upload(type, request, {
+      const media = await this.media.upload(type as MediaType, request, {
         fit: { trim: true },
         filename: filename ? decodeURIComponent(filename) : undefined,
         signal: aborted.signal,
