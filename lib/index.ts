@@ -59,11 +59,7 @@ export {
 } from './validation/weixin-validation-exception.factory';
 
 // The upload controller's parts, for routes of your own
-export {
-  MediaUploadInterceptor,
-  type MediaUploadFile,
-  type MediaUploadFormLimits,
-  type MediaUploadRequest,
-} from './controller/media-upload.interceptor';
+export { MediaUploadInterceptor, type MediaUploadRequest } from './controller/media-upload.interceptor';
+export type { MediaUploadFile, MediaUploadFormLimits } from './controller/multipart-upload.reader';
 export { WeixinMediaExceptionFilter } from './controller/weixin-media-exception.filter';
 export type { UploadedMediaResponse, VideoUrlResponse } from './controller/weixin-media-response.interface';

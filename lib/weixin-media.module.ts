@@ -1,5 +1,6 @@
 import { type DynamicModule, Inject, Module, type Provider } from '@nestjs/common';
 import { WeixinAccounts } from './accounts/weixin-accounts';
+import { WeixinMediaHttpSetup } from './controller/weixin-media-http.setup';
 import { createWeixinAxios } from './weixin-api/weixin-axios.factory';
 import { WeixinApiClient } from './weixin-api.client';
 import type { WeixinMediaModuleOptions } from './interfaces';
@@ -84,6 +85,8 @@ const providers: Provider[] = [
   WeixinAccounts,
   WeixinApiClient,
   TemporaryMediaService,
+  // Fastify needs a multipart parser for MediaUploadInterceptor, on the mounted controller or a route of the app.
+  WeixinMediaHttpSetup,
 ];
 
 /**

@@ -1,13 +1,14 @@
-import { Logger, type LoggerService, type LogLevel } from '@nestjs/common';
+import { type INestApplication, Logger, type LoggerService, type LogLevel } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { type AbstractHttpAdapter, NestFactory } from '@nestjs/core';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_API_BASE_URL } from '../lib';
 import { FakeWeixinServer } from '../lib/testing';
 import { AppModule } from './app.module';
 import type { SampleConfig, SampleEnv } from './config';
-import { WEIXIN_CALLBACK_PATH } from './messages';
+import { MAX_MESSAGE_BYTES, WEIXIN_CALLBACK_PATH } from './messages';
 import { SAMPLE_PUBLIC_DIR } from './sample-paths';
 import { MEDIA_CONTROLLER_PATH, UPLOAD_TOKEN_HEADER } from './upload';
 
@@ -16,8 +17,13 @@ export interface SampleAppOptions {
   logger?: LoggerService | LogLevel[] | false;
 }
 
+/** `SAMPLE_ADAPTER`: the HTTP adapter the sample runs on. */
+export type SampleAdapter = 'express' | 'fastify';
+
 export interface SampleApp {
-  app: NestExpressApplication;
+  app: NestExpressApplication | NestFastifyApplication;
+  /** The HTTP adapter the sample runs on (`SAMPLE_ADAPTER=fastify`; Express by default). */
+  adapter: SampleAdapter;
   /** Where the app listens, e.g. `http://127.0.0.1:3000`. */
   url: string;
   config: SampleConfig;
@@ -38,15 +44,16 @@ export async function createSampleApp(
   env: SampleEnv = process.env,
   options: SampleAppOptions = {},
 ): Promise<SampleApp> {
+  const adapterName = sampleAdapter(env);
   const fake = env.WEIXIN_APP_ID?.trim() ? undefined : await FakeWeixinServer.start();
-  let app: NestExpressApplication | undefined;
+  let app: NestExpressApplication | NestFastifyApplication | undefined;
   try {
-    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env, fake), {
+    app = (await NestFactory.create(AppModule.forRoot(env, fake), createAdapter(adapterName), {
       logger: options.logger,
       // Fail with the error (tests, main.ts) rather than exit the process.
       abortOnError: false,
-    });
-    app.useStaticAssets(SAMPLE_PUBLIC_DIR);
+    })) as NestExpressApplication | NestFastifyApplication;
+    serveStaticAndXml(app, adapterName);
     const config = app
       .get<ConfigService<{ sample: SampleConfig }, true>>(ConfigService)
       .get('sample', { infer: true });
@@ -55,6 +62,7 @@ export async function createSampleApp(
     const started = app;
     const sample: SampleApp = {
       app,
+      adapter: adapterName,
       url: `http://${displayHost(config.host)}:${port}`,
       config,
       uploadToken: config.uploadToken,
@@ -73,9 +81,46 @@ export async function createSampleApp(
   }
 }
 
+function sampleAdapter(env: SampleEnv): SampleAdapter {
+  const name = env.SAMPLE_ADAPTER?.trim().toLowerCase() || 'express';
+  if (name !== 'express' && name !== 'fastify') {
+    throw new Error(`SAMPLE_ADAPTER must be express or fastify, got "${env.SAMPLE_ADAPTER}"`);
+  }
+  return name;
+}
+
+/** `@nestjs/platform-fastify` is loaded only when asked for, as an app that does not use it would. */
+function createAdapter(name: SampleAdapter): AbstractHttpAdapter {
+  if (name === 'express') return new ExpressAdapter();
+  const { FastifyAdapter } = require('@nestjs/platform-fastify') as typeof import('@nestjs/platform-fastify');
+  return new FastifyAdapter();
+}
+
+/**
+ * The upload page's files, and the callback's XML body as text. On Express a middleware reads the XML
+ * (`XmlBodyMiddleware`); Fastify answers 415 for a content type it has no parser for, so it gets one.
+ */
+function serveStaticAndXml(app: INestApplication, adapter: SampleAdapter): void {
+  if (adapter === 'express') {
+    (app as NestExpressApplication).useStaticAssets(SAMPLE_PUBLIC_DIR);
+    return;
+  }
+  const fastifyApp = app as NestFastifyApplication;
+  fastifyApp.useStaticAssets({ root: SAMPLE_PUBLIC_DIR });
+  fastifyApp
+    .getHttpAdapter()
+    .getInstance()
+    .addContentTypeParser(
+      ['text/xml', 'application/xml'],
+      { parseAs: 'string', bodyLimit: MAX_MESSAGE_BYTES },
+      (_request, body, done) => done(null, body),
+    );
+}
+
 /** What the sample runs against and where to reach it. */
-function logStartup({ url, config, uploadToken, fake }: SampleApp): void {
+function logStartup({ url, config, uploadToken, fake, adapter }: SampleApp): void {
   const logger = new Logger('Sample');
+  logger.log(`HTTP adapter: ${adapter} (SAMPLE_ADAPTER=express|fastify)`);
   const { weixin } = config;
   if (fake) {
     logger.log(`Weixin API: the embedded fake server at ${fake.baseUrl}; no credentials needed`);

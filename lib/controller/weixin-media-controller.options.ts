@@ -1,6 +1,8 @@
 import type { ModuleMetadata, Provider } from '@nestjs/common';
 import { WeixinMediaOptionsError } from '../errors/weixin-media-options.error';
 import type { WeixinMediaControllerOptions } from '../interfaces';
+import { uploadLimitsProblems, WEIXIN_MEDIA_UPLOAD_LIMITS } from './upload-limits';
+import { WEIXIN_MEDIA_CONTROLLER_MOUNTED } from './weixin-media-http.setup';
 import { createWeixinMediaController, isGuard } from './weixin-media.controller';
 
 /** Resolved at bootstrap when the controller is mounted; its factory refuses unsafe controller options. */
@@ -9,10 +11,10 @@ export const WEIXIN_MEDIA_CONTROLLER_CHECK = Symbol('WEIXIN_MEDIA_CONTROLLER_CHE
 /** Everything wrong with the `controller` option, as sentences that say how to fix it. */
 export function controllerOptionsProblems(options: unknown): string[] {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    return ['controller must be false or an object { path?, guards?, public? }'];
+    return ['controller must be false or an object { path?, guards?, public?, limits? }'];
   }
-  const { path, guards, public: isPublic } = options as Record<string, unknown>;
-  const problems: string[] = [];
+  const { path, guards, public: isPublic, limits } = options as Record<string, unknown>;
+  const problems: string[] = [...uploadLimitsProblems(limits)];
   if (path !== undefined && (typeof path !== 'string' || path.trim() === '')) {
     problems.push(
       `controller.path must be a non-empty string such as 'weixin/media', got ${JSON.stringify(path)}`,
@@ -39,9 +41,6 @@ export function controllerOptionsProblems(options: unknown): string[] {
         'or set controller.public: true to expose uploads to anyone',
     );
   }
-  if (!multerInstalled()) {
-    problems.push('controller needs the "multer" package for uploads: npm install multer');
-  }
   return problems;
 }
 
@@ -67,15 +66,17 @@ export function weixinMediaControllerMetadata(
         typeof controllerOptions === 'object' && controllerOptions !== null ? controllerOptions : {},
       ),
     ],
-    providers: [check],
+    providers: [
+      check,
+      { provide: WEIXIN_MEDIA_CONTROLLER_MOUNTED, useValue: true },
+      // Checked by `check` above; a malformed value never reaches the interceptor (bootstrap fails first).
+      { provide: WEIXIN_MEDIA_UPLOAD_LIMITS, useValue: controllerLimits(controllerOptions) },
+    ],
   };
 }
 
-function multerInstalled(): boolean {
-  try {
-    require.resolve('multer');
-    return true;
-  } catch {
-    return false;
-  }
+function controllerLimits(options: unknown): unknown {
+  return typeof options === 'object' && options !== null
+    ? (options as { limits?: unknown }).limits
+    : undefined;
 }

@@ -4,9 +4,19 @@ import {
   type ExceptionFilter,
   HttpException,
   HttpStatus,
+  Inject,
   Logger,
+  Optional,
 } from '@nestjs/common';
+import { type AbstractHttpAdapter, BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type FastifyReplyLike,
+  isFastifyReply,
+  isWeixinMediaRequest,
+  nodeRequest,
+  nodeResponse,
+} from './http-platform';
 import { toHttpException, type WeixinErrorBody } from '../validation/media-validation-http';
 import { MediaSourceError } from '../errors/media-source.error';
 import { MediaValidationError } from '../errors/media-validation.error';
@@ -29,13 +39,18 @@ const BAD_REQUEST_ERRCODE = WeixinErrorCode.INVALID_ARGS;
 const INTERNAL_ERROR: WeixinErrorBody = { errcode: WeixinErrorCode.SYSTEM_BUSY, errmsg: 'internal error' };
 
 /**
- * Answers every failure of the media routes with Weixin's own error shape `{ errcode, errmsg }` and the
+ * Answers the failures of the media routes with Weixin's own error shape `{ errcode, errmsg }` and the
  * matching status: 400 for a broken rule or a bad request, 413 for too large, 401/403 from guards, 404 for
  * an unknown media_id, 502 when Weixin fails (its errcode kept), 504 when it times out. Anything unexpected
  * is logged and answered 500 `{ errcode: -1, errmsg: 'internal error' }`, never with a stack.
  *
- * Bound to the upload controller; `app.useGlobalFilters(new WeixinMediaExceptionFilter())` gives the same
- * shape to failures before routing too (malformed JSON bodies, body-parser limits).
+ * Works on Express and Fastify: it replies through the application's HTTP adapter. It answers what it owns:
+ * the library's errors (`MediaValidationError`, `WeixinApiError`, `WeixinNetworkError`), exceptions that already
+ * carry Weixin's body (the pipes', the validator's), and every failure of a request to the media controller or
+ * a route using `MediaUploadInterceptor`. Anything else gets Nest's default answer, so
+ * `app.useGlobalFilters(new WeixinMediaExceptionFilter(app.get(HttpAdapterHost)))` leaves the app's other
+ * error responses as they were (the adapter host may be left out: the filter then replies through the
+ * framework's response object).
  */
 @Catch()
 export class WeixinMediaExceptionFilter implements ExceptionFilter {
@@ -43,13 +58,21 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
   /** After an early answer, the longest the rest of the body is read (and discarded), in milliseconds. */
   protected readonly graceMs: number = 2000;
   /** After an early answer, the most bytes of the rest of the body read (and discarded). */
-  protected readonly graceBytes: number = 4 * 1024 * 1024;
+  protected readonly graceBytes: number = 1024 * 1024;
+
+  constructor(@Optional() @Inject(HttpAdapterHost) protected readonly adapterHost?: HttpAdapterHost) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const response = http.getResponse<ServerResponse>();
-    const request = http.getRequest<IncomingMessage>();
-    if (response.destroyed || response.writableEnded) {
+    const request = http.getRequest<unknown>();
+    const response = http.getResponse<unknown>();
+    const adapter = this.httpAdapter(response);
+    if (!this.owns(exception, request)) {
+      new BaseExceptionFilter(adapter as AbstractHttpAdapter).catch(exception, host);
+      return;
+    }
+    const rawResponse = nodeResponse(response);
+    if (rawResponse.destroyed || rawResponse.writableEnded) {
       // The client left (an abort mid-upload or while Weixin was called): nobody to answer, nothing to log.
       this.logger.debug(`The client left before the answer (${describe(exception)})`);
       return;
@@ -60,25 +83,40 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
         exception instanceof Error ? (exception.stack ?? exception.message) : describe(exception);
       this.logger.error(detail);
     }
-    if (response.headersSent) {
+    if (rawResponse.headersSent) {
       // Mid-stream: the status is gone; cutting the connection is the only honest signal left.
-      response.destroy();
+      rawResponse.destroy();
       return;
     }
-    const payload = JSON.stringify(body);
-    response.statusCode = status;
-    response.setHeader('Content-Type', 'application/json; charset=utf-8');
-    response.setHeader('Content-Length', Buffer.byteLength(payload));
-    response.setHeader('Cache-Control', 'no-store');
-    if (request && !request.complete) {
-      // Answered before the body was read to its end (too large, too slow, refused early): the answer goes
-      // out whole now, the rest of the body is not read beyond a small grace, then the connection closes.
-      response.setHeader('Connection', 'close');
-      response.write(payload);
-      this.endAfterGrace(request, response);
+    const rawRequest = nodeRequest(request);
+    if (!rawRequest.complete) {
+      this.answerAndClose(rawRequest, response, status, body);
       return;
     }
-    response.end(payload);
+    adapter.setHeader(response, 'Cache-Control', 'no-store');
+    adapter.reply(response, body, status);
+  }
+
+  /**
+   * Whether the exception is this filter's to answer: the library's errors, Weixin-shaped exceptions, and
+   * everything on the library's own requests. Override to widen or narrow it.
+   */
+  protected owns(exception: unknown, request: unknown): boolean {
+    if (
+      exception instanceof MediaValidationError ||
+      exception instanceof MediaSourceError ||
+      exception instanceof WeixinApiError ||
+      exception instanceof WeixinNetworkError
+    ) {
+      return true;
+    }
+    if (exception instanceof HttpException && isWeixinErrorBody(exception.getResponse())) return true;
+    return isWeixinMediaRequest(request);
+  }
+
+  /** The application's HTTP adapter, or one made for this response when the filter was created by hand. */
+  protected httpAdapter(response: unknown): ReplyAdapter {
+    return this.adapterHost?.httpAdapter ?? responseAdapter(response);
   }
 
   /** The status and Weixin-shaped body for any exception. */
@@ -130,6 +168,35 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
   }
 
   /**
+   * Answers before the body was read to its end (too large, too slow, refused early): the answer goes out
+   * whole now, on the Node response below either framework, with `Connection: close`; the rest of the body is
+   * not read beyond a small grace, then the connection closes.
+   */
+  protected answerAndClose(
+    request: IncomingMessage,
+    response: unknown,
+    status: number,
+    body: WeixinErrorBody,
+  ): void {
+    const raw = nodeResponse(response);
+    if (isFastifyReply(response)) {
+      // Headers the app set through Fastify (CORS, ...) still go out; Fastify itself sends nothing more.
+      for (const [name, value] of Object.entries(response.getHeaders())) {
+        if (value !== undefined) raw.setHeader(name, value);
+      }
+      response.hijack();
+    }
+    const payload = JSON.stringify(body);
+    raw.statusCode = status;
+    raw.setHeader('Content-Type', 'application/json; charset=utf-8');
+    raw.setHeader('Content-Length', Buffer.byteLength(payload));
+    raw.setHeader('Cache-Control', 'no-store');
+    raw.setHeader('Connection', 'close');
+    raw.write(payload);
+    this.endAfterGrace(request, raw);
+  }
+
+  /**
    * Ends an early answer once the client had a fair chance to finish sending (so it is not reset before it
    * reads the answer, as lingering close in nginx and Apache does), but after at most `graceBytes` more
    * bytes or `graceMs`: a hostile or huge body is not read on.
@@ -155,7 +222,7 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
     request.on('data', count);
     request.once('end', end);
     request.once('close', end);
-    // Read and discard what comes meanwhile (multer may be draining it already).
+    // Read and discard what comes meanwhile.
     request.resume();
     if (request.readableEnded || request.destroyed) end();
   }
@@ -173,6 +240,40 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
     const errmsg = Array.isArray(message) ? message.map(String).join('; ') : String(message);
     return { errcode, errmsg };
   }
+}
+
+/** What the filter needs of an HTTP adapter. */
+type ReplyAdapter = Pick<AbstractHttpAdapter, 'reply' | 'setHeader' | 'isHeadersSent' | 'end'>;
+
+/** Replies through the response object itself (Fastify's reply, Express's response): no adapter host given. */
+function responseAdapter(response: unknown): ReplyAdapter {
+  if (isFastifyReply(response)) {
+    return {
+      reply: (reply: FastifyReplyLike, body: unknown, status?: number) =>
+        (status === undefined ? reply : reply.code(status)).send(body),
+      setHeader: (reply: FastifyReplyLike, name: string, value: string) => reply.header(name, value),
+      isHeadersSent: (reply: FastifyReplyLike) => reply.sent,
+      end: (reply: FastifyReplyLike, message?: string) => reply.raw.end(message),
+    };
+  }
+  return {
+    reply: (res: ServerResponse, body: unknown, status?: number) => {
+      if (status !== undefined) res.statusCode = status;
+      const json = typeof body === 'object' && body !== null;
+      res.setHeader('Content-Type', json ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8');
+      res.end(json ? JSON.stringify(body) : String(body ?? ''));
+    },
+    setHeader: (res: ServerResponse, name: string, value: string) => res.setHeader(name, value),
+    isHeadersSent: (res: ServerResponse) => res.headersSent,
+    end: (res: ServerResponse, message?: string) => res.end(message),
+  };
+}
+
+function isWeixinErrorBody(body: unknown): body is WeixinErrorBody {
+  const object = body as Partial<WeixinErrorBody> | null;
+  return (
+    typeof object === 'object' && typeof object?.errcode === 'number' && typeof object.errmsg === 'string'
+  );
 }
 
 function describe(value: unknown): string {

@@ -1,6 +1,7 @@
 import {
   Body,
   type CanActivate,
+  Catch,
   Controller,
   Get,
   HttpCode,
@@ -10,6 +11,7 @@ import {
   Post,
   Query,
   Res,
+  SetMetadata,
   StreamableFile,
   type Type,
   UploadedFile,
@@ -19,8 +21,15 @@ import {
 } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { missingMediaHttpException } from '../validation/media-validation-http';
+import {
+  FASTIFY_ROUTE_CONFIG,
+  nodeResponse,
+  setResponseHeader,
+  WEIXIN_MEDIA_UPLOAD_ROUTE,
+} from './http-platform';
+import { MediaUploadInterceptor } from './media-upload.interceptor';
+import type { MediaUploadFile } from './multipart-upload.reader';
 import { WeixinMediaExceptionFilter } from './weixin-media-exception.filter';
-import { MediaUploadInterceptor, type MediaUploadFile } from './media-upload.interceptor';
 import type {
   DownloadedMediaStream,
   MediaSource,
@@ -37,13 +46,21 @@ import { WeixinErrorCode } from '../errors/weixin-error-codes';
 /** A content type as `type/subtype`, nothing else (no parameters, no header tricks). */
 const SAFE_CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/i;
 
+/** On the controller's own routes every failure is the library's to answer (a global guard's 401 too). */
+@Catch()
+class WeixinMediaRoutesExceptionFilter extends WeixinMediaExceptionFilter {
+  protected override owns(): boolean {
+    return true;
+  }
+}
+
 /**
  * Weixin's temporary media API, served by the application itself, checked and tokened:
  * `POST /{path}?type=TYPE` with the file in the multipart field `media`, and `GET /{path}/{mediaId}`.
  * Mounted by `WeixinMediaModule.forRoot({ controller: { ... } })` through `createWeixinMediaController`;
- * subclass it to change a hook, and mount the subclass with `@Controller()` yourself.
+ * subclass it to change a hook, and mount the subclass with `@Controller()` yourself. Express or Fastify.
  */
-@UseFilters(WeixinMediaExceptionFilter)
+@UseFilters(WeixinMediaRoutesExceptionFilter)
 export class WeixinMediaController {
   constructor(@Inject(TemporaryMediaService) protected readonly media: TemporaryMediaService) {}
 
@@ -53,12 +70,13 @@ export class WeixinMediaController {
    */
   @Post()
   @HttpCode(HttpStatus.CREATED)
+  @SetMetadata(FASTIFY_ROUTE_CONFIG, WEIXIN_MEDIA_UPLOAD_ROUTE)
   @UseInterceptors(MediaUploadInterceptor)
   async upload(
     @Query('type') queryType: unknown,
     @Body('type') fieldType: unknown,
     @UploadedFile() file: MediaUploadFile | undefined,
-    @Res({ passthrough: true }) response: ServerResponse,
+    @Res({ passthrough: true }) response: unknown,
   ): Promise<UploadedMediaResponse> {
     if (!file?.path) throw missingMediaHttpException('no file in the form field "media"');
     const type = this.mediaType(queryType, fieldType);
@@ -71,7 +89,7 @@ export class WeixinMediaController {
   @Get(':mediaId')
   async download(
     @Param('mediaId') mediaId: string,
-    @Res({ passthrough: true }) response: ServerResponse,
+    @Res({ passthrough: true }) response: unknown,
   ): Promise<StreamableFile | VideoUrlResponse> {
     const media = await this.media.downloadStream(mediaId, this.clientSignal(response));
     if (media.kind === 'video') return { video_url: media.videoUrl };
@@ -100,18 +118,19 @@ export class WeixinMediaController {
 
   protected toStreamableFile(
     media: Extract<DownloadedMediaStream, { kind: 'file' }>,
-    response: ServerResponse,
+    response: unknown,
   ): StreamableFile {
     const type = SAFE_CONTENT_TYPE.test(media.contentType.split(';')[0].trim())
       ? media.contentType.split(';')[0].trim()
       : 'application/octet-stream';
     // The bytes are what Weixin says they are: no browser should guess otherwise.
-    response.setHeader('X-Content-Type-Options', 'nosniff');
+    setResponseHeader(response, 'X-Content-Type-Options', 'nosniff');
     return new StreamableFile(media.stream, {
       type,
       disposition: attachmentDisposition(media.filename, media.mediaId),
       length: media.contentLength,
     }).setErrorHandler((error, handlerResponse) => {
+      // Called by the Express adapter; Fastify ends a failed stream itself.
       const res = handlerResponse as unknown as ServerResponse;
       if (res.destroyed) return;
       if (res.headersSent) {
@@ -133,10 +152,11 @@ export class WeixinMediaController {
   }
 
   /** Aborts the Weixin call when the client goes away before its answer. */
-  protected clientSignal(response: ServerResponse): AbortSignal {
+  protected clientSignal(response: unknown): AbortSignal {
     const controller = new AbortController();
-    response.once('close', () => {
-      if (!response.writableFinished) controller.abort();
+    const raw = nodeResponse(response);
+    raw.once('close', () => {
+      if (!raw.writableFinished) controller.abort();
     });
     return controller.signal;
   }

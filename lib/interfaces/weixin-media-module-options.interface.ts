@@ -33,6 +33,37 @@ export interface WeixinMediaControllerOptions {
    * @default false
    */
   public?: boolean;
+  /** How much of a request body, and how slow a one, the upload route accepts. */
+  limits?: WeixinMediaUploadLimits;
+}
+
+/**
+ * The limits of an upload's request body. Every byte of the body counts against one budget: the file limit of
+ * the type (10 MB for image and video, 2 MB for voice, 64 KB for thumb; the largest while the type is not yet
+ * known) plus `formOverheadBytes`; past it the answer is 413 and the rest of the body is not read.
+ */
+export interface WeixinMediaUploadLimits {
+  /**
+   * Bytes of the body besides the file: boundaries, part headers, the `type` field.
+   * @default 16384
+   */
+  formOverheadBytes?: number;
+  /**
+   * The body must make progress at least this often, in milliseconds; a stalled upload answers 408.
+   * @default 30000
+   */
+  idleTimeoutMs?: number;
+  /**
+   * The slowest average rate accepted, in bytes per second: the whole body must arrive within
+   * `max(minBodyTimeMs, bytes / minBytesPerSecond)`, else 408.
+   * @default 65536
+   */
+  minBytesPerSecond?: number;
+  /**
+   * The time any body may take, however small, in milliseconds (see `minBytesPerSecond`).
+   * @default 30000
+   */
+  minBodyTimeMs?: number;
 }
 
 /**

@@ -6,7 +6,7 @@ import { sniffContent, type DetectedFormat } from './format-sniffer';
 import { readGifHeader } from './gif';
 import { readJpegHeader } from './jpeg';
 import type { MediaContent } from './media-content';
-import { formatBytes, isMediaType, MEDIA_RULES, MEDIA_TYPES } from './media-limits';
+import { formatBytes, isMediaType, MAX_MEDIA_BYTES, MEDIA_RULES, MEDIA_TYPES } from './media-limits';
 import { measureMp3 } from './mp3';
 import { readMp4Layout } from './mp4';
 import { readPngHeader } from './png';
@@ -104,17 +104,40 @@ export function assertMediaType(type: unknown): asserts type is MediaType {
 }
 
 /**
- * The size rule's error. `bytes` may be only what was read before reading stopped at the limit (a stream);
- * `atLeast` then says so ("voice is more than 2 MB").
+ * How a size was measured: `exact`; `at-least` when reading stopped at the limit (a stream, a request body),
+ * so only a lower bound is known; `declared` when it is what a request announced (`Content-Length`) and
+ * nothing was read.
  */
-export function tooLargeError(type: MediaType, bytes: number, atLeast = false): MediaValidationError {
-  const [actual, limit] = comparableSizes(bytes, MEDIA_RULES[type].maxBytes);
-  const measured = atLeast ? `more than ${limit} (reading stopped at ${actual})` : actual;
-  return new MediaValidationError('too-large', `${type} is ${measured}; Weixin accepts at most ${limit}`, {
-    type,
-    limit: MEDIA_RULES[type].maxBytes,
-    actual: bytes,
-  });
+export type MeasuredSize = 'exact' | 'at-least' | 'declared';
+
+/**
+ * The size rule's error, the one wording the service, the pipes and the controller share:
+ * "thumb is 70.2 KB; Weixin accepts at most 64 KB", "voice is more than 2 MB (reading stopped at 2.1 MB); …".
+ * Without a type (not known yet) the limit is the largest of all types.
+ */
+export function tooLargeError(
+  type: MediaType | undefined,
+  bytes: number,
+  measured: MeasuredSize | boolean = 'exact',
+): MediaValidationError {
+  const how = measured === true ? 'at-least' : measured === false ? 'exact' : measured;
+  const maxBytes = type ? MEDIA_RULES[type].maxBytes : MAX_MEDIA_BYTES;
+  const [actual, limit] = comparableSizes(bytes, maxBytes);
+  const measuredText =
+    how === 'exact'
+      ? actual
+      : `more than ${limit} (${how === 'declared' ? 'the request declares' : 'reading stopped at'} ${actual})`;
+  const subject = type ?? 'the file';
+  const accepted = type ? limit : `${limit} for any type`;
+  return new MediaValidationError(
+    'too-large',
+    `${subject} is ${measuredText}; Weixin accepts at most ${accepted}`,
+    {
+      type,
+      limit: maxBytes,
+      actual: bytes,
+    },
+  );
 }
 
 function invalidTypeMessage(type: unknown): string {

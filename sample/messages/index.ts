@@ -9,3 +9,4 @@ export { WEIXIN_CALLBACK_PATH, WeixinCallbackController } from './weixin-callbac
 export type { WeixinMessage, WeixinReply } from './weixin-message.interface';
 export { buildWeixinReplyXml, parseWeixinMessageXml } from './weixin-message.xml';
 export { weixinSignature, WeixinSignatureGuard } from './weixin-signature.guard';
+export { MAX_MESSAGE_BYTES } from './xml-body.middleware';

@@ -1,6 +1,9 @@
 import type { DynamicModule, INestApplication } from '@nestjs/common';
+import type { AbstractHttpAdapter } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +20,36 @@ export interface ControllerAppOptions {
   module?: WeixinMediaModuleOptions;
   /** Build the module with `forRootAsync` (options from a factory) instead of `forRoot`. */
   async?: boolean;
-  /** The upload interceptor's stall timeout (ms); short, so slow-body tests end quickly. */
-  idleTimeoutMs?: number;
-  /** The upload interceptor's whole-body timeout (ms). */
-  bodyTimeoutMs?: number;
+  /** The HTTP adapter: Express (default) or Fastify. */
+  adapter?: HttpAdapterName;
   /** Applied to the app before it listens. */
-  configure?: (app: INestApplication) => void;
+  configure?: (app: INestApplication) => void | Promise<void>;
+}
+
+export type HttpAdapterName = 'express' | 'fastify';
+
+/** Both adapters, for `describe` over each (as the official modules' e2e tests do). */
+export const HTTP_ADAPTERS: readonly HttpAdapterName[] = ['express', 'fastify'];
+
+export function createHttpAdapter(name: HttpAdapterName = 'express'): AbstractHttpAdapter {
+  return name === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
+}
+
+/**
+ * The descriptors this process holds open now that are not sockets, pipes or event handles (Linux): files,
+ * the temp files of uploads among them. Keep-alive sockets come and go on their own; files must not.
+ */
+export function openFileDescriptors(): string[] {
+  const files: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (!/^(socket|pipe|anon_inode):/.test(target)) files.push(target);
+    } catch {
+      // Closed between the listing and the look (the listing's own descriptor).
+    }
+  }
+  return files.sort();
 }
 
 export interface ControllerApp {
@@ -59,8 +86,6 @@ export async function startControllerApp(
     : WeixinMediaModule.forRoot({ ...settings, controller });
 
   class TestUploadInterceptor extends MediaUploadInterceptor {
-    protected override readonly idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
-    protected override readonly bodyTimeoutMs = options.bodyTimeoutMs ?? 240_000;
     protected override uploadDirectory(): string {
       return uploadDir;
     }
@@ -70,10 +95,10 @@ export async function startControllerApp(
     .overrideInterceptor(MediaUploadInterceptor)
     .useClass(TestUploadInterceptor)
     .compile();
-  const app = moduleRef.createNestApplication({
+  const app = moduleRef.createNestApplication(createHttpAdapter(options.adapter), {
     logger: process.env.WEIXIN_CTRL_TEST_LOGS ? ['error', 'warn', 'debug'] : false,
   });
-  options.configure?.(app);
+  await options.configure?.(app);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   return {
