@@ -8,6 +8,7 @@ import { MediaFitter } from './fit/media-fitter';
 import { dispositionFilename } from './weixin-api/content-disposition';
 import { multipartBody } from './weixin-api/multipart-body';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
+import { watchDownload } from './weixin-api/download-watchdog';
 import { WeixinApiClient } from './weixin-api.client';
 import type {
   CachedMedia,
@@ -321,13 +322,18 @@ export class TemporaryMediaService {
     });
     const { data } = await this.http.request<UploadAnswer>(
       UPLOAD_PATH,
-      // A fresh body for every try: a consumed stream cannot be sent again.
-      () => ({
-        method: 'POST',
-        params: { type },
-        data: multipart.body(),
-        headers: { 'content-type': multipart.contentType, 'content-length': multipart.contentLength },
-      }),
+      // A fresh body for every try: a consumed stream cannot be sent again. It is destroyed when its
+      // try ends, however it ends, so a try cut short never leaves its file read half way.
+      (onTryEnd) => {
+        const body = multipart.body();
+        if (!Buffer.isBuffer(body)) onTryEnd(() => body.destroy());
+        return {
+          method: 'POST',
+          params: { type },
+          data: body,
+          headers: { 'content-type': multipart.contentType, 'content-length': multipart.contentLength },
+        };
+      },
       options.signal,
     );
     const mediaId = data.media_id ?? data.thumb_media_id;
@@ -379,7 +385,7 @@ export class TemporaryMediaService {
         contentType,
         filename: dispositionFilename(response.headers['content-disposition'] as string | undefined, mediaId),
         contentLength: Number.isFinite(length) ? length : undefined,
-        stream: body,
+        stream: watchDownload(body, { idleMs: this.options.timeoutMs, path, signal }),
       };
     } catch (error) {
       if (error instanceof WeixinApiError && error.errcode === WeixinErrorCode.INVALID_MEDIA_ID) {
