@@ -111,14 +111,15 @@ describe('access tokens', () => {
 
   it("waiting for another holder's refresh does not count against a request's timeout", async () => {
     const tokenStore = new InMemoryTokenStore();
-    // Another instance holds the refresh lock for 600 ms (it crashed: it never stores a token).
-    assert.ok(await tokenStore.tryLock(`${fake.appId}:stable`, 600));
     context = await createMediaTestingModule(fake, {
       tokenStore,
       mediaCache: false,
       timeoutMs: 150,
       retry: { attempts: 1, baseDelayMs: 1 },
     });
+    // Another instance holds the refresh lock for 600 ms (it crashed: it never stores a token). Taken
+    // after the module is built, so a slow build on a busy machine cannot eat into the lease.
+    assert.ok(await tokenStore.tryLock(`${fake.appId}:stable`, 600));
     const started = Date.now();
     const media = await context.service.uploadImage(IMAGE);
     assert.ok(media.mediaId);
