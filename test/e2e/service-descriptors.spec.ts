@@ -15,7 +15,8 @@ import { createMediaTestingModule, type MediaTestContext } from '../support/test
 
 const UPLOAD = '/cgi-bin/media/upload';
 const DOWNLOAD = '/cgi-bin/media/get';
-const TIMEOUT_MS = 300;
+/** Room for an 8 MB upload on a busy machine; the slow faults answer far later. */
+const TIMEOUT_MS = 1_000;
 /** 8 MB: far more than the socket buffers take, so a try that ends early leaves its file stream half read. */
 const LARGE_JPEG = withJpegSegments(readFileSync(mediaFixture('image.jpg')), iccSegments(8 * 1024 * 1024));
 
@@ -47,7 +48,7 @@ interface Scenario {
  * descriptors it held before, and no temp file is left.
  */
 async function withoutLeaks(body: (scenario: Scenario) => Promise<void>): Promise<void> {
-  const before = openDescriptors();
+  const before = await settledDescriptors();
   const fake = (await StallingFakeWeixinServer.start()) as StallingFakeWeixinServer;
   const context = await createMediaTestingModule(fake, {
     mediaCache: false,
@@ -63,6 +64,18 @@ async function withoutLeaks(body: (scenario: Scenario) => Promise<void>): Promis
   assert.deepEqual(await leakedDescriptors(before), [], 'descriptors left open');
   assert.equal(openDescriptors().length, before.length, 'as many descriptors as before');
   assert.deepEqual(spooledFiles(), [], 'temp dir empty');
+}
+
+/** The open descriptors once sockets an earlier test closed are reaped (the count holds still). */
+async function settledDescriptors(): Promise<string[]> {
+  let last = openDescriptors();
+  for (let i = 0; i < 40; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    const now = openDescriptors();
+    if (now.length === last.length) return now;
+    last = now;
+  }
+  return last;
 }
 
 /** Settles `promise` or fails the test after `ms`: a leak must not become a hung suite. */
@@ -136,7 +149,7 @@ describe('service: every descriptor a call opens is closed when it ends, however
             setTimeout(() => controller.abort(), abortAfterMs);
             options.signal = controller.signal;
           }
-          const call = within(5_000, context.service.uploadImage(source(), options));
+          const call = within(10_000, context.service.uploadImage(source(), options));
           if (outcome === 'ok') {
             assert.ok((await call).mediaId);
           } else {
@@ -157,13 +170,13 @@ describe('service: every descriptor a call opens is closed when it ends, however
       assert.equal(media.kind === 'file' && media.data.length, LARGE_JPEG.length);
 
       fake.stallDownloads = true;
-      await assert.rejects(within(5_000, context.service.download(mediaId)), (error) => {
+      await assert.rejects(within(10_000, context.service.download(mediaId)), (error) => {
         assert.ok(error instanceof WeixinNetworkError && error.timedOut, String(error));
         return true;
       });
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 100);
-      await assert.rejects(within(5_000, context.service.download(mediaId, controller.signal)), {
+      await assert.rejects(within(10_000, context.service.download(mediaId, controller.signal)), {
         name: 'AbortError',
       });
     });
@@ -177,7 +190,7 @@ describe('service: every descriptor a call opens is closed when it ends, however
       assert.equal(media.kind, 'file');
       const stream = (media as { stream: Readable }).stream;
       const ended = within(
-        5_000,
+        10_000,
         new Promise<unknown>((resolve) => {
           stream.once('error', resolve);
           stream.once('close', () => resolve('closed'));
@@ -197,7 +210,7 @@ describe('service: every descriptor a call opens is closed when it ends, however
       const stream = (media as { stream: Readable }).stream;
       stream.read(); // one chunk, then never again, and no listener at all
       await within(
-        5_000,
+        10_000,
         new Promise((resolve) => {
           const poll = setInterval(() => {
             if (stream.destroyed) resolve(clearInterval(poll));
