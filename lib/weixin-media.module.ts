@@ -7,6 +7,7 @@ import type { WeixinMediaModuleOptions } from './interfaces';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
 import { MediaFitter } from './fit/media-fitter';
 import { InMemoryMediaCache } from './media-cache/in-memory-media.cache';
+import { withMediaCacheFallback, withTokenStoreFallback } from './store-outage';
 import { TemporaryMediaService } from './temporary-media.service';
 import { AccessTokenManager } from './tokens/access-token.manager';
 import { InMemoryTokenStore } from './tokens/in-memory-token.store';
@@ -66,14 +67,21 @@ const providers: Provider[] = [
   },
   {
     provide: WEIXIN_TOKEN_STORE,
+    // A shared store sits behind a circuit: when it fails or stalls, this process carries on alone.
     useFactory: (options: ResolvedWeixinMediaOptions) =>
-      options.tokenStore ?? new InMemoryTokenStore(options.maxAccounts),
+      options.tokenStore
+        ? withTokenStoreFallback(options.tokenStore)
+        : new InMemoryTokenStore(options.maxAccounts),
     inject: [WEIXIN_MEDIA_MODULE_OPTIONS],
   },
   {
     provide: WEIXIN_MEDIA_CACHE,
     useFactory: (options: ResolvedWeixinMediaOptions) =>
-      options.mediaCache === false ? null : (options.mediaCache ?? new InMemoryMediaCache()),
+      options.mediaCache === false
+        ? null
+        : options.mediaCache
+          ? withMediaCacheFallback(options.mediaCache)
+          : new InMemoryMediaCache(),
     inject: [WEIXIN_MEDIA_MODULE_OPTIONS],
   },
   {

@@ -1,4 +1,5 @@
 import type { WeixinRedisClient } from '../interfaces/redis-client.interface';
+import { WeixinStoreError } from '../errors/weixin-store.error';
 import type { CachedMedia, MediaCache } from '../interfaces/media-cache.interface';
 import type { MediaType } from '../interfaces/media.interface';
 
@@ -54,7 +55,7 @@ export class RedisMediaCache implements MediaCache {
   }
 
   async get(key: string): Promise<CachedMedia | undefined> {
-    const value = await this.client.get(this.entryKey(key));
+    const value = await this.command('get', () => this.client.get(this.entryKey(key)));
     const entry = value === null ? undefined : parseCachedMedia(value);
     return entry && entry.expiresAt > Date.now() ? entry : undefined;
   }
@@ -71,28 +72,44 @@ export class RedisMediaCache implements MediaCache {
       expiresAt: value.expiresAt,
       ...(value.fitted ? { fitted: value.fitted } : {}),
     };
-    await this.client.eval(
-      SET_ENTRY,
-      2,
-      this.entryKey(key),
-      this.indexKey(value.mediaId),
-      JSON.stringify(entry),
-      ttlMs,
-      key,
+    await this.command('set', () =>
+      this.client.eval(
+        SET_ENTRY,
+        2,
+        this.entryKey(key),
+        this.indexKey(value.mediaId),
+        JSON.stringify(entry),
+        ttlMs,
+        key,
+      ),
     );
   }
 
   async deleteByMediaId(mediaId: string): Promise<void> {
     const indexKey = this.indexKey(mediaId);
     // The index lists cache keys, not Redis keys: a client `keyPrefix` is then applied exactly once.
-    const keys = await this.client.smembers(indexKey);
+    const keys = await this.command('delete', () => this.client.smembers(indexKey));
     if (keys.length === 0) return;
     // Entry by entry, each compare-and-delete: a key overwritten with a newer media_id meanwhile stays.
-    await Promise.all(
-      keys.map((key) => this.client.eval(DELETE_IF_MEDIA_ID, 1, this.entryKey(key), mediaId)),
-    );
-    // SREM rather than DEL: an entry added for this id since SMEMBERS keeps its index.
-    await this.client.srem(indexKey, ...keys);
+    await this.command('delete', async () => {
+      await Promise.all(
+        keys.map((key) => this.client.eval(DELETE_IF_MEDIA_ID, 1, this.entryKey(key), mediaId)),
+      );
+      // SREM rather than DEL: an entry added for this id since SMEMBERS keeps its index.
+      await this.client.srem(indexKey, ...keys);
+    });
+  }
+
+  /**
+   * Runs Redis commands; a failure becomes a `WeixinStoreError` with Redis' message only, never the
+   * client's error with the command's arguments.
+   */
+  protected async command<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw WeixinStoreError.from(`media cache ${operation}`, error);
+    }
   }
 
   protected entryKey(key: string): string {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { WeixinRedisClient } from '../interfaces/redis-client.interface';
+import { WeixinStoreError } from '../errors/weixin-store.error';
 import type { StoredAccessToken, TokenLock, TokenStore } from '../interfaces/token-store.interface';
 
 export interface RedisTokenStoreOptions {
@@ -47,7 +48,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async get(key: string): Promise<StoredAccessToken | undefined> {
-    const value = await this.client.get(this.tokenKey(key));
+    const value = await this.command('get', () => this.client.get(this.tokenKey(key)));
     const stored = value === null ? undefined : parseStoredToken(value);
     return stored && stored.expiresAt > Date.now() ? stored : undefined;
   }
@@ -59,17 +60,25 @@ export class RedisTokenStore implements TokenStore {
       return;
     }
     const stored: StoredAccessToken = { token: value.token, expiresAt: value.expiresAt };
-    await this.client.set(this.tokenKey(key), JSON.stringify(stored), 'PX', ttlMs);
+    await this.command(
+      'set',
+      () => this.client.set(this.tokenKey(key), JSON.stringify(stored), 'PX', ttlMs),
+      [value.token],
+    );
   }
 
   async delete(key: string, token: string): Promise<void> {
-    await this.client.eval(DELETE_IF_TOKEN, 1, this.tokenKey(key), token);
+    await this.command('delete', () => this.client.eval(DELETE_IF_TOKEN, 1, this.tokenKey(key), token), [
+      token,
+    ]);
   }
 
   async tryLock(key: string, leaseMs: number): Promise<TokenLock | undefined> {
     const lockKey = `${this.tokenKey(key)}:lock`;
     const holder = randomBytes(16).toString('hex');
-    const taken = await this.client.set(lockKey, holder, 'PX', Math.max(1, Math.ceil(leaseMs)), 'NX');
+    const taken = await this.command('lock', () =>
+      this.client.set(lockKey, holder, 'PX', Math.max(1, Math.ceil(leaseMs)), 'NX'),
+    );
     if (taken !== 'OK') {
       return undefined;
     }
@@ -79,9 +88,21 @@ export class RedisTokenStore implements TokenStore {
         if (released) return;
         released = true;
         // After the lease ran out someone else may hold the lock: only our own value is deleted.
-        await this.client.eval(RELEASE_LOCK, 1, lockKey, holder);
+        await this.command('unlock', () => this.client.eval(RELEASE_LOCK, 1, lockKey, holder));
       },
     };
+  }
+
+  /**
+   * Runs one Redis command; a failure becomes a `WeixinStoreError` with Redis' message only. The client's
+   * own error lists the command's arguments (the key and the whole access token) and is not passed on.
+   */
+  protected async command<T>(operation: string, run: () => Promise<T>, secrets: string[] = []): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw WeixinStoreError.from(`token store ${operation}`, error, secrets);
+    }
   }
 
   protected tokenKey(key: string): string {

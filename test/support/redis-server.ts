@@ -33,9 +33,14 @@ export class RedisServer {
     process.once('exit', this.killOnExit);
   }
 
-  static async start(): Promise<RedisServer> {
+  /**
+   * Starts a throwaway server on a free port, or on `port` (to restart one a test stopped, on the same
+   * address). `own: true` (or a port) starts one even with REDIS_URL set: for tests that stop the
+   * server or change its configuration.
+   */
+  static async start(options: { port?: number; own?: boolean } = {}): Promise<RedisServer> {
     const external = process.env.REDIS_URL;
-    if (external) {
+    if (external && !options.own && options.port === undefined) {
       const server = new RedisServer(external, undefined, () => '');
       const probe = server.createClient({
         maxRetriesPerRequest: 0,
@@ -57,7 +62,7 @@ export class RedisServer {
     let lastError: unknown;
     // A free port can be taken between our probe and redis' bind: try a few.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freePort();
+      const port = options.port ?? (await freePort());
       const lines: string[] = [];
       const child = spawn(
         'sh',
@@ -95,6 +100,11 @@ export class RedisServer {
       }
     }
     throw lastError;
+  }
+
+  /** The port the server listens on. */
+  get port(): number {
+    return Number(new URL(this.url).port);
   }
 
   /** An ioredis client for this server; closed by `stop()`. */

@@ -18,7 +18,7 @@ const LAYERS: string[][] = [
   ['operations'],
   ['weixin-api.client.ts'],
   ['accounts'],
-  ['tokens'],
+  ['tokens', 'store-outage'],
   ['weixin-api'],
   ['media-source', 'media-cache', 'fit'],
   ['media-rules'],

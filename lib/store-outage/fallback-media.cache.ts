@@ -1,0 +1,37 @@
+import type { CachedMedia, MediaCache } from '../interfaces/media-cache.interface';
+import type { StoreCircuit } from './store-circuit';
+
+/**
+ * The reuse cache the module uses in front of the user's: while it fails or does not answer within the
+ * circuit's bound, reuse is skipped (every upload goes to Weixin) and no upload waits on it.
+ */
+export class FallbackMediaCache implements MediaCache {
+  constructor(
+    protected readonly cache: MediaCache,
+    protected readonly circuit: StoreCircuit,
+  ) {}
+
+  get(key: string): Promise<CachedMedia | undefined> {
+    return this.circuit.run(
+      'get',
+      () => this.cache.get(key),
+      () => undefined,
+    );
+  }
+
+  set(key: string, value: CachedMedia): Promise<void> {
+    return this.circuit.run(
+      'set',
+      () => this.cache.set(key, value),
+      () => undefined,
+    );
+  }
+
+  deleteByMediaId(mediaId: string): Promise<void> {
+    return this.circuit.run(
+      'delete',
+      () => this.cache.deleteByMediaId(mediaId),
+      () => undefined,
+    );
+  }
+}
