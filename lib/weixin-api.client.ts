@@ -3,7 +3,7 @@ import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
 import { WeixinAccounts } from './accounts/weixin-accounts';
 import { withAccessToken } from './tokens/token.interceptor';
-import { withRetries } from './weixin-api/request-attempts';
+import { RetryBudget, withRetries } from './weixin-api/request-attempts';
 import { WEIXIN_AXIOS, WEIXIN_MEDIA_MODULE_OPTIONS } from './weixin-media.constants';
 
 /**
@@ -31,6 +31,8 @@ export class WeixinApiClient {
     signal?: AbortSignal,
   ): Promise<AxiosResponse<T>> {
     const { tokens } = await this.accounts.current();
+    // One budget of passing faults for the whole call: the token requests made for it and its own tries.
+    const budget = new RetryBudget(this.options.retry.attempts);
     return withAccessToken(
       tokens,
       (accessToken) =>
@@ -49,9 +51,10 @@ export class WeixinApiClient {
               for (const release of releases) release();
             }
           },
-          { retry: this.options.retry, timeoutMs: this.options.timeoutMs, path, signal },
+          { retry: this.options.retry, timeoutMs: this.options.timeoutMs, path, signal, budget },
         ),
       signal,
+      budget,
     );
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AxiosInstance, AxiosRequestConfig } from 'axios';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
-import { withRetries } from '../weixin-api/request-attempts';
+import { type RetryBudget, withRetries } from '../weixin-api/request-attempts';
 import { abortReason, sleep } from '../weixin-api/retry-policy';
 import type { StoredAccessToken, TokenStore } from '../interfaces';
 import type { ResolvedWeixinMediaOptions } from '../interfaces/resolved-weixin-media-options.interface';
@@ -38,8 +38,11 @@ export class AccessTokenManager {
     this.storeKey = `${options.appId}:${options.tokenMode}`;
   }
 
-  /** A token that is valid now; waits for a refresh when there is none. */
-  async getToken(signal?: AbortSignal): Promise<string> {
+  /**
+   * A token that is valid now; waits for a refresh when there is none. A refresh this call starts
+   * spends the call's `budget` (callers that join it spend nothing: one request serves them all).
+   */
+  async getToken(signal?: AbortSignal, budget?: RetryBudget): Promise<string> {
     if (signal?.aborted) {
       throw abortReason(signal);
     }
@@ -49,7 +52,7 @@ export class AccessTokenManager {
         return cached.token;
       }
     }
-    this.pending ??= this.refresh().finally(() => (this.pending = undefined));
+    this.pending ??= this.refresh(budget).finally(() => (this.pending = undefined));
     return raceAbort(this.pending, signal);
   }
 
@@ -60,7 +63,7 @@ export class AccessTokenManager {
     }
   }
 
-  protected async refresh(): Promise<string> {
+  protected async refresh(budget?: RetryBudget): Promise<string> {
     const provider = this.options.accessTokenProvider;
     if (provider) {
       return provider();
@@ -84,7 +87,7 @@ export class AccessTokenManager {
           if (current && current.expiresAt > Date.now()) {
             return current.token;
           }
-          const fresh = await this.fetchToken(this.lockLeaseMs() - LEASE_SAFETY_MS);
+          const fresh = await this.fetchToken(this.lockLeaseMs() - LEASE_SAFETY_MS, budget);
           await this.store.set(this.storeKey, fresh);
           return fresh.token;
         } finally {
@@ -125,7 +128,7 @@ export class AccessTokenManager {
    * Asks Weixin for a token, retries included, within `budgetMs`. Stable mode never forces a refresh
    * (that would kill the token the rest of the fleet is using).
    */
-  protected async fetchToken(budgetMs: number): Promise<StoredAccessToken> {
+  protected async fetchToken(budgetMs: number, retries?: RetryBudget): Promise<StoredAccessToken> {
     const { appId, appSecret, tokenMode, retry, timeoutMs } = this.options;
     const request: AxiosRequestConfig =
       tokenMode === 'classic'
@@ -158,6 +161,7 @@ export class AccessTokenManager {
       timeoutMs: Math.min(timeoutMs, budgetMs),
       path: request.url!,
       signal: budget.signal,
+      budget: retries,
     }).finally(() => clearTimeout(timer));
     if (typeof data?.access_token !== 'string' || !(data.expires_in > 0)) {
       throw new WeixinApiError(

@@ -1,4 +1,5 @@
 import { WeixinApiError } from '../errors/weixin-api.error';
+import type { RetryBudget } from '../weixin-api/request-attempts';
 import type { AccessTokenManager } from './access-token.manager';
 
 /**
@@ -11,8 +12,9 @@ export async function withAccessToken<T>(
   tokens: AccessTokenManager,
   call: (accessToken: string) => Promise<T>,
   signal?: AbortSignal,
+  budget?: RetryBudget,
 ): Promise<T> {
-  const token = await tokens.getToken(signal);
+  const token = await tokens.getToken(signal, budget);
   try {
     return await call(token);
   } catch (error) {
@@ -20,6 +22,6 @@ export async function withAccessToken<T>(
       throw error;
     }
     await tokens.invalidate(token);
-    return call(await tokens.getToken(signal));
+    return call(await tokens.getToken(signal, budget));
   }
 }

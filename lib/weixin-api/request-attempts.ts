@@ -2,8 +2,32 @@ import { WeixinNetworkError } from '../errors/weixin-network.error';
 import type { RetryOptions } from '../interfaces';
 import { abortReason, backoffDelay, isRetryable, sleep } from './retry-policy';
 
+/**
+ * The passing faults (-1, 5xx, resets, timeouts) one call may meet, shared by everything the call does:
+ * its own tries and the token requests made for it. The call fails at its `attempts`-th passing fault,
+ * so one call makes at most `attempts` failed requests in all, never attempts × attempts.
+ */
+export class RetryBudget {
+  protected faults = 0;
+
+  constructor(readonly attempts: number) {}
+
+  /** Counts one passing fault; true while another try is allowed. */
+  spend(): boolean {
+    this.faults++;
+    return this.faults < this.attempts;
+  }
+
+  /** The passing faults met so far (the backoff doubles with each). */
+  get spent(): number {
+    return this.faults;
+  }
+}
+
 export interface AttemptOptions {
   retry: RetryOptions;
+  /** The call's budget when it spans several requests (a token fetch and the call); a new one otherwise. */
+  budget?: RetryBudget;
   timeoutMs: number;
   /** The API path, for error messages. */
   path: string;
@@ -11,7 +35,7 @@ export interface AttemptOptions {
 }
 
 /**
- * Runs `attempt` until it succeeds, fails for good, or the tries run out. Each try gets its own
+ * Runs `attempt` until it succeeds, fails for good, or the budget of passing faults runs out. Each try gets its own
  * signal that aborts the socket on the caller's abort or after `timeoutMs`. `prepare` runs before each
  * try's clock starts (waiting for an access token is not the request's time).
  */
@@ -19,15 +43,16 @@ export async function withRetries<T, P = undefined>(
   attempt: (signal: AbortSignal, prepared: P) => Promise<T>,
   options: AttemptOptions & { prepare?: () => Promise<P> },
 ): Promise<T> {
-  for (let tried = 1; ; tried++) {
+  const budget = options.budget ?? new RetryBudget(options.retry.attempts);
+  for (;;) {
     try {
       const prepared = (await options.prepare?.()) as P;
       return await withTimeout((signal) => attempt(signal, prepared), options);
     } catch (error) {
-      if (tried >= options.retry.attempts || options.signal?.aborted || !isRetryable(error)) {
+      if (options.signal?.aborted || !isRetryable(error) || !budget.spend()) {
         throw error;
       }
-      await sleep(backoffDelay(tried, options.retry.baseDelayMs), options.signal);
+      await sleep(backoffDelay(budget.spent, options.retry.baseDelayMs), options.signal);
     }
   }
 }
