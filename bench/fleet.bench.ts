@@ -13,7 +13,7 @@ import {
   type TokenMode,
 } from '../lib';
 import { FakeWeixinServer } from '../lib/testing';
-import { Fleet, fleetTargets, type WorkerReport } from '../test/support/fleet-worker';
+import { Fleet, fleetTargets, type WorkerReport } from '../test/support/fleet';
 import { RedisServer } from '../test/support/redis-server';
 import { runBenchmark } from './bench-results';
 

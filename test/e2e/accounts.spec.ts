@@ -8,7 +8,7 @@ import {
   WeixinMediaOptionsError,
 } from '../../lib';
 import { FakeWeixinServer } from '../../lib/testing';
-import { distinctJpeg } from '../support/fleet-worker';
+import { distinctJpeg } from '../support/fleet';
 import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
 
 const ACCOUNTS: WeixinAccount[] = Array.from({ length: 5 }, (_, index) => ({

@@ -3,7 +3,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { RedisTokenStore, WeixinNetworkError } from '../../lib';
 import { FakeWeixinServer } from '../../lib/testing';
-import { distinctJpeg, Fleet, fleetTargets, type WorkerReport } from '../support/fleet-worker';
+import { distinctJpeg, Fleet, fleetTargets, type WorkerReport } from '../support/fleet';
 import { RedisServer } from '../support/redis-server';
 import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
 

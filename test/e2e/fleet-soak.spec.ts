@@ -6,7 +6,8 @@ import { RedisMediaCache, RedisTokenStore } from '../../lib';
 import { FakeWeixinServer } from '../../lib/testing';
 import type { FakeExchange } from '../../lib/testing/fake-exchange';
 import type { FakeFault } from '../../lib/testing/fake-fault.interface';
-import { Fleet, fleetTargets, type UploadOutcome, type WorkerReport } from '../support/fleet-worker';
+import { Fleet, fleetTargets, type UploadOutcome, type WorkerReport } from '../support/fleet';
+import { spooledFiles } from '../support/open-descriptors';
 import { RedisServer } from '../support/redis-server';
 import { createMediaTestingModule } from '../support/testing-module';
 
@@ -17,6 +18,7 @@ const UPLOAD = '/cgi-bin/media/upload';
 /** One upload request in five meets a fault: 20 % of the 1,000 uploads. */
 const FAULT_EVERY = 5;
 const MAX_FAULTS = TOTAL_UPLOADS / FAULT_EVERY;
+const TIMEOUT_MS = 2_000;
 const FAULTS: Array<{ kind: string; fault: FakeFault }> = [
   { kind: 'system busy (-1)', fault: { errcode: -1, errmsg: 'system error' } },
   { kind: 'HTTP 502', fault: { status: 502 } },
@@ -25,7 +27,12 @@ const FAULTS: Array<{ kind: string; fault: FakeFault }> = [
     kind: 'token expired (40001)',
     fault: { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' },
   },
+  { kind: 'slower than timeoutMs', fault: { delayMs: TIMEOUT_MS + 500 } },
 ];
+/** Every 25th upload is 8 MB, from a file path or a stream: a try that ends early leaves it half read. */
+const LARGE_EVERY = 25;
+/** Every 20th call is aborted by its caller (its `signal`), 0 to 30 ms after it starts. */
+const ABORT_EVERY = 20;
 /** Every token dies for real (42001 from then on) when the fake has seen this many upload requests. */
 const EXPIRE_ALL_AT = [300, 700];
 
@@ -61,7 +68,7 @@ class SoakFakeWeixinServer extends FakeWeixinServer {
   }
 }
 
-describe('soak: 1,000 uploads across 4 processes with 20 % injected faults', () => {
+describe('soak: 1,000 uploads across 4 processes with 20 % injected faults and caller aborts', () => {
   let redis: RedisServer;
   let client: Redis;
   let fake: SoakFakeWeixinServer;
@@ -86,18 +93,27 @@ describe('soak: 1,000 uploads across 4 processes with 20 % injected faults', () 
   });
 
   for (const tokenMode of ['stable', 'classic'] as const) {
-    it(`${tokenMode}: every call answers once, every media_id downloads the bytes sent, no token storm`, async () => {
+    it(`${tokenMode}: every call answers once, no descriptor, temp file or secret left, every media_id downloads the bytes sent, no token storm`, async () => {
       fleet = await Fleet.start({
         processes: PROCESSES,
         ...fleetTargets(redis, fake),
         tokenMode,
-        timeoutMs: 2_000,
+        timeoutMs: TIMEOUT_MS,
         retry: { attempts: 4, baseDelayMs: 5 },
+        audit: true,
       });
       fake.armed = true;
       const started = Date.now();
       const reports = await fleet.run(
-        { uploads: UPLOADS_PER_PROCESS, concurrency: 25, label: `soak-${tokenMode}`, hangAfterMs: 20_000 },
+        {
+          uploads: UPLOADS_PER_PROCESS,
+          concurrency: 25,
+          label: `soak-${tokenMode}`,
+          hangAfterMs: 20_000,
+          mixedSources: true,
+          largeEvery: LARGE_EVERY,
+          abortEvery: ABORT_EVERY,
+        },
         45_000,
       );
       const elapsedMs = Date.now() - started;
@@ -130,17 +146,54 @@ describe('soak: 1,000 uploads across 4 processes with 20 % injected faults', () 
         (result): result is Extract<UploadOutcome, { ok: false }> => !result.ok,
       );
       for (const failure of failures) {
+        const expected = failure.aborted
+          ? ['AbortError', 'WeixinApiError', 'WeixinNetworkError']
+          : ['WeixinApiError', 'WeixinNetworkError'];
         assert.ok(
-          ['WeixinApiError', 'WeixinNetworkError'].includes(failure.errorName),
+          expected.includes(failure.errorName),
           `a typed error, not ${failure.errorName}: ${failure.message}`,
         );
       }
+      const aborts = failures.filter((failure) => failure.errorName === 'AbortError');
+      assert.ok(aborts.length > 0, 'some calls were aborted before they finished');
       const successes = results.filter((result): result is Extract<UploadOutcome, { ok: true }> => result.ok);
-      // Passing faults are retried (4 tries) and a token error is retried once: failures stay rare.
+      const notAborted = results.filter((result) => !result.aborted).length;
+      // Passing faults share 4 tries per call and a token error is retried once: failures stay rare.
       assert.ok(
-        successes.length >= TOTAL_UPLOADS * 0.95,
+        successes.filter((result) => !result.aborted).length >= notAborted * 0.95,
         `${successes.length} of ${TOTAL_UPLOADS} succeeded`,
       );
+
+      // Nothing left behind: each worker holds the descriptors it held before its module was built, the
+      // temp dir has no spooled file, and no log line or error rendering holds a token or the secret.
+      for (const report of reports as WorkerReport[]) {
+        const audit = report.audit!;
+        assert.deepEqual(audit.leaked, [], `worker ${report.workerIndex} left descriptors open`);
+        assert.equal(
+          audit.descriptorsAfter,
+          audit.descriptorsBefore,
+          `worker ${report.workerIndex} descriptors`,
+        );
+      }
+      assert.deepEqual(spooledFiles(), [], 'temp dir empty');
+      const tokens = new Set(
+        fake.requests
+          .map((request) => request.query.access_token)
+          .filter((token): token is string => !!token),
+      );
+      assert.ok(tokens.size >= 1);
+      const texts = (reports as WorkerReport[]).flatMap((report) => [
+        ...report.audit!.logLines,
+        ...report.audit!.errorTexts,
+      ]);
+      const logLines = (reports as WorkerReport[]).reduce(
+        (sum, report) => sum + report.audit!.logLines.length,
+        0,
+      );
+      for (const text of texts) {
+        assert.ok(!text.includes(fake.appSecret), `the app secret leaked: ${text.slice(0, 300)}`);
+        for (const token of tokens) assert.ok(!text.includes(token), `a token leaked: ${text.slice(0, 300)}`);
+      }
       assert.equal(new Set(successes.map((result) => result.mediaId)).size, successes.length);
       assert.ok(
         successes.every((result) => !result.reused),
@@ -190,9 +243,10 @@ describe('soak: 1,000 uploads across 4 processes with 20 % injected faults', () 
       console.log(
         `# soak ${tokenMode}: ${successes.length}/${TOTAL_UPLOADS} ok, ${failures.length} typed errors ` +
           `(${[...new Set(failures.map((f) => `${f.errorName}:${f.errcode ?? f.code}`))].join(', ') || 'none'}), ` +
-          `${fake.injectedTotal} faults, ${tokenRequests} token requests ` +
-          `for ${fake.forcedExpiries} forced expiries, ` +
-          `${elapsedMs} ms`,
+          `${fake.injectedTotal} faults, ${aborts.length} caller aborts, ${tokenRequests} token requests ` +
+          `for ${fake.forcedExpiries} forced expiries, descriptors before = after in all ${PROCESSES} workers, ` +
+          `0 temp files, ${texts.length} log lines and error renderings (${logLines} log lines) free of ` +
+          `${tokens.size} tokens and the secret, ${elapsedMs} ms`,
       );
     });
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { FakeWeixinServer } from '../../lib/testing';
-import { Fleet, fleetTargets, type FleetWorkerHandle, type WorkerReport } from '../support/fleet-worker';
+import { Fleet, fleetTargets, type FleetWorkerHandle, type WorkerReport } from '../support/fleet';
 import { RedisServer } from '../support/redis-server';
 
 const PROCESSES = 4;

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { after, afterEach, before, describe, it, mock } from 'node:test';
 import { InMemoryMediaCache, MEDIA_LIFETIME_MS, type CachedMedia, type MediaCache } from '../../lib';
 import { FakeWeixinServer } from '../../lib/testing';
-import { distinctJpeg } from '../support/fleet-worker';
+import { distinctJpeg } from '../support/fleet';
 import { mediaFixture } from '../support/paths';
 import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
 

@@ -13,7 +13,7 @@ import {
   type CachedMedia,
 } from '../../lib';
 import { FakeWeixinServer } from '../../lib/testing';
-import { distinctJpeg } from '../support/fleet-worker';
+import { distinctJpeg } from '../support/fleet';
 import { mediaFixture } from '../support/paths';
 import { RedisServer } from '../support/redis-server';
 import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';

@@ -6,7 +6,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { RedisMediaCache, RedisTokenStore, WeixinStoreError } from '../../lib';
 import { FakeWeixinServer } from '../../lib/testing';
-import { distinctJpeg } from '../support/fleet-worker';
+import { distinctJpeg } from '../support/fleet';
 import { mediaFixture } from '../support/paths';
 import { RedisServer } from '../support/redis-server';
 import { createMediaTestingModule } from '../support/testing-module';

@@ -6,7 +6,7 @@ import Redis from 'ioredis';
 import { RedisMediaCache, RedisTokenStore } from '../../lib';
 import { STORE_TIMEOUT_MS } from '../../lib/store-outage';
 import { FakeWeixinServer } from '../../lib/testing';
-import { distinctJpeg } from '../support/fleet-worker';
+import { distinctJpeg } from '../support/fleet';
 import { mediaFixture } from '../support/paths';
 import { RedisServer } from '../support/redis-server';
 import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';

@@ -1,242 +1,54 @@
 /**
- * A fleet of Node processes, each running `WeixinMediaModule` with `RedisTokenStore` and `RedisMediaCache`
- * against one Redis and one FakeWeixinServer: the parent side (`Fleet`) and, when this file is forked
- * (from the compiled `.js`), the worker side.
- *
- * Protocol (IPC): parent → `init` → worker builds the module → `ready`; parent → `go` (all at once, so
- * every process starts cold together) → worker runs its uploads → `done` with one result per upload.
- * `locked` is sent when the worker's store takes the token refresh lock (with `reportLocks`).
- * Workers always exit: on `exit`, on losing the parent (IPC disconnect), or after `maxLifetimeMs`.
+ * The worker side of `Fleet` (test/support/fleet.ts): forked from its compiled `.js`, it builds
+ * `WeixinMediaModule` on the shared Redis and fake Weixin, runs the uploads the parent sends, and reports
+ * one outcome per upload. With `audit`, it also reports what it logged, how its failures render, and
+ * the descriptors it held before the module was built and after it was closed.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import type { LoggerService } from '@nestjs/common';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TokenMode } from '../../lib';
+import { Readable } from 'node:stream';
+import { inspect } from 'node:util';
+import type { AxiosInstance } from 'axios';
+import {
+  distinctJpeg,
+  type FleetJob,
+  type FleetWorkerConfig,
+  type ParentMessage,
+  sha256,
+  type UploadOutcome,
+  type WorkerAudit,
+  type WorkerMessage,
+} from './fleet';
+import { iccSegments, withJpegSegments } from './media-builders';
+import { leakedDescriptors, openDescriptors } from './open-descriptors';
 import { mediaFixture } from './paths';
 
-export interface FleetWorkerConfig {
-  workerIndex: number;
-  redisUrl: string;
-  prefix?: string;
-  baseUrl: string;
-  appId: string;
-  appSecret: string;
-  tokenMode: TokenMode;
-  /** More Official Accounts the module serves (a job's `appIds` picks them). */
-  accounts?: Array<{ appId: string; appSecret: string }>;
-  timeoutMs?: number;
-  retry?: { attempts: number; baseDelayMs: number };
-  /** Send `locked` whenever this worker's token store takes the refresh lock. */
-  reportLocks?: boolean;
-  /** `false`: no reuse cache (every upload goes to Weixin). */
-  mediaCache?: 'redis' | false;
-  /** The worker exits by itself after this long, whatever happens. */
-  maxLifetimeMs?: number;
+/** Every way an error gets rendered: message, stack, String(), JSON (toJSON), util.inspect. */
+function renderings(error: unknown): string {
+  const failure = error as Error;
+  return [
+    failure?.message,
+    failure?.stack,
+    String(failure),
+    JSON.stringify(failure),
+    inspect(failure, { depth: 10, showHidden: true }),
+  ].join('\n');
 }
 
-export interface FleetJob {
-  /** Uploads this worker makes, all started at once unless `concurrency` is set. */
-  uploads: number;
-  concurrency?: number;
-  /** Distinct content per upload: a JPEG with a comment `${label}-${workerIndex}-${i}`. */
-  label: string;
-  /** Upload i goes to `appIds[i % appIds.length]` through `forAccount` (the default account when unset). */
-  appIds?: string[];
-  /** The same content for every upload of every worker (a reuse scenario). */
-  sameContent?: boolean;
-  reuse?: boolean;
-  /** A call that has not settled after this long is reported as hung. */
-  hangAfterMs?: number;
-}
-
-export type UploadOutcome =
-  | {
-      index: number;
-      ok: true;
-      mediaId: string;
-      sha256: string;
-      reused: boolean;
-      settledAt: number;
-      settles: number;
-    }
-  | {
-      index: number;
-      ok: false;
-      hung?: true;
-      errorName: string;
-      errcode?: number;
-      code?: string;
-      message: string;
-      settledAt: number;
-      settles: number;
-    };
-
-export interface WorkerReport {
-  workerIndex: number;
-  pid: number;
-  startedAt: number;
-  finishedAt: number;
-  results: UploadOutcome[];
-}
-
-type ParentMessage =
-  { kind: 'init'; config: FleetWorkerConfig } | { kind: 'go'; job: FleetJob } | { kind: 'exit' };
-
-type WorkerMessage =
-  | { kind: 'ready'; pid: number }
-  | { kind: 'locked'; pid: number; workerIndex: number; at: number }
-  | { kind: 'done'; report: WorkerReport }
-  | { kind: 'failed'; message: string };
-
-/** A valid JPEG made unique by a comment (COM) segment right after SOI. */
-export function distinctJpeg(label: string, base = readFileSync(mediaFixture('image.jpg'))): Buffer {
-  const text = Buffer.from(label, 'utf8');
-  const segment = Buffer.alloc(4 + text.length);
-  segment.writeUInt16BE(0xfffe, 0);
-  segment.writeUInt16BE(text.length + 2, 2);
-  text.copy(segment, 4);
-  return Buffer.concat([base.subarray(0, 2), segment, base.subarray(2)]);
-}
-
-export function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Parent side
-
-export interface FleetWorkerHandle {
-  readonly workerIndex: number;
-  readonly child: ChildProcess;
-  readonly pid: number;
-  killed: boolean;
-}
-
-export interface FleetOptions extends Omit<FleetWorkerConfig, 'workerIndex'> {
-  processes: number;
-  /** Called when a worker reports it took the refresh lock (needs `reportLocks`). */
-  onLocked?: (worker: FleetWorkerHandle, at: number) => void;
-}
-
-/** The fleet's shared parts: one Redis and one fake Weixin, as the fleet's options spell them. */
-export function fleetTargets(
-  redis: { url: string },
-  fake: { baseUrl: string; appId: string; appSecret: string },
-): Pick<FleetOptions, 'redisUrl' | 'baseUrl' | 'appId' | 'appSecret'> {
-  return { redisUrl: redis.url, baseUrl: fake.baseUrl, appId: fake.appId, appSecret: fake.appSecret };
-}
-
-const READY_TIMEOUT_MS = 30_000;
-const EXIT_TIMEOUT_MS = 5_000;
-
-export class Fleet {
-  private readonly listeners = new Map<number, (message: WorkerMessage) => void>();
-
-  private constructor(readonly workers: FleetWorkerHandle[]) {}
-
-  /** Forks the workers (from the compiled file beside this one) and waits until every one is ready. */
-  static async start(options: FleetOptions): Promise<Fleet> {
-    const { processes, onLocked, ...shared } = options;
-    const script = join(__dirname, 'fleet-worker.js');
-    const workers: FleetWorkerHandle[] = [];
-    const fleet = new Fleet(workers);
-    try {
-      const ready = Array.from({ length: processes }, (_, workerIndex) => {
-        // No inherited --test flags: the worker is a plain script.
-        const child = fork(script, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-        const handle: FleetWorkerHandle = { workerIndex, child, pid: child.pid ?? -1, killed: false };
-        workers.push(handle);
-        child.on('message', (message: WorkerMessage) => {
-          if (message.kind === 'locked') onLocked?.(handle, message.at);
-          fleet.listeners.get(workerIndex)?.(message);
-        });
-        child.send({ kind: 'init', config: { ...shared, workerIndex } } satisfies ParentMessage);
-        return fleet.next(handle, 'ready', READY_TIMEOUT_MS);
-      });
-      await Promise.all(ready);
-      return fleet;
-    } catch (error) {
-      await fleet.stop();
-      throw error;
-    }
+/** The descriptors once the count holds still (sockets closed a moment ago are reaped). */
+async function settledDescriptors(): Promise<string[]> {
+  let last = openDescriptors();
+  for (let i = 0; i < 40; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    const now = openDescriptors();
+    if (now.length === last.length) return now;
+    last = now;
   }
-
-  /**
-   * Sends `go` to every worker at once and collects their reports. A worker killed meanwhile
-   * answers `undefined`.
-   */
-  async run(job: FleetJob, timeoutMs = 60_000): Promise<Array<WorkerReport | undefined>> {
-    const done = this.workers.map((worker) => this.next(worker, 'done', timeoutMs));
-    for (const worker of this.workers) worker.child.send({ kind: 'go', job } satisfies ParentMessage);
-    const messages = await Promise.all(done);
-    return messages.map((message) => (message?.kind === 'done' ? message.report : undefined));
-  }
-
-  /** Kills one worker outright (SIGKILL): a crash, with no chance to release anything. */
-  kill(worker: FleetWorkerHandle): void {
-    worker.killed = true;
-    worker.child.kill('SIGKILL');
-  }
-
-  /** Asks every worker to exit; kills any that does not within a few seconds. Never leaves one behind. */
-  async stop(): Promise<void> {
-    await Promise.all(
-      this.workers.map(async (worker) => {
-        const { child } = worker;
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        if (child.connected) child.send({ kind: 'exit' } satisfies ParentMessage, () => undefined);
-        const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_TIMEOUT_MS);
-        await exited;
-        clearTimeout(timer);
-      }),
-    );
-  }
-
-  /** The worker's next message of `kind`; undefined when it exits first (killed), an error on timeout. */
-  private next(
-    worker: FleetWorkerHandle,
-    kind: 'ready' | 'done',
-    timeoutMs: number,
-  ): Promise<WorkerMessage | undefined> {
-    return new Promise((resolve, reject) => {
-      const { child } = worker;
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.listeners.delete(worker.workerIndex);
-        child.off('exit', onExit);
-      };
-      const onExit = (code: number | null, signal: string | null) => {
-        cleanup();
-        if (worker.killed) resolve(undefined);
-        else {
-          const how = `code ${code}, signal ${signal}`;
-          reject(new Error(`fleet worker ${worker.workerIndex} exited (${how}) before "${kind}"`));
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`fleet worker ${worker.workerIndex} sent no "${kind}" within ${timeoutMs} ms`));
-      }, timeoutMs);
-      if (child.exitCode !== null || child.signalCode !== null)
-        return onExit(child.exitCode, child.signalCode);
-      child.once('exit', onExit);
-      this.listeners.set(worker.workerIndex, (message) => {
-        if (message.kind === 'failed') {
-          cleanup();
-          reject(new Error(`fleet worker ${worker.workerIndex} failed: ${message.message}`));
-        } else if (message.kind === kind) {
-          cleanup();
-          resolve(message);
-        }
-      });
-    });
-  }
+  return last;
 }
-
-// ---------------------------------------------------------------------------------------------------
-// Worker side
 
 async function runWorker(): Promise<void> {
   // Loaded here only: the parent side must not pay for Nest and ioredis twice.
@@ -244,6 +56,7 @@ async function runWorker(): Promise<void> {
   const { default: Redis } = await import('ioredis');
   const lib = await import('../../lib');
   const { RedisMediaCache, RedisTokenStore, TemporaryMediaService, WeixinMediaModule } = lib;
+  const { WEIXIN_AXIOS } = await import('../../lib/weixin-media.constants');
 
   const send = (message: WorkerMessage) => {
     if (process.connected) process.send!(message);
@@ -251,6 +64,19 @@ async function runWorker(): Promise<void> {
   let config: FleetWorkerConfig | undefined;
   let closeAll: () => Promise<void> = async () => undefined;
   let service: InstanceType<typeof TemporaryMediaService> | undefined;
+  let descriptorsBefore: string[] = [];
+  const logLines: string[] = [];
+  const capture = (message: unknown, ...rest: unknown[]) =>
+    void logLines.push(
+      [message, ...rest].map((part) => (typeof part === 'string' ? part : renderings(part))).join(' '),
+    );
+  const logger: LoggerService = {
+    log: capture,
+    error: capture,
+    warn: capture,
+    debug: capture,
+    verbose: capture,
+  };
 
   const exit = async (code: number) => {
     await closeAll().catch(() => undefined);
@@ -272,6 +98,11 @@ async function runWorker(): Promise<void> {
   const init = async (received: FleetWorkerConfig) => {
     config = received;
     setTimeout(() => void exit(3), config.maxLifetimeMs ?? 120_000).unref();
+    if (config.audit) {
+      // What the process holds before the module exists (after a first file read opened what Node opens lazily).
+      await readFile(mediaFixture('image.jpg'));
+      descriptorsBefore = await settledDescriptors();
+    }
     const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
     redis.on('error', () => undefined);
     const app = await NestFactory.createApplicationContext(
@@ -287,11 +118,15 @@ async function runWorker(): Promise<void> {
         mediaCache:
           config.mediaCache === false ? false : new RedisMediaCache(redis, { prefix: config.prefix }),
       }),
-      { logger: false },
+      { logger: config.audit ? logger : false },
     );
+    const http = app.get<AxiosInstance>(WEIXIN_AXIOS);
     closeAll = async () => {
+      closeAll = async () => undefined;
       await app.close();
       redis.disconnect();
+      // Idle keep-alive sockets are the pool's, not a leak: close them before counting.
+      (http.defaults.httpAgent as { destroy?: () => void } | undefined)?.destroy?.();
     };
     service = app.get(TemporaryMediaService);
     send({ kind: 'ready', pid: process.pid });
@@ -303,13 +138,27 @@ async function runWorker(): Promise<void> {
     const startedAt = Date.now();
     const results: UploadOutcome[] = new Array(job.uploads);
     const settles = new Array<number>(job.uploads).fill(0);
+    const errorTexts: string[] = [];
+    const largePadding = job.largeEvery ? Buffer.concat(iccSegments(8 * 1024 * 1024)) : Buffer.alloc(0);
+    const sourceDir = job.mixedSources ? mkdtempSync(join(tmpdir(), 'fleet-sources-')) : undefined;
     const one = async (index: number) => {
-      const content = distinctJpeg(
-        job.sameContent ? job.label : `${job.label}-${workerIndex}-${index}`,
-        base,
-      );
+      let content = distinctJpeg(job.sameContent ? job.label : `${job.label}-${workerIndex}-${index}`, base);
       const target = job.appIds ? service!.forAccount(job.appIds[index % job.appIds.length]) : service!;
-      const call = target.uploadImage(content, { reuse: job.reuse });
+      const large = job.largeEvery !== undefined && index % job.largeEvery === job.largeEvery - 1;
+      if (large) content = withJpegSegments(content, [largePadding]);
+      // Mixed sources: a Buffer, a file path, a stream (spooled to a temp file), in turn; large ones never
+      // from a Buffer (a Buffer opens no file).
+      let source: Buffer | string | Readable = content;
+      if (sourceDir && (index % 3 === 1 || (large && index % 2 === 0))) {
+        source = join(sourceDir, `${index}.jpg`);
+        writeFileSync(source, content);
+      } else if (sourceDir && (index % 3 === 2 || large)) {
+        source = Readable.from([content]);
+      }
+      const aborted = job.abortEvery !== undefined && index % job.abortEvery === job.abortEvery - 1;
+      const abort = new AbortController();
+      if (aborted) setTimeout(() => abort.abort(), (index % 7) * 5);
+      const call = target.uploadImage(source, { reuse: job.reuse, signal: abort.signal });
       // Count settlements of the call itself: exactly once, or the test sees it.
       call.then(
         () => settles[index]++,
@@ -353,15 +202,21 @@ async function runWorker(): Promise<void> {
         results[index] = {
           index,
           ok: false,
-          errorName: failure?.constructor?.name ?? failure?.name ?? 'unknown',
+          // An abort is a DOMException or Node's AbortError, depending on where it struck: one name for both.
+          errorName:
+            failure?.name === 'AbortError'
+              ? 'AbortError'
+              : (failure?.constructor?.name ?? failure?.name ?? 'unknown'),
           errcode: failure?.errcode,
           code: failure?.code,
           message: String(failure?.message ?? error),
           settledAt: Date.now(),
           settles: 0,
         };
+        if (config!.audit) errorTexts.push(renderings(error));
       } finally {
         clearTimeout(hangTimer);
+        if (aborted) results[index].aborted = true;
       }
     };
     const concurrency = Math.min(job.concurrency ?? job.uploads, job.uploads);
@@ -374,9 +229,23 @@ async function runWorker(): Promise<void> {
     // Let late settlements (a second resolve would be a bug) show up before counting.
     await new Promise((resolve) => setImmediate(resolve));
     for (const result of results) result.settles = settles[result.index];
+    if (sourceDir) rmSync(sourceDir, { recursive: true, force: true });
+    let audit: WorkerAudit | undefined;
+    if (config!.audit) {
+      // The audit ends this worker's module: close it, then count what is still open.
+      await closeAll();
+      const leaked = await leakedDescriptors(descriptorsBefore);
+      audit = {
+        descriptorsBefore: descriptorsBefore.length,
+        descriptorsAfter: (await settledDescriptors()).length,
+        leaked,
+        logLines,
+        errorTexts,
+      };
+    }
     send({
       kind: 'done',
-      report: { workerIndex, pid: process.pid, startedAt, finishedAt: Date.now(), results },
+      report: { workerIndex, pid: process.pid, startedAt, finishedAt: Date.now(), results, audit },
     });
   };
 
