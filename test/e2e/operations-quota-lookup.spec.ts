@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { WeixinApiError } from '../../lib';
 import { FakeWeixinServer } from '../../lib/testing';
-import { distinctJpeg } from '../support/fleet-worker';
+import { distinctJpeg } from '../support/fleet';
 import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
 
 const UPLOAD = '/cgi-bin/media/upload';
