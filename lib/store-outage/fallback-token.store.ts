@@ -9,18 +9,29 @@ import type { StoreCircuit } from './store-circuit';
  * store. When the shared store answers again it is used again.
  */
 export class FallbackTokenStore implements TokenStore {
-  protected local = new InMemoryTokenStore();
+  protected readonly local = new InMemoryTokenStore();
 
   constructor(
     protected readonly shared: TokenStore,
     protected readonly circuit: StoreCircuit,
   ) {}
 
+  /**
+   * The shared token; while there is none, one this process fetched during an outage (a Redis that
+   * serves reads but refuses writes would otherwise cost a token request every few seconds).
+   */
   get(key: string): Promise<StoredAccessToken | undefined> {
     return this.circuit.run(
       'get',
-      () => this.shared.get(key),
-      () => this.local.get(key),
+      async () => {
+        const shared = await this.shared.get(key);
+        if (shared) return shared;
+        const local = await this.localToken(key);
+        // Back from an outage with a token the shared store lacks (a restarted Redis): share it again.
+        if (local) await this.shared.set(key, local);
+        return local;
+      },
+      () => this.localToken(key),
     );
   }
 
@@ -32,11 +43,13 @@ export class FallbackTokenStore implements TokenStore {
     );
   }
 
-  delete(key: string, token: string): Promise<void> {
-    return this.circuit.run(
+  async delete(key: string, token: string): Promise<void> {
+    // A rejected token goes from both places: it may be one this process kept during an outage.
+    await this.local.delete(key, token);
+    await this.circuit.run(
       'delete',
       () => this.shared.delete(key, token),
-      () => this.local.delete(key, token),
+      () => undefined,
     );
   }
 
@@ -64,8 +77,8 @@ export class FallbackTokenStore implements TokenStore {
     };
   }
 
-  /** Forgets what was kept in this process during an outage (the shared store is current again). */
-  forgetLocal(): void {
-    this.local = new InMemoryTokenStore();
+  protected async localToken(key: string): Promise<StoredAccessToken | undefined> {
+    const token = await this.local.get(key);
+    return token && token.expiresAt > Date.now() ? token : undefined;
   }
 }

@@ -10,16 +10,15 @@ export { STORE_DOWN_FOR_MS, STORE_TIMEOUT_MS } from './store-circuit';
 /** The user's token store behind a circuit: an outage costs sharing, never a stalled call. */
 export function withTokenStoreFallback(store: TokenStore): TokenStore {
   const logger = new Logger('WeixinMediaTokenStore');
-  let fallback: FallbackTokenStore | undefined = undefined;
-  const circuit = new StoreCircuit({
-    name: 'token store',
-    meanwhile: 'access tokens are fetched and kept in this process (one request at a time)',
-    warn: (message) => logger.warn(message),
-    log: (message) => logger.log(message),
-    onRecovered: () => fallback?.forgetLocal(),
-  });
-  fallback = new FallbackTokenStore(store, circuit);
-  return fallback;
+  return new FallbackTokenStore(
+    store,
+    new StoreCircuit({
+      name: 'token store',
+      meanwhile: 'access tokens are fetched and kept in this process (one request at a time)',
+      warn: (message) => logger.warn(message),
+      log: (message) => logger.log(message),
+    }),
+  );
 }
 
 /** The user's reuse cache behind a circuit: an outage costs reuse, never a stalled upload. */

@@ -4,6 +4,8 @@ import { redactSecrets } from '../errors/secret-redaction';
 export const STORE_TIMEOUT_MS = 500;
 /** After a failure the store is left alone this long; then one call tries it again. */
 export const STORE_DOWN_FOR_MS = 5_000;
+/** A store that keeps failing (reads work, writes are refused) is warned about once a minute at most. */
+const WARN_EVERY_MS = 60_000;
 
 export interface StoreCircuitOptions {
   /** What the log calls the store, e.g. `token store`. */
@@ -12,8 +14,6 @@ export interface StoreCircuitOptions {
   meanwhile: string;
   warn(message: string): void;
   log(message: string): void;
-  /** Called when the store answers again after an outage. */
-  onRecovered?: () => void;
   /** @default STORE_TIMEOUT_MS */
   timeoutMs?: number;
   /** @default STORE_DOWN_FOR_MS */
@@ -23,12 +23,15 @@ export interface StoreCircuitOptions {
 /**
  * Keeps a slow or failing store (a Redis that is down, read-only or out of memory) from stalling
  * calls: each store call gets a short bound; the first failure marks the store down for a while (one
- * warning, not one per call) and calls take their fallback at once; after that while, one call tries
- * the store again, and when it answers the store is used again (one log line).
+ * warning, not one per call, and at most one a minute for a store that keeps failing) and calls take
+ * their fallback at once; after that while, one call tries the store again, and when it answers the
+ * store is used again (one log line).
  */
 export class StoreCircuit {
   protected downUntil = 0;
   protected probing = false;
+  protected lastWarnedAt = -Infinity;
+  protected warnedThisOutage = false;
   protected readonly timeoutMs: number;
   protected readonly downForMs: number;
 
@@ -60,12 +63,15 @@ export class StoreCircuit {
       const value = await this.bounded(operation, call, onLate);
       if (wasDown && this.isDown) {
         this.downUntil = 0;
-        this.options.onRecovered?.();
-        this.options.log(`The ${this.options.name} answers again; using it again`);
+        if (this.warnedThisOutage) this.options.log(`The ${this.options.name} answers again; using it again`);
       }
       return value;
     } catch (error) {
       if (!this.isDown) {
+        this.warnedThisOutage = Date.now() - this.lastWarnedAt >= WARN_EVERY_MS;
+      }
+      if (!this.isDown && this.warnedThisOutage) {
+        this.lastWarnedAt = Date.now();
         this.options.warn(
           `The ${this.options.name} failed (${describe(error)}); for the next ${this.downForMs / 1000} s ` +
             `${this.options.meanwhile}, then it is tried again`,

@@ -68,6 +68,34 @@ describe('store failures: a library error without the command arguments, and upl
   });
   afterEach(() => fake.reset());
 
+  it('a Redis that stays read-only for 12 s: no token request beyond the first, one warning per store', async () => {
+    await admin.flushall();
+    await refusals[0].refuse(admin);
+    const logged: string[] = [];
+    const capture = (message: unknown) => void logged.push(String(message));
+    const logger: LoggerService = { log: capture, error: capture, warn: capture, debug: () => undefined };
+    const context = await createMediaTestingModule(fake, {
+      tokenStore: new RedisTokenStore(client),
+      mediaCache: new RedisMediaCache(client),
+    });
+    context.moduleRef.useLogger(logger);
+    try {
+      // Past two retries of the store (every 5 s): reads answer, so it is used again, and writes fail again.
+      const until = Date.now() + 12_000;
+      for (let i = 0; Date.now() < until; i++) {
+        assert.ok((await context.service.uploadImage(distinctJpeg(`readonly-${i}`, BASE_JPEG))).mediaId);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    } finally {
+      await context.close();
+      await refusals[0].restore(admin);
+    }
+    assert.equal(fake.tokenRequestCount, 1, 'the token this process fetched served the whole time');
+    const text = logged.join('\n');
+    assert.equal(logged.filter((line) => /token store failed/.test(line)).length, 1, text);
+    assert.equal(logged.filter((line) => /media cache failed/.test(line)).length, 1, text);
+  });
+
   for (const { name, code, refused, refuse, restore } of refusals) {
     describe(name, () => {
       before(async () => {
