@@ -322,18 +322,14 @@ export class TemporaryMediaService {
     });
     const { data } = await this.http.request<UploadAnswer>(
       UPLOAD_PATH,
-      // A fresh body for every try: a consumed stream cannot be sent again. It is destroyed when its
-      // try ends, however it ends, so a try cut short never leaves its file read half way.
-      (onTryEnd) => {
-        const body = multipart.body();
-        if (!Buffer.isBuffer(body)) onTryEnd(() => body.destroy());
-        return {
-          method: 'POST',
-          params: { type },
-          data: body,
-          headers: { 'content-type': multipart.contentType, 'content-length': multipart.contentLength },
-        };
-      },
+      // A fresh body for every try: a consumed stream cannot be sent again. Every try reads the one
+      // descriptor the upload opened (closed with the upload), so a try cut short leaves none open.
+      () => ({
+        method: 'POST',
+        params: { type },
+        data: multipart.body(),
+        headers: { 'content-type': multipart.contentType, 'content-length': multipart.contentLength },
+      }),
       options.signal,
     );
     const mediaId = data.media_id ?? data.thumb_media_id;

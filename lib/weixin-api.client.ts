@@ -21,13 +21,11 @@ export class WeixinApiClient {
 
   /**
    * Sends the request to `path` built by `build` (called again for each try, so a streamed body is
-   * fresh every time). What `build` hands to `onTryEnd` runs when that try ends, however it ends
-   * (answer, error, timeout, reset, abort): a file stream a try opened is destroyed with the try, not
-   * left half read holding its descriptor. `signal` aborts the call, including the wait between tries.
+   * fresh every time). `signal` aborts it, including the wait between tries.
    */
   async request<T>(
     path: string,
-    build: (onTryEnd: (release: () => void) => void) => AxiosRequestConfig,
+    build: () => AxiosRequestConfig,
     signal?: AbortSignal,
   ): Promise<AxiosResponse<T>> {
     const { tokens } = await this.accounts.current();
@@ -37,19 +35,14 @@ export class WeixinApiClient {
       tokens,
       (accessToken) =>
         withRetries(
-          async (attemptSignal) => {
-            const releases: Array<() => void> = [];
-            try {
-              const config = build((release) => releases.push(release));
-              return await this.http.request<T>({
-                ...config,
-                url: path,
-                params: { ...config.params, access_token: accessToken },
-                signal: attemptSignal,
-              });
-            } finally {
-              for (const release of releases) release();
-            }
+          (attemptSignal) => {
+            const config = build();
+            return this.http.request<T>({
+              ...config,
+              url: path,
+              params: { ...config.params, access_token: accessToken },
+              signal: attemptSignal,
+            });
           },
           { retry: this.options.retry, timeoutMs: this.options.timeoutMs, path, signal, budget },
         ),
