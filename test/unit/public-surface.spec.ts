@@ -36,6 +36,7 @@ const ENTRY = [
   'WeixinMediaModule',
   'WeixinMediaOptionsError',
   'WeixinNetworkError',
+  'WeixinStoreError',
   'isQuotaErrcode',
   'isRetryableErrcode',
   'isTokenInvalidErrcode',
