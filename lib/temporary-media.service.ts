@@ -320,14 +320,14 @@ export class TemporaryMediaService {
       open: () =>
         report ? countedStream(media.createReadStream(), bytes, report) : media.createReadStream(),
     });
-    const { data } = await this.http.request<UploadAnswer>(
+    const data = await this.http.send<UploadAnswer>(
       UPLOAD_PATH,
       // A fresh body for every try: a consumed stream cannot be sent again. Every try reads the one
       // descriptor the upload opened (closed with the upload), so a try cut short leaves none open.
       () => ({
         method: 'POST',
-        params: { type },
-        data: multipart.body(),
+        query: { type },
+        body: multipart.body(),
         headers: { 'content-type': multipart.contentType, 'content-length': multipart.contentLength },
       }),
       options.signal,

@@ -4,6 +4,11 @@ import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-me
 import { WeixinAccounts } from './accounts/weixin-accounts';
 import { withAccessToken } from './tokens/token.interceptor';
 import { RetryBudget, withRetries } from './weixin-api/request-attempts';
+import {
+  weixinHttpRequest,
+  type WeixinAgents,
+  type WeixinHttpRequest,
+} from './weixin-api/weixin-http.request';
 import { WEIXIN_AXIOS, WEIXIN_MEDIA_MODULE_OPTIONS } from './weixin-media.constants';
 
 /**
@@ -18,6 +23,9 @@ export class WeixinApiClient {
     @Inject(WEIXIN_AXIOS) protected readonly http: AxiosInstance,
     protected readonly accounts: WeixinAccounts,
   ) {}
+
+  /** The axios instance's keep-alive agents: the direct path shares its bounded sockets. */
+  private agents?: WeixinAgents;
 
   /**
    * Sends the request to `path` built by `build` (called again for each try, so a streamed body is
@@ -41,6 +49,41 @@ export class WeixinApiClient {
               ...config,
               url: path,
               params: { ...config.params, access_token: accessToken },
+              signal: attemptSignal,
+            });
+          },
+          { retry: this.options.retry, timeoutMs: this.options.timeoutMs, path, signal, budget },
+        ),
+      signal,
+      budget,
+    );
+  }
+
+  /**
+   * Like `request`, on `node:http(s)` directly (see `weixinHttpRequest`), answering the parsed JSON:
+   * the upload path, where axios' per-call work costs more than a small upload. Same token, retries,
+   * timeouts, abort and error shapes.
+   */
+  async send<T>(
+    path: string,
+    build: () => Pick<WeixinHttpRequest, 'method' | 'query' | 'headers' | 'body'>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const { tokens } = await this.accounts.current();
+    const defaults = this.http.defaults;
+    const agents = (this.agents ??= { http: defaults.httpAgent, https: defaults.httpsAgent });
+    const budget = new RetryBudget(this.options.retry.attempts);
+    return withAccessToken(
+      tokens,
+      (accessToken) =>
+        withRetries(
+          (attemptSignal) => {
+            const call = build();
+            return weixinHttpRequest<T>(agents, {
+              ...call,
+              baseUrl: defaults.baseURL ?? this.options.apiBaseUrl,
+              path,
+              query: { ...call.query, access_token: accessToken },
               signal: attemptSignal,
             });
           },
