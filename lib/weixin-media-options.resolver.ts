@@ -1,5 +1,6 @@
 import { accountProblems, isAppId } from './accounts/weixin-account.rules';
 import { WeixinMediaOptionsError } from './errors/weixin-media-options.error';
+import { concealSecrets } from './errors/secret-redaction';
 import type { TokenMode, WeixinMediaModuleOptions } from './interfaces';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
 import {
@@ -40,7 +41,7 @@ export function resolveWeixinMediaOptions(
     const value = config?.get(WEIXIN_CONFIG_KEYS[key]);
     return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
   };
-  const options: ResolvedWeixinMediaOptions = {
+  const options: ResolvedWeixinMediaOptions = concealSecrets({
     ...given,
     // With `accounts`, a default account is optional: no appId anywhere means none.
     appId: given.appId ?? fromConfig('appId') ?? (given.accounts === undefined ? '' : undefined),
@@ -53,7 +54,7 @@ export function resolveWeixinMediaOptions(
     tokenRefresh: given.tokenRefresh ?? true,
     retry: { ...DEFAULT_RETRY, ...given.retry },
     maxSockets: given.maxSockets ?? DEFAULT_MAX_SOCKETS,
-  };
+  });
   const problems = findProblems(options);
   if (problems.length > 0) {
     throw new WeixinMediaOptionsError(problems);

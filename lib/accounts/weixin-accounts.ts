@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AxiosInstance } from 'axios';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { UnknownAccountError } from '../errors/unknown-account.error';
+import { concealSecrets } from '../errors/secret-redaction';
 import type { TokenStore, WeixinAccount } from '../interfaces';
 import type { ResolvedWeixinMediaOptions } from '../interfaces/resolved-weixin-media-options.interface';
 import { AccessTokenManager } from '../tokens/access-token.manager';
@@ -43,7 +44,9 @@ export class WeixinAccounts {
     defaultTokens: AccessTokenManager,
   ) {
     if (Array.isArray(options.accounts)) {
-      this.listed = new Map(options.accounts.map((account) => [account.appId, account]));
+      this.listed = new Map(
+        options.accounts.map((account) => [account.appId, concealSecrets({ ...account })]),
+      );
     }
     if (options.appId !== undefined) {
       this.defaultAccount = { appId: options.appId, tokens: defaultTokens };

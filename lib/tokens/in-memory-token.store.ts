@@ -18,6 +18,11 @@ export class InMemoryTokenStore implements TokenStore {
     }
   }
 
+  /** How `util.inspect` (and so the inspection of any service holding this store) shows it: no tokens. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `InMemoryTokenStore { tokens: ${this.tokens.size}, locks: ${this.locks.size} }`;
+  }
+
   async get(key: string): Promise<StoredAccessToken | undefined> {
     return this.tokens.get(key);
   }

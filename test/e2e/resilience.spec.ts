@@ -1,8 +1,9 @@
 import { type LoggerService } from '@nestjs/common';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { WeixinApiError, WeixinNetworkError } from '../../lib';
+import { WEIXIN_MEDIA_MODULE_OPTIONS, WeixinApiError, WeixinNetworkError } from '../../lib';
 import { redactSecrets } from '../../lib/errors/secret-redaction';
 import { FakeWeixinServer } from '../../lib/testing';
 import { mediaFixture } from '../support/paths';
@@ -190,12 +191,35 @@ describe('secret redaction', () => {
       );
       assert.ok(issuedTokens().length > 0);
       assertClean(`${error.message}\n${error.stack}\n${JSON.stringify(error)}\n${String(error)}`);
-      assertClean(require('node:util').inspect(error, { depth: 10, showHidden: true }));
+      assertClean(inspect(error, { depth: 10, showHidden: true }));
     });
   }
 
   it('log lines carry no token or secret', () => {
     assertClean(logged.join('\n'));
+  });
+
+  it('the service, its options and listed accounts render no token or secret', async () => {
+    const listedSecret = 'listed-account-secret-0123';
+    const withAccounts = await createMediaTestingModule(fake, {
+      accounts: [{ appId: 'wx00000000000000b2', appSecret: listedSecret }],
+    });
+    try {
+      await withAccounts.service.uploadImage(IMAGE, { reuse: false });
+      const options = withAccounts.moduleRef.get(WEIXIN_MEDIA_MODULE_OPTIONS);
+      assert.equal(options.appSecret, fake.appSecret, 'the secret is still there to use');
+      for (const text of [
+        inspect(withAccounts.service),
+        inspect(withAccounts.service, { depth: Infinity }),
+        inspect(options, { depth: Infinity }),
+        JSON.stringify(options),
+      ]) {
+        assertClean(text);
+        assert.ok(!text.includes(listedSecret), "a listed account's secret leaked");
+      }
+    } finally {
+      await withAccounts.close();
+    }
   });
 
   it('redactSecrets removes query, JSON and literal secrets', () => {
