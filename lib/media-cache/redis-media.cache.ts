@@ -2,6 +2,7 @@ import type { WeixinRedisClient } from '../interfaces/redis-client.interface';
 import { WeixinStoreError } from '../errors/weixin-store.error';
 import type { CachedMedia, MediaCache } from '../interfaces/media-cache.interface';
 import type { MediaType } from '../interfaces/media.interface';
+import { appTaggedKey } from '../redis-keys';
 
 export interface RedisMediaCacheOptions {
   /**
@@ -14,14 +15,13 @@ export interface RedisMediaCacheOptions {
 const MEDIA_TYPES: readonly MediaType[] = ['image', 'voice', 'video', 'thumb'];
 
 /**
- * Writes the entry KEYS[1] = ARGV[1] for ARGV[2] ms and adds its cache key ARGV[3] to the media_id's
- * index KEYS[2], whose expiry only ever grows (it must outlive every entry it lists).
+ * Adds the cache key ARGV[1] to the media_id's index KEYS[1], whose expiry only ever grows to ARGV[2] ms
+ * (it must outlive every entry it lists).
  */
-const SET_ENTRY = `
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3])
-if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then
-  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+const INDEX_ENTRY = `
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 1`;
 
@@ -40,8 +40,11 @@ return 0`;
  * they stop being answerable (the service sets `expiresAt` a margin before the media expires); a
  * reverse index per media_id lets a 40007 evict every entry that answers that id.
  *
- * Keys: `{prefix}media:{appId}:{type}:{sha256}` (the entry) and `{prefix}media-id:{mediaId}` (a set of
- * the cache keys answering it, expiring with the last of them).
+ * Works with one Redis and with Redis Cluster (an ioredis `Cluster`): every command and script touches
+ * one key, and an account's entries share its AppID hash tag.
+ *
+ * Keys: `<prefix>{<appId>}:media:<type>:<sha256>` (the entry, e.g. `weixin-media:{wx123}:media:image:…`)
+ * and `<prefix>media-id:{<mediaId>}` (a set of the cache keys answering it, expiring with the last of them).
  */
 export class RedisMediaCache implements MediaCache {
   protected readonly prefix: string;
@@ -72,17 +75,12 @@ export class RedisMediaCache implements MediaCache {
       expiresAt: value.expiresAt,
       ...(value.fitted ? { fitted: value.fitted } : {}),
     };
-    await this.command('set', () =>
-      this.client.eval(
-        SET_ENTRY,
-        2,
-        this.entryKey(key),
-        this.indexKey(value.mediaId),
-        JSON.stringify(entry),
-        ttlMs,
-        key,
-      ),
-    );
+    // The index first: an index naming a missing entry is harmless, an entry its 40007 cannot evict is not.
+    // (Two steps, as the entry and the index live in different cluster slots.)
+    await this.command('set', async () => {
+      await this.client.eval(INDEX_ENTRY, 1, this.indexKey(value.mediaId), key, ttlMs);
+      await this.client.set(this.entryKey(key), JSON.stringify(entry), 'PX', ttlMs);
+    });
   }
 
   async deleteByMediaId(mediaId: string): Promise<void> {
@@ -113,11 +111,11 @@ export class RedisMediaCache implements MediaCache {
   }
 
   protected entryKey(key: string): string {
-    return `${this.prefix}media:${key}`;
+    return appTaggedKey(this.prefix, 'media', key);
   }
 
   protected indexKey(mediaId: string): string {
-    return `${this.prefix}media-id:${mediaId}`;
+    return `${this.prefix}media-id:{${mediaId}}`;
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { WeixinRedisClient } from '../interfaces/redis-client.interface';
 import { WeixinStoreError } from '../errors/weixin-store.error';
 import type { StoredAccessToken, TokenLock, TokenStore } from '../interfaces/token-store.interface';
+import { appTaggedKey } from '../redis-keys';
 
 export interface RedisTokenStoreOptions {
   /**
@@ -34,7 +35,11 @@ return 0`;
  * (`SET NX PX`), so a holder that crashed blocks the others no longer than the lease, and it is
  * released only by the holder that took it.
  *
- * Keys: `{prefix}token:{appId}:{tokenMode}` and `…:lock` beside it.
+ * Works with one Redis and with Redis Cluster (an ioredis `Cluster`): the AppID is the keys' hash tag,
+ * so a token, its lock and their scripts share one slot.
+ *
+ * Keys: `<prefix>{<appId>}:token:<tokenMode>` (e.g. `weixin-media:{wx123}:token:stable`) and `…:lock`
+ * beside it.
  */
 export class RedisTokenStore implements TokenStore {
   protected readonly prefix: string;
@@ -106,7 +111,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   protected tokenKey(key: string): string {
-    return `${this.prefix}token:${key}`;
+    return appTaggedKey(this.prefix, 'token', key);
   }
 }
 

@@ -49,11 +49,11 @@ describe('Redis stores on a real redis-server', () => {
       const expiresAt = Date.now() + 60_000;
       await store.set('wx1:stable', { token, expiresAt });
       assert.deepEqual(await store.get('wx1:stable'), { token, expiresAt });
-      assert.deepEqual(JSON.parse((await client.get('weixin-media:token:wx1:stable'))!), {
+      assert.deepEqual(JSON.parse((await client.get('weixin-media:{wx1}:token:stable'))!), {
         token,
         expiresAt,
       });
-      const ttl = await client.pttl('weixin-media:token:wx1:stable');
+      const ttl = await client.pttl('weixin-media:{wx1}:token:stable');
       assert.ok(ttl > 58_000 && ttl <= 60_000, `PTTL ${ttl}`);
       // Seen from another connection too.
       assert.equal((await new RedisTokenStore(other).get('wx1:stable'))?.token, token);
@@ -65,15 +65,15 @@ describe('Redis stores on a real redis-server', () => {
       assert.equal((await store.get('wx1:classic'))?.token, 'short');
       await sleep(200);
       assert.equal(await store.get('wx1:classic'), undefined);
-      assert.equal(await client.exists('weixin-media:token:wx1:classic'), 0);
+      assert.equal(await client.exists('weixin-media:{wx1}:token:classic'), 0);
       await store.set('wx1:classic', { token: 'dead', expiresAt: Date.now() - 1 });
-      assert.equal(await client.exists('weixin-media:token:wx1:classic'), 0);
+      assert.equal(await client.exists('weixin-media:{wx1}:token:classic'), 0);
     });
 
     it('treats a damaged value as no token', async () => {
-      await client.set('weixin-media:token:wx1:stable', 'not json');
+      await client.set('weixin-media:{wx1}:token:stable', 'not json');
       assert.equal(await new RedisTokenStore(client).get('wx1:stable'), undefined);
-      await client.set('weixin-media:token:wx1:stable', '{"token":42}');
+      await client.set('weixin-media:{wx1}:token:stable', '{"token":42}');
       assert.equal(await new RedisTokenStore(client).get('wx1:stable'), undefined);
     });
 
@@ -85,9 +85,9 @@ describe('Redis stores on a real redis-server', () => {
       await new RedisTokenStore(other).delete('wx1:stable', 'new-token');
       assert.equal(await store.get('wx1:stable'), undefined);
       await store.delete('wx1:stable', 'new-token'); // nothing there: no error
-      await client.set('weixin-media:token:wx1:stable', 'not json');
+      await client.set('weixin-media:{wx1}:token:stable', 'not json');
       await store.delete('wx1:stable', 'new-token');
-      assert.equal(await client.get('weixin-media:token:wx1:stable'), 'not json');
+      assert.equal(await client.get('weixin-media:{wx1}:token:stable'), 'not json');
     });
 
     it('the lock is exclusive across connections until released', async () => {
@@ -97,7 +97,7 @@ describe('Redis stores on a real redis-server', () => {
       assert.ok(lock);
       assert.equal(await theirs.tryLock('wx1:stable', 10_000), undefined);
       assert.equal(await mine.tryLock('wx1:stable', 10_000), undefined, 'not re-entrant either');
-      const ttl = await client.pttl('weixin-media:token:wx1:stable:lock');
+      const ttl = await client.pttl('weixin-media:{wx1}:token:stable:lock');
       assert.ok(ttl > 9_000 && ttl <= 10_000, `the lock is a lease: PTTL ${ttl}`);
       assert.ok(await theirs.tryLock('wx1:classic', 10_000), 'another key has its own lock');
       await lock.release();
@@ -151,11 +151,11 @@ describe('Redis stores on a real redis-server', () => {
       assert.ok(await a.tryLock('wxA:stable', 5_000));
       assert.ok(await b.tryLock('wxA:stable', 5_000), 'locks are namespaced too');
       assert.deepEqual((await client.keys('*')).sort(), [
-        'prod:token:wxA:stable',
-        'prod:token:wxA:stable:lock',
-        'prod:token:wxB:stable',
-        'staging:token:wxA:stable',
-        'staging:token:wxA:stable:lock',
+        'prod:{wxA}:token:stable',
+        'prod:{wxA}:token:stable:lock',
+        'prod:{wxB}:token:stable',
+        'staging:{wxA}:token:stable',
+        'staging:{wxA}:token:stable:lock',
       ]);
     });
   });
@@ -168,11 +168,11 @@ describe('Redis stores on a real redis-server', () => {
       assert.deepEqual(await cache.get('wx1:image:abc'), entry);
       assert.deepEqual(await new RedisMediaCache(other).get('wx1:image:abc'), entry);
       assert.equal(await cache.get('wx1:image:other'), undefined);
-      const entryTtl = await client.pttl('weixin-media:media:wx1:image:abc');
-      const indexTtl = await client.pttl('weixin-media:media-id:MEDIA_1');
+      const entryTtl = await client.pttl('weixin-media:{wx1}:media:image:abc');
+      const indexTtl = await client.pttl('weixin-media:media-id:{MEDIA_1}');
       assert.ok(entryTtl > 58_000 && entryTtl <= 60_000, `entry PTTL ${entryTtl}`);
       assert.ok(indexTtl >= entryTtl - 50, `index PTTL ${indexTtl} outlives the entry`);
-      assert.deepEqual(await client.smembers('weixin-media:media-id:MEDIA_1'), ['wx1:image:abc']);
+      assert.deepEqual(await client.smembers('weixin-media:media-id:{MEDIA_1}'), ['wx1:image:abc']);
     });
 
     it('an entry is gone at its expiresAt; an already expired entry is never written', async () => {
@@ -182,7 +182,7 @@ describe('Redis stores on a real redis-server', () => {
       await sleep(200);
       assert.equal(await cache.get('wx1:image:abc'), undefined);
       assert.equal(
-        await client.exists('weixin-media:media:wx1:image:abc', 'weixin-media:media-id:MEDIA_1'),
+        await client.exists('weixin-media:{wx1}:media:image:abc', 'weixin-media:media-id:{MEDIA_1}'),
         0,
       );
       await cache.set('wx1:image:abc', cached('MEDIA_2', -1));
@@ -198,7 +198,7 @@ describe('Redis stores on a real redis-server', () => {
       assert.equal(await cache.get('wx1:image:aaa'), undefined);
       assert.equal(await cache.get('wx1:thumb:aaa'), undefined);
       assert.equal((await cache.get('wx1:image:bbb'))?.mediaId, 'MEDIA_2');
-      assert.equal(await client.exists('weixin-media:media-id:MEDIA_1'), 0);
+      assert.equal(await client.exists('weixin-media:media-id:{MEDIA_1}'), 0);
       await cache.deleteByMediaId('UNKNOWN'); // no error
     });
 
@@ -217,8 +217,8 @@ describe('Redis stores on a real redis-server', () => {
       const cache = new RedisMediaCache(prefixed);
       await cache.set('wx1:image:abc', cached('MEDIA_P', 60_000));
       assert.deepEqual((await client.keys('*')).sort(), [
-        'tenant1:weixin-media:media-id:MEDIA_P',
-        'tenant1:weixin-media:media:wx1:image:abc',
+        'tenant1:weixin-media:media-id:{MEDIA_P}',
+        'tenant1:weixin-media:{wx1}:media:image:abc',
       ]);
       assert.equal((await cache.get('wx1:image:abc'))?.mediaId, 'MEDIA_P');
       await cache.deleteByMediaId('MEDIA_P');
@@ -227,13 +227,13 @@ describe('Redis stores on a real redis-server', () => {
       await tokens.set('wx1:stable', { token: 'T', expiresAt: Date.now() + 60_000 });
       await tokens.delete('wx1:stable', 'T');
       const lock = await tokens.tryLock('wx1:stable', 5_000);
-      assert.deepEqual(await client.keys('*'), ['tenant1:weixin-media:token:wx1:stable:lock']);
+      assert.deepEqual(await client.keys('*'), ['tenant1:weixin-media:{wx1}:token:stable:lock']);
       await lock!.release();
       assert.deepEqual(await client.keys('*'), []);
     });
 
     it('treats a damaged entry as a miss', async () => {
-      await client.set('weixin-media:media:wx1:image:abc', '{"mediaId":"x","type":"movie"}');
+      await client.set('weixin-media:{wx1}:media:image:abc', '{"mediaId":"x","type":"movie"}');
       assert.equal(await new RedisMediaCache(client).get('wx1:image:abc'), undefined);
     });
 
@@ -245,8 +245,8 @@ describe('Redis stores on a real redis-server', () => {
       await prod.deleteByMediaId('S');
       assert.equal((await staging.get('wx1:image:abc'))?.mediaId, 'S');
       assert.deepEqual((await client.keys('*')).sort(), [
-        'staging:media-id:S',
-        'staging:media:wx1:image:abc',
+        'staging:media-id:{S}',
+        'staging:{wx1}:media:image:abc',
       ]);
     });
   });
@@ -332,8 +332,8 @@ describe('Redis stores on a real redis-server', () => {
     it('the entry ends an hour before the media does', async () => {
       const context = await instance();
       const media = await context.service.uploadImage(distinctJpeg('redis-margin'));
-      const [key] = await client.keys('weixin-media:media:*');
-      assert.match(key, new RegExp(`^weixin-media:media:${fake.appId}:image:[0-9a-f]{64}$`));
+      const [key] = await client.keys('weixin-media:{*}:media:*');
+      assert.match(key, new RegExp(`^weixin-media:\\{${fake.appId}\\}:media:image:[0-9a-f]{64}$`));
       const entry = JSON.parse((await client.get(key))!) as CachedMedia;
       assert.equal(entry.expiresAt, media.createdAt.getTime() + MEDIA_LIFETIME_MS - HOUR_MS);
       const ttl = await client.pttl(key);
@@ -353,7 +353,7 @@ describe('Redis stores on a real redis-server', () => {
         assert.equal(error.errcode, 40007);
         return true;
       });
-      assert.deepEqual(await client.keys('weixin-media:media*'), []);
+      assert.deepEqual(await client.keys('weixin-media:*media*'), []);
       const fresh = await a.service.uploadImage(content);
       assert.equal(fresh.reused, false);
       assert.notEqual(fresh.mediaId, first.mediaId);

@@ -53,7 +53,7 @@ async function settledDescriptors(): Promise<string[]> {
 async function runWorker(): Promise<void> {
   // Loaded here only: the parent side must not pay for Nest and ioredis twice.
   const { NestFactory } = await import('@nestjs/core');
-  const { default: Redis } = await import('ioredis');
+  const { default: Redis, Cluster } = await import('ioredis');
   const lib = await import('../../lib');
   const { RedisMediaCache, RedisTokenStore, TemporaryMediaService, WeixinMediaModule } = lib;
   const { WEIXIN_AXIOS } = await import('../../lib/weixin-media.constants');
@@ -103,7 +103,12 @@ async function runWorker(): Promise<void> {
       await readFile(mediaFixture('image.jpg'));
       descriptorsBefore = await settledDescriptors();
     }
-    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
+    const seed = new URL(config.redisUrl);
+    const redis = config.redisCluster
+      ? new Cluster([{ host: seed.hostname, port: Number(seed.port) }], {
+          redisOptions: { maxRetriesPerRequest: 2 },
+        })
+      : new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
     redis.on('error', () => undefined);
     const app = await NestFactory.createApplicationContext(
       WeixinMediaModule.forRoot({

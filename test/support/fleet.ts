@@ -18,6 +18,8 @@ import { mediaFixture } from './paths';
 export interface FleetWorkerConfig {
   workerIndex: number;
   redisUrl: string;
+  /** `redisUrl` is a seed node of a Redis Cluster: connect an ioredis `Cluster`. */
+  redisCluster?: boolean;
   prefix?: string;
   baseUrl: string;
   appId: string;

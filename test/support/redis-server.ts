@@ -38,7 +38,7 @@ export class RedisServer {
    * address). `own: true` (or a port) starts one even with REDIS_URL set: for tests that stop the
    * server or change its configuration.
    */
-  static async start(options: { port?: number; own?: boolean } = {}): Promise<RedisServer> {
+  static async start(options: { port?: number; own?: boolean; args?: string[] } = {}): Promise<RedisServer> {
     const external = process.env.REDIS_URL;
     if (external && !options.own && options.port === undefined) {
       const server = new RedisServer(external, undefined, () => '');
@@ -81,6 +81,7 @@ export class RedisServer {
           'no',
           '--protected-mode',
           'no',
+          ...(options.args ?? []),
         ],
         { stdio: ['pipe', 'pipe', 'pipe'] },
       );
