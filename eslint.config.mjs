@@ -114,6 +114,18 @@ export default tseslint.config(
     ...forbid('The Weixin API client imports no layer above it.', ...ABOVE_TRANSPORT.slice(5)),
   },
   {
+    files: ['lib/health/**/*.ts'],
+    ...forbid(
+      'health/ sits beside the controller, above the service: it imports neither the controller nor the module.',
+      '**/controller',
+      '**/controller/*',
+      '**/validation',
+      '**/validation/*',
+      '**/weixin-media.module',
+      '**/weixin-media.module-definition',
+    ),
+  },
+  {
     files: ['lib/operations/**/*.ts'],
     ...forbid(
       'operations/ sits below the service: it imports no layer above it.',

@@ -64,3 +64,11 @@ export { MediaUploadInterceptor, type MediaUploadRequest } from './controller/me
 export type { MediaUploadFile, MediaUploadFormLimits } from './controller/multipart-upload.reader';
 export { WeixinMediaExceptionFilter } from './controller/weixin-media-exception.filter';
 export type { UploadedMediaResponse, VideoUrlResponse } from './controller/weixin-media-response.interface';
+
+// Operations: a terminus health indicator (terminus is loaded on the first check)
+export {
+  WeixinMediaHealthIndicator,
+  type WeixinMediaHealthDetails,
+  type WeixinMediaHealthOptions,
+  type WeixinMediaHealthResult,
+} from './health';

@@ -8,6 +8,7 @@ import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-me
 import { MediaFitter } from './fit/media-fitter';
 import { InMemoryMediaCache } from './media-cache/in-memory-media.cache';
 import { withMediaCacheFallback, withTokenStoreFallback } from './store-outage';
+import { WeixinMediaHealthIndicator } from './health/weixin-media.health-indicator';
 import { TemporaryMediaService } from './temporary-media.service';
 import { AccessTokenManager } from './tokens/access-token.manager';
 import { InMemoryTokenStore } from './tokens/in-memory-token.store';
@@ -95,6 +96,7 @@ const providers: Provider[] = [
   TemporaryMediaService,
   // Fastify needs a multipart parser for MediaUploadInterceptor, on the mounted controller or a route of the app.
   WeixinMediaHttpSetup,
+  WeixinMediaHealthIndicator,
 ];
 
 /**
@@ -103,7 +105,12 @@ const providers: Provider[] = [
  */
 @Module({
   providers,
-  exports: [TemporaryMediaService, AccessTokenManager, WEIXIN_MEDIA_MODULE_OPTIONS],
+  exports: [
+    TemporaryMediaService,
+    AccessTokenManager,
+    WeixinMediaHealthIndicator,
+    WEIXIN_MEDIA_MODULE_OPTIONS,
+  ],
 })
 export class WeixinMediaModule extends ConfigurableModuleClass {
   /**

@@ -17,10 +17,10 @@ function runWithout(hidden: string[], script: string, env: Record<string, string
   return JSON.parse(result.stdout.trim().split('\n').pop()!);
 }
 
-const LOADED = `Object.keys(require.cache).filter((f) => /node_modules\\/(@nestjs\\/config|class-validator|class-transformer|ioredis|sharp|@ffmpeg-installer)\\//.test(f)).map((f) => f.split('node_modules/').pop().split('/').slice(0, f.includes('@nestjs/') ? 2 : 1).join('/'))`;
+const LOADED = `Object.keys(require.cache).filter((f) => /node_modules\\/(@nestjs\\/config|@nestjs\\/terminus|@opentelemetry\\/api|class-validator|class-transformer|ioredis|sharp|@ffmpeg-installer)\\//.test(f)).map((f) => f.split('node_modules/').pop().split('/').slice(0, /node_modules\\/@/.test(f) ? 2 : 1).join('/'))`;
 
 describe('optional peers', () => {
-  it('the entry loads neither @nestjs/config, class-validator, ioredis nor sharp when they are installed', () => {
+  it('the entry loads neither @nestjs/config, @nestjs/terminus, @opentelemetry/api, class-validator, ioredis nor sharp when they are installed', () => {
     const loaded = runWithout(
       [],
       `require(${JSON.stringify(LIB)}); console.log(JSON.stringify([...new Set(${LOADED})]))`,
@@ -98,5 +98,25 @@ describe('optional peers', () => {
       { name: 'MediaFitError', reason: 'engine-missing' },
     );
     assert.match(answer.error.message, /fitting thumb needs sharp: .*npm install sharp/);
+  });
+
+  it('without @nestjs/terminus, the module boots and the health indicator says what to install', () => {
+    const answer = runWithout(
+      ['@nestjs/terminus'],
+      `
+      require('reflect-metadata');
+      const { NestFactory } = require('@nestjs/core');
+      const { WeixinMediaModule, WeixinMediaHealthIndicator } = require(${JSON.stringify(LIB)});
+      NestFactory.createApplicationContext(
+        WeixinMediaModule.forRoot({ appId: 'wx00000000000000ff', appSecret: 'a-secret-value', apiBaseUrl: 'http://127.0.0.1:9' }),
+        { logger: false },
+      ).then(async (app) => {
+        const indicator = app.get(WeixinMediaHealthIndicator);
+        const result = await indicator.isHealthy('weixin').then(() => 'resolved', (error) => error.message);
+        await app.close();
+        console.log(JSON.stringify({ result }));
+      });`,
+    );
+    assert.match(answer.result, /needs @nestjs\/terminus: npm install @nestjs\/terminus/);
   });
 });
