@@ -114,6 +114,10 @@ export default tseslint.config(
     ...forbid('The Weixin API client imports no layer above it.', ...ABOVE_TRANSPORT.slice(5)),
   },
   {
+    files: ['lib/telemetry/**/*.ts'],
+    ...forbid('telemetry/ is used by every layer: it imports no other part of lib/.', '../*', '@nestjs/*'),
+  },
+  {
     files: ['lib/health/**/*.ts'],
     ...forbid(
       'health/ sits beside the controller, above the service: it imports neither the controller nor the module.',

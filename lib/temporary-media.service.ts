@@ -32,9 +32,11 @@ import {
   FORMAT_CONTENT_TYPES,
   formatBytes,
   inspectMediaContent,
+  isMediaType,
   weixinFilename,
 } from './media-rules';
 import { inspectMediaSource } from './media-source/inspect-media-source';
+import { traced, type WeixinSpan } from './telemetry';
 import { lookupWeixinRequest } from './operations/request-lookup';
 import { fetchUploadQuota } from './operations/upload-quota';
 import { openMediaSource, type OpenedMedia, type OpenMediaOptions } from './media-source/open-media-source';
@@ -130,22 +132,49 @@ export class TemporaryMediaService {
    * Checks `source` against the rules of `type`, then uploads it (or answers the reused media_id).
    * With `fit`, a source that does not pass is converted locally first (see `fit`).
    */
-  async upload(type: MediaType, source: MediaSource, options: UploadOptions = {}): Promise<TemporaryMedia> {
+  upload(type: MediaType, source: MediaSource, options: UploadOptions = {}): Promise<TemporaryMedia> {
+    const facts = isMediaType(type) ? { type } : {};
+    return traced('weixin.media.upload', facts, (span) => this.uploadInSpan(type, source, options, span));
+  }
+
+  protected async uploadInSpan(
+    type: MediaType,
+    source: MediaSource,
+    options: UploadOptions,
+    span: WeixinSpan,
+  ): Promise<TemporaryMedia> {
     assertMediaType(type);
     const fitting = options.fit !== undefined && options.fit !== false;
     // An unknown account fails before the source is read.
     const { appId } = await this.accounts.current();
+    span.set({ appId });
     const media = await openMediaSource(source, type, options.signal, this.openOptions(type, fitting));
     try {
-      if (fitting) return await this.uploadFitted(appId, type, media, options);
+      if (fitting) {
+        const result = await this.uploadFitted(appId, type, media, options);
+        span.set({
+          reused: result.reused,
+          fitted: result.fitted !== undefined,
+          outcome: result.reused ? 'reused' : 'uploaded',
+          ...(result.fitted ? { bytes: result.fitted.bytesAfter } : {}),
+        });
+        return result;
+      }
       const inspection = await inspectMediaContent(type, media.content);
+      span.set({ bytes: inspection.bytes });
       const reuseKey =
         this.cache && options.reuse !== false ? await this.reuseKey(appId, type, media) : undefined;
       const cached = reuseKey ? await this.readCache(reuseKey) : undefined;
       if (cached) {
+        span.set({ reused: true, outcome: 'reused' });
         return { type, mediaId: cached.mediaId, ...mediaTimes(cached.createdAt), reused: true };
       }
       const uploaded = await this.send(media, inspection, options);
+      span.set({
+        reused: false,
+        outcome: 'uploaded',
+        fitted: Boolean((uploaded as { fitted?: unknown }).fitted),
+      });
       if (reuseKey) {
         await this.writeCache(reuseKey, {
           type,
@@ -179,7 +208,7 @@ export class TemporaryMediaService {
     assertMediaType(type);
     const media = await openMediaSource(source, type, options.signal, this.openOptions(type, true));
     try {
-      const { sourceDurationMs: _before, ...fitted } = await this.fitter.fit(
+      const { sourceDurationMs: _before, ...fitted } = await this.fitTraced(
         type,
         { content: media.content, path: media.path },
         { trim: options.trim, signal: options.signal },
@@ -188,6 +217,19 @@ export class TemporaryMediaService {
     } finally {
       await media.close();
     }
+  }
+
+  /** The fit engine's run, in its own span (`weixin.media.fit`): what it made, never what it read. */
+  protected fitTraced(...args: Parameters<MediaFitter['fit']>): ReturnType<MediaFitter['fit']> {
+    return traced('weixin.media.fit', { type: args[0] }, async (span) => {
+      const fitted = await this.fitter.fit(...args);
+      span.set({
+        bytes: fitted.bytes,
+        fitted: fitted.converted,
+        outcome: fitted.converted ? 'converted' : 'unchanged',
+      });
+      return fitted;
+    });
   }
 
   /** Which conversions `fit` can do on this machine, the engines found, and what to install for the rest. */
@@ -248,7 +290,7 @@ export class TemporaryMediaService {
       };
       return cached.fitted ? { ...reused, fitted: cached.fitted } : reused;
     }
-    const fitted = await this.fitter.fit(
+    const fitted = await this.fitTraced(
       type,
       { content: media.content, path: media.path },
       { trim, signal: options.signal, onProgress: throttledProgress(options.onProgress, 'fit') },
@@ -344,7 +386,16 @@ export class TemporaryMediaService {
     return { type, mediaId, ...mediaTimes(data.created_at * 1000), reused: false };
   }
 
-  protected async fetchMedia(
+  protected fetchMedia(path: string, mediaId: string, signal?: AbortSignal): Promise<DownloadedMediaStream> {
+    return traced('weixin.media.download', {}, async (span) => {
+      span.set({ appId: this.accounts.currentAppId() });
+      const media = await this.fetchMediaInSpan(path, mediaId, signal);
+      span.set(media.kind === 'file' ? { bytes: media.contentLength, outcome: 'ok' } : { type: 'video' });
+      return media;
+    });
+  }
+
+  protected async fetchMediaInSpan(
     path: string,
     mediaId: string,
     signal?: AbortSignal,

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AxiosInstance, AxiosRequestConfig } from 'axios';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
+import { traced } from '../telemetry';
 import { type RetryBudget, withRetries } from '../weixin-api/request-attempts';
 import { abortReason, sleep } from '../weixin-api/retry-policy';
 import type { StoredAccessToken, TokenStore } from '../interfaces';
@@ -128,7 +129,16 @@ export class AccessTokenManager {
    * Asks Weixin for a token, retries included, within `budgetMs`. Stable mode never forces a refresh
    * (that would kill the token the rest of the fleet is using).
    */
-  protected async fetchToken(budgetMs: number, retries?: RetryBudget): Promise<StoredAccessToken> {
+  protected fetchToken(budgetMs: number, retries?: RetryBudget): Promise<StoredAccessToken> {
+    const { appId, tokenMode } = this.options;
+    return traced('weixin.token.fetch', { appId, tokenMode }, async (span) => {
+      const fetched = await this.requestToken(budgetMs, retries);
+      span.set({ outcome: 'fetched' });
+      return fetched;
+    });
+  }
+
+  protected async requestToken(budgetMs: number, retries?: RetryBudget): Promise<StoredAccessToken> {
     const { appId, appSecret, tokenMode, retry, timeoutMs } = this.options;
     const request: AxiosRequestConfig =
       tokenMode === 'classic'

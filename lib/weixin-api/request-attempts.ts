@@ -1,5 +1,6 @@
 import { WeixinNetworkError } from '../errors/weixin-network.error';
 import type { RetryOptions } from '../interfaces';
+import { countAttempt } from '../telemetry/weixin-telemetry';
 import { abortReason, backoffDelay, isRetryable, sleep } from './retry-policy';
 
 /**
@@ -47,6 +48,7 @@ export async function withRetries<T, P = undefined>(
   for (;;) {
     try {
       const prepared = (await options.prepare?.()) as P;
+      countAttempt();
       return await withTimeout((signal) => attempt(signal, prepared), options);
     } catch (error) {
       if (options.signal?.aborted || !isRetryable(error) || !budget.spend()) {

@@ -12,7 +12,7 @@ import {
   TemporaryMediaService,
 } from '../../lib';
 import { FakeWeixinServer } from '../../lib/testing';
-import { distinctJpeg } from '../support/fleet-worker';
+import { distinctJpeg } from '../support/fleet';
 import { RedisServer } from '../support/redis-server';
 
 interface HealthAnswer {

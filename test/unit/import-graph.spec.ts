@@ -22,7 +22,7 @@ const LAYERS: string[][] = [
   ['weixin-api'],
   ['media-source', 'media-cache', 'fit'],
   ['media-rules'],
-  ['weixin-media.constants.ts', 'redis-keys.ts'],
+  ['weixin-media.constants.ts', 'redis-keys.ts', 'telemetry'],
   ['errors', 'interfaces'],
 ];
 

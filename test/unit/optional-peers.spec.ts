@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { mediaFixture } from '../support/paths';
 
 const LIB = join(__dirname, '../../lib');
 const HIDE = join(__dirname, '../support/hide-packages.js');
@@ -118,5 +119,33 @@ describe('optional peers', () => {
       });`,
     );
     assert.match(answer.result, /needs @nestjs\/terminus: npm install @nestjs\/terminus/);
+  });
+
+  it('without @opentelemetry/api, uploads and downloads run without telemetry', () => {
+    const answer = runWithout(
+      ['@opentelemetry/api'],
+      `
+      require('reflect-metadata');
+      const { NestFactory } = require('@nestjs/core');
+      const { WeixinMediaModule, TemporaryMediaService } = require(${JSON.stringify(LIB)});
+      const { FakeWeixinServer } = require(${JSON.stringify(join(LIB, 'testing'))});
+      const image = require('node:fs').readFileSync(${JSON.stringify(mediaFixture('image.jpg'))});
+      (async () => {
+        const fake = await FakeWeixinServer.start();
+        const app = await NestFactory.createApplicationContext(
+          WeixinMediaModule.forRoot({ appId: fake.appId, appSecret: fake.appSecret, apiBaseUrl: fake.baseUrl }),
+          { logger: false },
+        );
+        const media = app.get(TemporaryMediaService);
+        const uploaded = await media.uploadImage(image);
+        const downloaded = await media.download(uploaded.mediaId);
+        await app.close();
+        await fake.close();
+        const loaded = Object.keys(require.cache).some((f) => f.includes('@opentelemetry'));
+        console.log(JSON.stringify({ bytes: downloaded.data.length, loaded }));
+      })();`,
+    );
+    assert.ok(answer.bytes > 0);
+    assert.equal(answer.loaded, false);
   });
 });
