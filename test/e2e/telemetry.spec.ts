@@ -179,4 +179,24 @@ describe('telemetry through @opentelemetry/api (in-memory SDK exporters)', () =>
       assert.ok(names.includes(histogram), histogram);
     }
   });
+
+  it('a fitted upload: a weixin.media.fit span (what it made) inside the upload, which says fitted', async () => {
+    spans.reset();
+    context = await createMediaTestingModule(fake, { mediaCache: false });
+    const png = readFileSync(mediaFixture('image.png'));
+    const media = await context.service.uploadThumb(png, { fit: true });
+    assert.ok(media.fitted);
+    const [fit, upload] = spans.getFinishedSpans().filter((span) => span.name.startsWith('weixin.media.'));
+    assert.equal(fit.name, 'weixin.media.fit');
+    assert.deepEqual(fit.attributes, {
+      'weixin.media.type': 'thumb',
+      'weixin.media.bytes': media.fitted.bytesAfter,
+      'weixin.media.fitted': true,
+      'weixin.outcome': 'converted',
+    });
+    assert.equal(upload.name, 'weixin.media.upload');
+    assert.equal(upload.attributes['weixin.media.fitted'], true);
+    assert.equal(upload.attributes['weixin.media.bytes'], media.fitted.bytesAfter);
+    assert.equal(upload.attributes['weixin.outcome'], 'uploaded');
+  });
 });
