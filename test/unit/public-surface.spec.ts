@@ -33,6 +33,7 @@ const ENTRY = [
   'WeixinErrorCode',
   'WeixinMediaExceptionFilter',
   'WeixinMediaFileValidator',
+  'WeixinMediaHealthIndicator',
   'WeixinMediaModule',
   'WeixinMediaOptionsError',
   'WeixinNetworkError',
