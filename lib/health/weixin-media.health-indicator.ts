@@ -5,7 +5,8 @@ import { redactSecrets } from '../errors/secret-redaction';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import type { TokenStore } from '../interfaces';
 import { TemporaryMediaService } from '../temporary-media.service';
-import { WEIXIN_TOKEN_STORE } from '../weixin-media.constants';
+import type { ResolvedWeixinMediaOptions } from '../interfaces/resolved-weixin-media-options.interface';
+import { WEIXIN_MEDIA_MODULE_OPTIONS, WEIXIN_TOKEN_STORE } from '../weixin-media.constants';
 import type {
   WeixinMediaHealthDetails,
   WeixinMediaHealthOptions,
@@ -48,6 +49,7 @@ export class WeixinMediaHealthIndicator {
     protected readonly media: TemporaryMediaService,
     protected readonly accounts: WeixinAccounts,
     @Inject(WEIXIN_TOKEN_STORE) protected readonly store: TokenStore,
+    @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
     @Optional() protected readonly moduleRef?: ModuleRef,
   ) {}
 
@@ -66,8 +68,10 @@ export class WeixinMediaHealthIndicator {
       const account = await run(() => this.accounts.current());
       details.appId = account.appId;
       details.store = 'down';
-      // A read of a key nobody writes: the store answers (or not) without touching a real token.
-      await run(() => this.store.get(`${account.appId}:health-probe`));
+      // A read of a key nobody writes: the store answers (or not) without touching a real token. The
+      // user's own store, not the module's fallback around it: calls carry on without Redis, but it is down.
+      const store = this.options.tokenStore ?? this.store;
+      await run(() => store.get(`${account.appId}:health-probe`));
       details.store = 'up';
       details.token = 'down';
       await run((signal) => account.tokens.getToken(signal));
