@@ -22,6 +22,7 @@ import {
   toHttpException,
   type WeixinErrorBody,
 } from '../validation/media-validation-http';
+import { checkedAppId, invalidAppIdHttpException, queryAppId } from './account-appid';
 import { markWeixinMediaRequest, nodeRequest, sentContentType } from './http-platform';
 import {
   curlHint,
@@ -68,7 +69,7 @@ export class MediaUploadInterceptor implements NestInterceptor {
   /** The form field of the file, as in Weixin's own API (`curl -F media=@photo.jpg`). */
   protected readonly fieldName: string = 'media';
   /** The text fields a form may carry besides the file. */
-  protected readonly allowedFields: readonly string[] = ['type'];
+  protected readonly allowedFields: readonly string[] = ['type', 'appid'];
   protected readonly formLimits: MediaUploadFormLimits = {
     fields: 4,
     fieldSize: 256,
@@ -88,6 +89,8 @@ export class MediaUploadInterceptor implements NestInterceptor {
     const raw = nodeRequest(request);
     markWeixinMediaRequest(raw);
     const queryType = this.queryType(request);
+    // A malformed appid is refused before a byte of the body is read.
+    const appId = queryAppId(request.query);
     this.assertMultipart(raw);
 
     const upload = new UploadSession(this.uploadDirectory());
@@ -102,6 +105,7 @@ export class MediaUploadInterceptor implements NestInterceptor {
         session: upload,
       });
       this.checkForm(received, queryType);
+      this.checkFormAppId(received.fields.appid, appId);
       // Where `@UploadedFile()` and `@Body()` look, on the framework's request (and the Node one under it).
       for (const target of new Set<object>([request, raw])) {
         Object.assign(target, { file: received.file, body: received.fields });
@@ -172,6 +176,20 @@ export class MediaUploadInterceptor implements NestInterceptor {
     }
     if (!file?.path) {
       throw new UploadFormError(`no file in the form field "${this.fieldName}" ${curlHint(this.fieldName)}`);
+    }
+  }
+
+  /**
+   * An `appid` form field must be well formed and, when the URL has one too, the same: guards run before the
+   * body is read and can only have checked the URL's, so a different one in the form would slip past them.
+   */
+  protected checkFormAppId(fieldAppId: string | undefined, urlAppId: string | undefined): void {
+    if (fieldAppId === undefined) return;
+    checkedAppId(fieldAppId, 'in the form');
+    if (urlAppId !== undefined && fieldAppId !== urlAppId) {
+      throw invalidAppIdHttpException(
+        `appid is "${urlAppId}" in the URL but ${quote(fieldAppId)} in the form; send one appid`,
+      );
     }
   }
 

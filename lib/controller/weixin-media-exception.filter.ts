@@ -20,6 +20,7 @@ import {
 import { toHttpException, type WeixinErrorBody } from '../validation/media-validation-http';
 import { MediaSourceError } from '../errors/media-source.error';
 import { MediaValidationError } from '../errors/media-validation.error';
+import { UnknownAccountError } from '../errors/unknown-account.error';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
 import { WeixinErrorCode } from '../errors/weixin-error-codes';
@@ -41,7 +42,7 @@ const INTERNAL_ERROR: WeixinErrorBody = { errcode: WeixinErrorCode.SYSTEM_BUSY, 
 /**
  * Answers the failures of the media routes with Weixin's own error shape `{ errcode, errmsg }` and the
  * matching status: 400 for a broken rule or a bad request, 413 for too large, 401/403 from guards, 404 for
- * an unknown media_id, 502 when Weixin fails (its errcode kept), 504 when it times out. Anything unexpected
+ * an unknown media_id or an unknown account (40013), 502 when Weixin fails (its errcode kept), 504 when it times out. Anything unexpected
  * is logged and answered 500 `{ errcode: -1, errmsg: 'internal error' }`, never with a stack.
  *
  * Works on Express and Fastify: it replies through the application's HTTP adapter. It answers what it owns:
@@ -106,7 +107,8 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
       exception instanceof MediaValidationError ||
       exception instanceof MediaSourceError ||
       exception instanceof WeixinApiError ||
-      exception instanceof WeixinNetworkError
+      exception instanceof WeixinNetworkError ||
+      exception instanceof UnknownAccountError
     ) {
       return true;
     }
@@ -129,6 +131,13 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
       return {
         status: this.statusForWeixinErrcode(exception.errcode),
         body: { errcode: exception.errcode, errmsg: exception.errmsg },
+      };
+    }
+    if (exception instanceof UnknownAccountError) {
+      // The caller asked for an account this server does not serve: its mistake, like an unknown media_id.
+      return {
+        status: HttpStatus.NOT_FOUND,
+        body: { errcode: WeixinErrorCode.INVALID_APPID, errmsg: `invalid appid: ${exception.message}` },
       };
     }
     if (exception instanceof WeixinNetworkError) {

@@ -37,7 +37,8 @@ import type {
   TemporaryMedia,
   WeixinMediaControllerOptions,
 } from '../interfaces';
-import { TemporaryMediaService } from '../temporary-media.service';
+import { type AccountMedia, TemporaryMediaService } from '../temporary-media.service';
+import { checkedAppId, invalidAppIdHttpException, queryAppId } from './account-appid';
 import { DEFAULT_CONTROLLER_PATH } from '../weixin-media.constants';
 import { attachmentDisposition } from './attachment-disposition';
 import type { UploadedMediaResponse, VideoUrlResponse } from './weixin-media-response.interface';
@@ -62,6 +63,12 @@ class WeixinMediaRoutesExceptionFilter extends WeixinMediaExceptionFilter {
  */
 @UseFilters(WeixinMediaRoutesExceptionFilter)
 export class WeixinMediaController {
+  /**
+   * Whether an `appid` form field alone (none in the URL) picks the account. Off unless the controller is
+   * mounted public without guards: guards run before the body is read, so they can only check the URL's.
+   */
+  protected readonly acceptsFormAppId: boolean = false;
+
   constructor(@Inject(TemporaryMediaService) protected readonly media: TemporaryMediaService) {}
 
   /**
@@ -75,13 +82,16 @@ export class WeixinMediaController {
   async upload(
     @Query('type') queryType: unknown,
     @Body('type') fieldType: unknown,
+    @Query('appid') queryAppIdValue: unknown,
+    @Body('appid') fieldAppId: unknown,
     @UploadedFile() file: MediaUploadFile | undefined,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<UploadedMediaResponse> {
     if (!file?.path) throw missingMediaHttpException('no file in the form field "media"');
     const type = this.mediaType(queryType, fieldType);
+    const media = this.accountMedia(this.uploadAppId(queryAppIdValue, fieldAppId));
     const signal = this.clientSignal(response);
-    const uploaded = await this.media.upload(type, this.mediaSource(file), { signal });
+    const uploaded = await media.upload(type, this.mediaSource(file), { signal });
     return this.toUploadResponse(uploaded);
   }
 
@@ -89,9 +99,11 @@ export class WeixinMediaController {
   @Get(':mediaId')
   async download(
     @Param('mediaId') mediaId: string,
+    @Query('appid') queryAppIdValue: unknown,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<StreamableFile | VideoUrlResponse> {
-    const media = await this.media.downloadStream(mediaId, this.clientSignal(response));
+    const account = this.accountMedia(queryAppId({ appid: queryAppIdValue }));
+    const media = await account.downloadStream(mediaId, this.clientSignal(response));
     if (media.kind === 'video') return { video_url: media.videoUrl };
     return this.toStreamableFile(media, response);
   }
@@ -100,6 +112,27 @@ export class WeixinMediaController {
   protected mediaType(queryType: unknown, fieldType: unknown): MediaType {
     // The service checks it again and answers 40004 for anything that is not a media type.
     return (queryType ?? fieldType) as MediaType;
+  }
+
+  /**
+   * The account of an upload: the URL's `appid` (the upload interceptor refused a different one in the form),
+   * else the form's when `acceptsFormAppId`, else the default account (undefined).
+   */
+  protected uploadAppId(queryAppIdValue: unknown, fieldAppId: unknown): string | undefined {
+    const fromUrl = queryAppId({ appid: queryAppIdValue });
+    if (fromUrl !== undefined || fieldAppId === undefined) return fromUrl;
+    if (!this.acceptsFormAppId) {
+      throw invalidAppIdHttpException(
+        'send the appid in the URL (?appid=...): the form field alone is not accepted on a guarded ' +
+          'controller, because its guards cannot see it',
+      );
+    }
+    return checkedAppId(fieldAppId, 'in the form');
+  }
+
+  /** The service for `appId` (an unknown one rejects with `UnknownAccountError`: 404), else the default account. */
+  protected accountMedia(appId: string | undefined): AccountMedia {
+    return appId === undefined ? this.media : this.media.forAccount(appId);
   }
 
   /** The temp file, under the name the client gave it (the service keeps only a safe base name). */
@@ -174,9 +207,14 @@ export function createWeixinMediaController(
   // Invalid guards are reported at bootstrap (see weixin-media-controller.options.ts), not thrown here.
   const guards = (Array.isArray(options.guards) ? options.guards : []).filter(isGuard);
 
+  // Without any guard of its own, nobody's check could be skipped by an appid in the form.
+  const acceptsFormAppId = options.public === true && guards.length === 0;
+
   @Controller(path)
   @UseGuards(...guards)
-  class MountedWeixinMediaController extends WeixinMediaController {}
+  class MountedWeixinMediaController extends WeixinMediaController {
+    protected override readonly acceptsFormAppId: boolean = acceptsFormAppId;
+  }
 
   Object.defineProperty(MountedWeixinMediaController, 'name', { value: WeixinMediaController.name });
   return MountedWeixinMediaController;
