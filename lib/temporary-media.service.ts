@@ -1,17 +1,15 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import type { Readable } from 'node:stream';
 import { WeixinAccounts } from './accounts/weixin-accounts';
 import { MediaFitError } from './errors/media-fit.error';
 import { WeixinApiError } from './errors/weixin-api.error';
 import { WeixinErrorCode } from './errors/weixin-error-codes';
 import { MediaFitter } from './fit/media-fitter';
-import { dispositionFilename } from './weixin-api/content-disposition';
 import { multipartBody } from './weixin-api/multipart-body';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
-import { watchDownload } from './weixin-api/download-watchdog';
+import { MediaReuse, mediaTimes } from './media-cache/media-reuse';
+import { collectMedia, fetchMedia } from './media-download';
 import { WeixinApiClient } from './weixin-api.client';
 import type {
-  CachedMedia,
   DownloadedMedia,
   DownloadedMediaStream,
   FitOptions,
@@ -42,8 +40,6 @@ import { fetchUploadQuota } from './operations/upload-quota';
 import { openMediaSource, type OpenedMedia, type OpenMediaOptions } from './media-source/open-media-source';
 import { countedStream, throttledProgress } from './media-source/upload-progress';
 import {
-  MEDIA_LIFETIME_MS,
-  MEDIA_REUSE_SAFETY_MARGIN_MS,
   WEIXIN_MEDIA_CACHE,
   WEIXIN_MEDIA_MODULE_OPTIONS,
   WEIXIN_MEDIA_FITTER,
@@ -52,7 +48,6 @@ import {
 const UPLOAD_PATH = '/cgi-bin/media/upload';
 const DOWNLOAD_PATH = '/cgi-bin/media/get';
 const HD_VOICE_PATH = '/cgi-bin/media/get/jssdk';
-const MEDIA_ID_PATTERN = /^[\w-]{1,256}$/;
 /** Part of the reuse key of fitted uploads: a change in how fit converts must not answer older results. */
 const FIT_RECIPE = 'fit1';
 
@@ -78,6 +73,7 @@ interface UploadAnswer {
 export class TemporaryMediaService {
   protected readonly logger = new Logger(TemporaryMediaService.name);
   protected readonly fitter: MediaFitter;
+  protected readonly reuse: MediaReuse;
 
   constructor(
     @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
@@ -87,6 +83,7 @@ export class TemporaryMediaService {
     @Optional() @Inject(WEIXIN_MEDIA_FITTER) fitter: MediaFitter | null = null,
   ) {
     this.fitter = fitter ?? new MediaFitter(options.fit);
+    this.reuse = new MediaReuse(cache, (message) => this.logger.warn(message));
   }
 
   /**
@@ -162,12 +159,11 @@ export class TemporaryMediaService {
       }
       const inspection = await inspectMediaContent(type, media.content);
       span.set({ bytes: inspection.bytes });
-      const reuseKey =
-        this.cache && options.reuse !== false ? await this.reuseKey(appId, type, media) : undefined;
-      const cached = reuseKey ? await this.readCache(reuseKey) : undefined;
-      if (cached) {
+      const reuseKey = await this.reuse.keyFor(appId, type, media, options.reuse);
+      const reused = await this.reuse.lookup(reuseKey, type);
+      if (reused) {
         span.set({ reused: true, outcome: 'reused' });
-        return { type, mediaId: cached.mediaId, ...mediaTimes(cached.createdAt), reused: true };
+        return reused;
       }
       const uploaded = await this.send(media, inspection, options);
       span.set({
@@ -175,14 +171,7 @@ export class TemporaryMediaService {
         outcome: 'uploaded',
         fitted: Boolean((uploaded as { fitted?: unknown }).fitted),
       });
-      if (reuseKey) {
-        await this.writeCache(reuseKey, {
-          type,
-          mediaId: uploaded.mediaId,
-          createdAt: uploaded.createdAt.getTime(),
-          expiresAt: uploaded.expiresAt.getTime() - MEDIA_REUSE_SAFETY_MARGIN_MS,
-        });
-      }
+      await this.reuse.remember(reuseKey, uploaded);
       return uploaded;
     } finally {
       await media.close();
@@ -239,7 +228,7 @@ export class TemporaryMediaService {
 
   /** Downloads a media item whole: bytes for images, voice and thumbs; the URL for a video. */
   async download(mediaId: string, signal?: AbortSignal): Promise<DownloadedMedia> {
-    return collect(await this.fetchMedia(DOWNLOAD_PATH, mediaId, signal));
+    return collectMedia(await this.fetchMedia(DOWNLOAD_PATH, mediaId, signal));
   }
 
   /** Downloads a media item as a stream, for large files or piping to a response. */
@@ -249,7 +238,7 @@ export class TemporaryMediaService {
 
   /** Downloads voice recorded by the JS-SDK in high definition (16 kHz speex). */
   async downloadHdVoice(mediaId: string, signal?: AbortSignal): Promise<DownloadedMedia> {
-    return collect(await this.fetchMedia(HD_VOICE_PATH, mediaId, signal));
+    return collectMedia(await this.fetchMedia(HD_VOICE_PATH, mediaId, signal));
   }
 
   /**
@@ -276,20 +265,10 @@ export class TemporaryMediaService {
     options: UploadOptions,
   ): Promise<TemporaryMedia> {
     const { trim } = typeof options.fit === 'object' ? options.fit : ({} as FitOptions);
-    const reuseKey =
-      this.cache && options.reuse !== false
-        ? `${await this.reuseKey(appId, type, media)}:${FIT_RECIPE}${trim ? '-trim' : ''}`
-        : undefined;
-    const cached = reuseKey ? await this.readCache(reuseKey) : undefined;
-    if (cached) {
-      const reused: TemporaryMedia = {
-        type,
-        mediaId: cached.mediaId,
-        ...mediaTimes(cached.createdAt),
-        reused: true,
-      };
-      return cached.fitted ? { ...reused, fitted: cached.fitted } : reused;
-    }
+    const contentKey = await this.reuse.keyFor(appId, type, media, options.reuse);
+    const reuseKey = contentKey && `${contentKey}:${FIT_RECIPE}${trim ? '-trim' : ''}`;
+    const reused = await this.reuse.lookup(reuseKey, type);
+    if (reused) return reused;
     const fitted = await this.fitTraced(
       type,
       { content: media.content, path: media.path },
@@ -311,15 +290,7 @@ export class TemporaryMediaService {
       const output = await openMediaSource({ buffer: fitted.data, originalname: media.name }, type);
       uploaded = { ...(await this.send(output, fitted, options)), fitted: summary };
     }
-    if (reuseKey) {
-      await this.writeCache(reuseKey, {
-        type,
-        mediaId: uploaded.mediaId,
-        createdAt: uploaded.createdAt.getTime(),
-        expiresAt: uploaded.expiresAt.getTime() - MEDIA_REUSE_SAFETY_MARGIN_MS,
-        ...(summary ? { fitted: summary } : {}),
-      });
-    }
+    await this.reuse.remember(reuseKey, uploaded);
     return uploaded;
   }
 
@@ -395,96 +366,19 @@ export class TemporaryMediaService {
     });
   }
 
+  /** A media_id Weixin no longer knows (40007) is dropped from reuse. */
   protected async fetchMediaInSpan(
     path: string,
     mediaId: string,
     signal?: AbortSignal,
   ): Promise<DownloadedMediaStream> {
-    if (typeof mediaId !== 'string' || !MEDIA_ID_PATTERN.test(mediaId)) {
-      throw new WeixinApiError(
-        WeixinErrorCode.INVALID_MEDIA_ID,
-        'invalid media_id (not a media_id: letters, digits, - and _ only)',
-        path,
-      );
-    }
     try {
-      const response = await this.http.request<Readable | { video_url?: string }>(
-        path,
-        () => ({ method: 'GET', params: { media_id: mediaId }, responseType: 'stream' }),
-        signal,
-      );
-      const body = response.data;
-      if (!isStream(body)) {
-        if (typeof body?.video_url === 'string') {
-          return { kind: 'video', mediaId, videoUrl: body.video_url };
-        }
-        throw new WeixinApiError(
-          WeixinErrorCode.SYSTEM_BUSY,
-          'the download answer was neither media nor a video_url',
-          path,
-        );
-      }
-      const contentType = String(response.headers['content-type'] ?? 'application/octet-stream');
-      const length = Number(response.headers['content-length']);
-      return {
-        kind: 'file',
-        mediaId,
-        contentType,
-        filename: dispositionFilename(response.headers['content-disposition'] as string | undefined, mediaId),
-        contentLength: Number.isFinite(length) ? length : undefined,
-        stream: watchDownload(body, { idleMs: this.options.timeoutMs, path, signal }),
-      };
+      return await fetchMedia(this.http, path, mediaId, this.options.timeoutMs, signal);
     } catch (error) {
       if (error instanceof WeixinApiError && error.errcode === WeixinErrorCode.INVALID_MEDIA_ID) {
-        await this.cache?.deleteByMediaId(mediaId).catch(() => undefined);
+        await this.reuse.forgetMediaId(mediaId);
       }
       throw error;
     }
   }
-
-  /** A cache that is down costs reuse, never the upload. */
-  protected async readCache(key: string): Promise<CachedMedia | undefined> {
-    try {
-      const cached = await this.cache!.get(key);
-      return cached && cached.expiresAt > Date.now() ? cached : undefined;
-    } catch (error) {
-      this.logger.warn(
-        `The media cache could not be read; uploading without reuse: ${(error as Error).message}`,
-      );
-      return undefined;
-    }
-  }
-
-  protected async writeCache(key: string, entry: CachedMedia): Promise<void> {
-    try {
-      await this.cache!.set(key, entry);
-    } catch (error) {
-      this.logger.warn(
-        `The media cache could not be written; this media_id will not be reused: ${(error as Error).message}`,
-      );
-    }
-  }
-
-  /** Per account: one account never answers another's media_id. */
-  protected async reuseKey(appId: string, type: MediaType, media: OpenedMedia): Promise<string> {
-    return `${appId}:${type}:${await media.sha256()}`;
-  }
-}
-
-function mediaTimes(createdAtMs: number): Pick<TemporaryMedia, 'createdAt' | 'expiresAt'> {
-  return { createdAt: new Date(createdAtMs), expiresAt: new Date(createdAtMs + MEDIA_LIFETIME_MS) };
-}
-
-function isStream(value: unknown): value is Readable {
-  return typeof (value as Readable | undefined)?.pipe === 'function';
-}
-
-async function collect(media: DownloadedMediaStream): Promise<DownloadedMedia> {
-  if (media.kind === 'video') return media;
-  const chunks: Buffer[] = [];
-  for await (const chunk of media.stream) {
-    chunks.push(chunk as Buffer);
-  }
-  const { stream: _stream, contentLength: _length, ...file } = media;
-  return { ...file, data: Buffer.concat(chunks) };
 }

@@ -15,7 +15,7 @@ const LAYERS: string[][] = [
   ['controller', 'health'],
   ['validation'],
   ['temporary-media.service.ts'],
-  ['operations'],
+  ['operations', 'media-download.ts'],
   ['weixin-api.client.ts'],
   ['accounts'],
   ['tokens', 'store-outage'],

@@ -1,0 +1,70 @@
+import type { Readable } from 'node:stream';
+import { WeixinApiError } from './errors/weixin-api.error';
+import { WeixinErrorCode } from './errors/weixin-error-codes';
+import type { DownloadedMedia, DownloadedMediaStream } from './interfaces';
+import { WeixinApiClient } from './weixin-api.client';
+import { dispositionFilename } from './weixin-api/content-disposition';
+import { watchDownload } from './weixin-api/download-watchdog';
+
+const MEDIA_ID_PATTERN = /^[\w-]{1,256}$/;
+
+/**
+ * Downloads one media item from `path` (media/get or media/get/jssdk): a stream with its content type
+ * and filename, or a video's URL. The stream ends on `signal` or after `idleMs` without a byte.
+ */
+export async function fetchMedia(
+  client: WeixinApiClient,
+  path: string,
+  mediaId: string,
+  idleMs: number,
+  signal?: AbortSignal,
+): Promise<DownloadedMediaStream> {
+  if (typeof mediaId !== 'string' || !MEDIA_ID_PATTERN.test(mediaId)) {
+    throw new WeixinApiError(
+      WeixinErrorCode.INVALID_MEDIA_ID,
+      'invalid media_id (not a media_id: letters, digits, - and _ only)',
+      path,
+    );
+  }
+  const response = await client.request<Readable | { video_url?: string }>(
+    path,
+    () => ({ method: 'GET', params: { media_id: mediaId }, responseType: 'stream' }),
+    signal,
+  );
+  const body = response.data;
+  if (!isStream(body)) {
+    if (typeof body?.video_url === 'string') {
+      return { kind: 'video', mediaId, videoUrl: body.video_url };
+    }
+    throw new WeixinApiError(
+      WeixinErrorCode.SYSTEM_BUSY,
+      'the download answer was neither media nor a video_url',
+      path,
+    );
+  }
+  const contentType = String(response.headers['content-type'] ?? 'application/octet-stream');
+  const length = Number(response.headers['content-length']);
+  return {
+    kind: 'file',
+    mediaId,
+    contentType,
+    filename: dispositionFilename(response.headers['content-disposition'] as string | undefined, mediaId),
+    contentLength: Number.isFinite(length) ? length : undefined,
+    stream: watchDownload(body, { idleMs, path, signal }),
+  };
+}
+
+/** Reads a downloaded file whole (a video answers its URL as it is). */
+export async function collectMedia(media: DownloadedMediaStream): Promise<DownloadedMedia> {
+  if (media.kind === 'video') return media;
+  const chunks: Buffer[] = [];
+  for await (const chunk of media.stream) {
+    chunks.push(chunk as Buffer);
+  }
+  const { stream: _stream, contentLength: _length, ...file } = media;
+  return { ...file, data: Buffer.concat(chunks) };
+}
+
+function isStream(value: unknown): value is Readable {
+  return typeof (value as Readable | undefined)?.pipe === 'function';
+}
