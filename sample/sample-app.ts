@@ -107,14 +107,14 @@ function serveStaticAndXml(app: INestApplication, adapter: SampleAdapter): void 
   }
   const fastifyApp = app as NestFastifyApplication;
   fastifyApp.useStaticAssets({ root: SAMPLE_PUBLIC_DIR });
-  fastifyApp
-    .getHttpAdapter()
-    .getInstance()
-    .addContentTypeParser(
-      ['text/xml', 'application/xml'],
-      { parseAs: 'string', bodyLimit: MAX_MESSAGE_BYTES },
-      (_request, body, done) => done(null, body),
-    );
+  const fastify = fastifyApp.getHttpAdapter().getInstance();
+  fastify.addContentTypeParser(
+    ['text/xml', 'application/xml'],
+    { parseAs: 'string', bodyLimit: MAX_MESSAGE_BYTES },
+    (_request, body, done) => done(null, body),
+  );
+  // The upload page's fitted uploads (`FitUploadController`) read the raw body themselves.
+  fastify.addContentTypeParser('application/octet-stream', (_request, _payload, done) => done(null));
 }
 
 /** What the sample runs against and where to reach it. */

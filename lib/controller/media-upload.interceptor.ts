@@ -12,6 +12,7 @@ import {
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { defer, lastValueFrom, type Observable } from 'rxjs';
+import { MediaFitError } from '../errors/media-fit.error';
 import { MediaValidationError } from '../errors/media-validation.error';
 import { WeixinErrorCode } from '../errors/weixin-error-codes';
 import type { MediaType, WeixinMediaUploadLimits } from '../interfaces';
@@ -38,7 +39,12 @@ import {
   UploadFormError,
   UploadTimeoutError,
 } from './upload-errors';
-import { type ResolvedUploadLimits, resolveUploadLimits, WEIXIN_MEDIA_UPLOAD_LIMITS } from './upload-limits';
+import {
+  type ResolvedUploadLimits,
+  resolveUploadLimits,
+  WEIXIN_MEDIA_CONTROLLER_FIT_LIMIT,
+  WEIXIN_MEDIA_UPLOAD_LIMITS,
+} from './upload-limits';
 import { UploadSession } from './upload-session';
 
 /** The request as the interceptor leaves it, on Express and Fastify alike: the file and the form's fields. */
@@ -80,8 +86,15 @@ export class MediaUploadInterceptor implements NestInterceptor {
   /** The body's budget and time limits (`controller.limits` for the mounted controller). */
   protected readonly limits: ResolvedUploadLimits;
 
-  constructor(@Optional() @Inject(WEIXIN_MEDIA_UPLOAD_LIMITS) limits?: WeixinMediaUploadLimits) {
+  /** Set when the controller fits what it receives: the file limit is then `fit.maxInputBytes`. */
+  protected readonly fitLimit?: number;
+
+  constructor(
+    @Optional() @Inject(WEIXIN_MEDIA_UPLOAD_LIMITS) limits?: WeixinMediaUploadLimits,
+    @Optional() @Inject(WEIXIN_MEDIA_CONTROLLER_FIT_LIMIT) fitLimit?: number | null,
+  ) {
     this.limits = resolveUploadLimits(limits);
+    this.fitLimit = fitLimit ?? undefined;
   }
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
@@ -131,9 +144,11 @@ export class MediaUploadInterceptor implements NestInterceptor {
 
   /**
    * The largest file accepted: the type's limit, else the largest of all (the rules judge once the type is
-   * known). The body's budget is this plus `limits.formOverheadBytes`.
+   * known), or `fit.maxInputBytes` when the controller fits. The body's budget is this plus
+   * `limits.formOverheadBytes`.
    */
   protected fileSizeLimit(type: MediaType | undefined): number {
+    if (this.fitLimit !== undefined) return this.fitLimit;
     return type ? MEDIA_RULES[type].maxBytes : MAX_MEDIA_BYTES;
   }
 
@@ -196,7 +211,8 @@ export class MediaUploadInterceptor implements NestInterceptor {
   /** Any failure of the upload as an `HttpException` with Weixin's body. */
   protected toHttpException(error: unknown, request?: IncomingMessage): unknown {
     if (error instanceof HttpException) return error;
-    if (error instanceof MediaValidationError) return toHttpException(error);
+    if (error instanceof MediaValidationError || error instanceof MediaFitError)
+      return toHttpException(error);
     if (error instanceof UploadFormError) return missingMediaHttpException(error.message);
     if (error instanceof UploadBodyTooLargeError) {
       return weixinHttpException(

@@ -5,6 +5,11 @@ export type ResolvedUploadLimits = Required<WeixinMediaUploadLimits>;
 
 /** Injects the controller's `limits` into `MediaUploadInterceptor` (optional: defaults apply without it). */
 export const WEIXIN_MEDIA_UPLOAD_LIMITS = Symbol('WEIXIN_MEDIA_UPLOAD_LIMITS');
+/**
+ * The file limit of a controller mounted with `fit: true` (`fit.maxInputBytes`); null or absent: the type's
+ * limit. Injected into `MediaUploadInterceptor`.
+ */
+export const WEIXIN_MEDIA_CONTROLLER_FIT_LIMIT = Symbol('WEIXIN_MEDIA_CONTROLLER_FIT_LIMIT');
 
 export const DEFAULT_UPLOAD_LIMITS: ResolvedUploadLimits = {
   formOverheadBytes: 16 * 1024,

@@ -1,7 +1,13 @@
 import type { ModuleMetadata, Provider } from '@nestjs/common';
 import { WeixinMediaOptionsError } from '../errors/weixin-media-options.error';
 import type { WeixinMediaControllerOptions } from '../interfaces';
-import { uploadLimitsProblems, WEIXIN_MEDIA_UPLOAD_LIMITS } from './upload-limits';
+import { WEIXIN_MEDIA_FITTER } from '../weixin-media.constants';
+import type { MediaFitter } from '../fit/media-fitter';
+import {
+  uploadLimitsProblems,
+  WEIXIN_MEDIA_CONTROLLER_FIT_LIMIT,
+  WEIXIN_MEDIA_UPLOAD_LIMITS,
+} from './upload-limits';
 import { WEIXIN_MEDIA_CONTROLLER_MOUNTED } from './weixin-media-http.setup';
 import { createWeixinMediaController, isGuard } from './weixin-media.controller';
 
@@ -11,14 +17,17 @@ export const WEIXIN_MEDIA_CONTROLLER_CHECK = Symbol('WEIXIN_MEDIA_CONTROLLER_CHE
 /** Everything wrong with the `controller` option, as sentences that say how to fix it. */
 export function controllerOptionsProblems(options: unknown): string[] {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    return ['controller must be false or an object { path?, guards?, public?, limits? }'];
+    return ['controller must be false or an object { path?, guards?, public?, limits?, fit? }'];
   }
-  const { path, guards, public: isPublic, limits } = options as Record<string, unknown>;
+  const { path, guards, public: isPublic, limits, fit } = options as Record<string, unknown>;
   const problems: string[] = [...uploadLimitsProblems(limits)];
   if (path !== undefined && (typeof path !== 'string' || path.trim() === '')) {
     problems.push(
       `controller.path must be a non-empty string such as 'weixin/media', got ${JSON.stringify(path)}`,
     );
+  }
+  if (fit !== undefined && typeof fit !== 'boolean') {
+    problems.push(`controller.fit must be true or false, got ${JSON.stringify(fit)}`);
   }
   if (isPublic !== undefined && typeof isPublic !== 'boolean') {
     problems.push(`controller.public must be true or false, got ${JSON.stringify(isPublic)}`);
@@ -71,6 +80,13 @@ export function weixinMediaControllerMetadata(
       { provide: WEIXIN_MEDIA_CONTROLLER_MOUNTED, useValue: true },
       // Checked by `check` above; a malformed value never reaches the interceptor (bootstrap fails first).
       { provide: WEIXIN_MEDIA_UPLOAD_LIMITS, useValue: controllerLimits(controllerOptions) },
+      // With `fit`, the file may be any format up to the fitter's input limit, not the type's.
+      {
+        provide: WEIXIN_MEDIA_CONTROLLER_FIT_LIMIT,
+        useFactory: (fitter: MediaFitter | null) =>
+          (controllerOptions as { fit?: unknown })?.fit === true && fitter ? fitter.maxInputBytes : null,
+        inject: [{ token: WEIXIN_MEDIA_FITTER, optional: true }],
+      },
     ],
   };
 }

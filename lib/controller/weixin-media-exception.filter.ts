@@ -18,6 +18,7 @@ import {
   nodeResponse,
 } from './http-platform';
 import { toHttpException, type WeixinErrorBody } from '../validation/media-validation-http';
+import { MediaFitError } from '../errors/media-fit.error';
 import { MediaSourceError } from '../errors/media-source.error';
 import { MediaValidationError } from '../errors/media-validation.error';
 import { UnknownAccountError } from '../errors/unknown-account.error';
@@ -106,6 +107,7 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
     if (
       exception instanceof MediaValidationError ||
       exception instanceof MediaSourceError ||
+      exception instanceof MediaFitError ||
       exception instanceof WeixinApiError ||
       exception instanceof WeixinNetworkError ||
       exception instanceof UnknownAccountError
@@ -123,7 +125,11 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
 
   /** The status and Weixin-shaped body for any exception. */
   protected toWeixinError(exception: unknown): { status: number; body: WeixinErrorBody } {
-    if (exception instanceof MediaValidationError || exception instanceof MediaSourceError) {
+    if (
+      exception instanceof MediaValidationError ||
+      exception instanceof MediaSourceError ||
+      exception instanceof MediaFitError
+    ) {
       // The same 400/413 mapping the pipes and validators answer with.
       return this.toWeixinError(toHttpException(exception));
     }

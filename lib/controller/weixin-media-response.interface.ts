@@ -1,3 +1,4 @@
+import type { FittedSummary } from '../interfaces/fit.interface';
 import type { MediaType } from '../interfaces/media.interface';
 
 /** The upload controller's 201 answer: Weixin's own upload answer, plus when the media_id expires. */
@@ -8,6 +9,8 @@ export interface UploadedMediaResponse {
   created_at: number;
   /** Seconds since the epoch: `created_at` + 3 days. */
   expires_at: number;
+  /** With `controller.fit`: what the conversion changed (absent when the file passed as it was). */
+  fitted?: FittedSummary;
 }
 
 /** The download route's answer for a video: Weixin hands out a URL instead of the bytes. */

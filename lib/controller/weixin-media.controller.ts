@@ -68,6 +68,8 @@ export class WeixinMediaController {
    * mounted public without guards: guards run before the body is read, so they can only check the URL's.
    */
   protected readonly acceptsFormAppId: boolean = false;
+  /** Fit every upload (`controller.fit`): sources that do not pass are converted before they are sent. */
+  protected readonly fit: boolean = false;
 
   constructor(@Inject(TemporaryMediaService) protected readonly media: TemporaryMediaService) {}
 
@@ -91,7 +93,10 @@ export class WeixinMediaController {
     const type = this.mediaType(queryType, fieldType);
     const media = this.accountMedia(this.uploadAppId(queryAppIdValue, fieldAppId));
     const signal = this.clientSignal(response);
-    const uploaded = await media.upload(type, this.mediaSource(file), { signal });
+    const uploaded = await media.upload(type, this.mediaSource(file), {
+      signal,
+      ...(this.fit ? { fit: true } : {}),
+    });
     return this.toUploadResponse(uploaded);
   }
 
@@ -146,6 +151,7 @@ export class WeixinMediaController {
       media_id: media.mediaId,
       created_at: Math.floor(media.createdAt.getTime() / 1000),
       expires_at: Math.floor(media.expiresAt.getTime() / 1000),
+      ...(media.fitted ? { fitted: media.fitted } : {}),
     };
   }
 
@@ -209,11 +215,13 @@ export function createWeixinMediaController(
 
   // Without any guard of its own, nobody's check could be skipped by an appid in the form.
   const acceptsFormAppId = options.public === true && guards.length === 0;
+  const fit = options.fit === true;
 
   @Controller(path)
   @UseGuards(...guards)
   class MountedWeixinMediaController extends WeixinMediaController {
     protected override readonly acceptsFormAppId: boolean = acceptsFormAppId;
+    protected override readonly fit = fit;
   }
 
   Object.defineProperty(MountedWeixinMediaController, 'name', { value: WeixinMediaController.name });

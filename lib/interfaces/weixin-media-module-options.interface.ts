@@ -35,6 +35,12 @@ export interface WeixinMediaControllerOptions {
   public?: boolean;
   /** How much of a request body, and how slow a one, the upload route accepts. */
   limits?: WeixinMediaUploadLimits;
+  /**
+   * Fit every upload the controller receives (`upload(type, file, { fit: true })`): any image, audio or video
+   * format is accepted and converted when it does not pass. The file limit is then `fit.maxInputBytes`.
+   * @default false
+   */
+  fit?: boolean;
 }
 
 /**

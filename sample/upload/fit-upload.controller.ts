@@ -1,5 +1,5 @@
 import { BadRequestException, Controller, Headers, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   MEDIA_TYPES,
   MediaFitError,
@@ -39,9 +39,14 @@ export class FitUploadController {
   async upload(
     @Query('type') type: string,
     @Headers('x-filename') filename: string | undefined,
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() frameworkRequest: unknown,
+    @Res() frameworkResponse: unknown,
   ): Promise<void> {
+    // The Node request and response under Express's (themselves) or Fastify's (`raw`): the same code for both.
+    const request = ((frameworkRequest as { raw?: unknown }).raw ?? frameworkRequest) as IncomingMessage;
+    const response = ((frameworkResponse as { raw?: unknown }).raw ?? frameworkResponse) as ServerResponse;
+    // Fastify: this route writes the raw response itself.
+    (frameworkResponse as { hijack?: () => void }).hijack?.();
     if (!(MEDIA_TYPES as readonly string[]).includes(type)) {
       throw new BadRequestException('type must be image, voice, video or thumb');
     }
@@ -49,9 +54,10 @@ export class FitUploadController {
     response.on('close', () => {
       if (!response.writableFinished) aborted.abort();
     });
-    response.status(200).setHeader('content-type', 'application/x-ndjson; charset=utf-8');
-    response.setHeader('cache-control', 'no-store');
-    response.flushHeaders();
+    response.writeHead(200, {
+      'content-type': 'application/x-ndjson; charset=utf-8',
+      'cache-control': 'no-store',
+    });
     const send = (line: FitUploadLine) => response.write(`${JSON.stringify(line)}\n`);
     try {
       const media = await this.media.upload(type as MediaType, request, {

@@ -62,4 +62,31 @@ describe('sample on Fastify (SAMPLE_ADAPTER=fastify)', () => {
     assert.equal(res.status, 200, text);
     assert.match(text, /<ToUserName><!\[CDATA\[oUser\]\]><\/ToUserName>/);
   });
+
+  it('fits a raw WAV body on /fit-upload, streaming progress lines and then the result', async () => {
+    const wav = readFileSync(mediaFixture('voice-speech.wav'));
+    const res = await fetch(`${sample.url}/fit-upload?type=voice`, {
+      method: 'POST',
+      body: wav,
+      headers: {
+        'content-type': 'application/octet-stream',
+        'x-filename': 'speech.wav',
+        'x-upload-token': sample.uploadToken,
+      },
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /ndjson/);
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as Record<string, { phase?: string; fitted?: { from: string; to: string } }>,
+      );
+    const phases = new Set(lines.filter((line) => line.progress).map((line) => line.progress.phase));
+    assert.deepEqual([...phases], ['fit', 'upload']);
+    const { result } = lines.at(-1)!;
+    assert.equal(result.fitted?.from, 'wav');
+    assert.equal(result.fitted?.to, 'mp3');
+  });
 });
