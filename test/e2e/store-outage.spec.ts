@@ -143,7 +143,7 @@ describe('a Redis outage under steady traffic', () => {
     );
 
     // Redis is used again: the token is shared there, and reuse answers from it.
-    const stored = await client.keys('weixin-media:token:*');
+    const stored = await client.keys('weixin-media:*:token:*');
     assert.equal(stored.length, 1, 'the token is in Redis again');
     const again = await context.service.uploadImage(distinctJpeg('outage-0', BASE_JPEG));
     assert.equal(again.reused, false, 'outage-0 was cached in the old (lost) Redis data');
