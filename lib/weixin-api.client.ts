@@ -31,32 +31,16 @@ export class WeixinApiClient {
    * Sends the request to `path` built by `build` (called again for each try, so a streamed body is
    * fresh every time). `signal` aborts it, including the wait between tries.
    */
-  async request<T>(
-    path: string,
-    build: () => AxiosRequestConfig,
-    signal?: AbortSignal,
-  ): Promise<AxiosResponse<T>> {
-    const { tokens } = await this.accounts.current();
-    // One budget of passing faults for the whole call: the token requests made for it and its own tries.
-    const budget = new RetryBudget(this.options.retry.attempts);
-    return withAccessToken(
-      tokens,
-      (accessToken) =>
-        withRetries(
-          (attemptSignal) => {
-            const config = build();
-            return this.http.request<T>({
-              ...config,
-              url: path,
-              params: { ...config.params, access_token: accessToken },
-              signal: attemptSignal,
-            });
-          },
-          { retry: this.options.retry, timeoutMs: this.options.timeoutMs, path, signal, budget },
-        ),
-      signal,
-      budget,
-    );
+  request<T>(path: string, build: () => AxiosRequestConfig, signal?: AbortSignal): Promise<AxiosResponse<T>> {
+    return this.call(path, signal, (accessToken, attemptSignal) => {
+      const config = build();
+      return this.http.request<T>({
+        ...config,
+        url: path,
+        params: { ...config.params, access_token: accessToken },
+        signal: attemptSignal,
+      });
+    });
   }
 
   /**
@@ -64,31 +48,44 @@ export class WeixinApiClient {
    * the upload path, where axios' per-call work costs more than a small upload. Same token, retries,
    * timeouts, abort and error shapes.
    */
-  async send<T>(
+  send<T>(
     path: string,
     build: () => Pick<WeixinHttpRequest, 'method' | 'query' | 'headers' | 'body'>,
     signal?: AbortSignal,
   ): Promise<T> {
-    const { tokens } = await this.accounts.current();
     const defaults = this.http.defaults;
     const agents = (this.agents ??= { http: defaults.httpAgent, https: defaults.httpsAgent });
+    return this.call(path, signal, (accessToken, attemptSignal) => {
+      const call = build();
+      return weixinHttpRequest<T>(agents, {
+        ...call,
+        baseUrl: defaults.baseURL ?? this.options.apiBaseUrl,
+        path,
+        query: { ...call.query, access_token: accessToken },
+        signal: attemptSignal,
+      });
+    });
+  }
+
+  /** What every call to Weixin goes through: the account's token interceptor around one budget of retries. */
+  protected async call<T>(
+    path: string,
+    signal: AbortSignal | undefined,
+    attempt: (accessToken: string, attemptSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const { tokens } = await this.accounts.current();
+    // One budget of passing faults for the whole call: the token requests made for it and its own tries.
     const budget = new RetryBudget(this.options.retry.attempts);
     return withAccessToken(
       tokens,
       (accessToken) =>
-        withRetries(
-          (attemptSignal) => {
-            const call = build();
-            return weixinHttpRequest<T>(agents, {
-              ...call,
-              baseUrl: defaults.baseURL ?? this.options.apiBaseUrl,
-              path,
-              query: { ...call.query, access_token: accessToken },
-              signal: attemptSignal,
-            });
-          },
-          { retry: this.options.retry, timeoutMs: this.options.timeoutMs, path, signal, budget },
-        ),
+        withRetries((attemptSignal) => attempt(accessToken, attemptSignal), {
+          retry: this.options.retry,
+          timeoutMs: this.options.timeoutMs,
+          path,
+          signal,
+          budget,
+        }),
       signal,
       budget,
     );
