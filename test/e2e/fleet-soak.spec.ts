@@ -6,7 +6,13 @@ import { RedisMediaCache, RedisTokenStore } from '../../lib';
 import { FakeWeixinServer } from '../../lib/testing';
 import type { FakeExchange } from '../../lib/testing/fake-exchange';
 import type { FakeFault } from '../../lib/testing/fake-fault.interface';
-import { Fleet, fleetTargets, type UploadOutcome, type WorkerReport } from '../support/fleet';
+import {
+  Fleet,
+  fleetTargets,
+  HELD_UPLOAD_PREFIX,
+  type UploadOutcome,
+  type WorkerReport,
+} from '../support/fleet';
 import { spooledFiles } from '../support/open-descriptors';
 import { RedisServer } from '../support/redis-server';
 import { createMediaTestingModule } from '../support/testing-module';
@@ -31,18 +37,39 @@ const FAULTS: Array<{ kind: string; fault: FakeFault }> = [
 ];
 /** Every 25th upload is 8 MB, from a file path or a stream: a try that ends early leaves it half read. */
 const LARGE_EVERY = 25;
-/** Every 20th call is aborted by its caller (its `signal`), 0 to 30 ms after it starts. */
+/**
+ * Every 4th upload goes to a worker's mounted controller (Express in workers 0 and 2, Fastify in 1 and 3) by
+ * an HTTP client; the others call the service.
+ */
+const CONTROLLER_EVERY = 4;
+const CONTROLLER_ADAPTERS: Array<'express' | 'fastify'> = ['express', 'fastify'];
+const CONTROLLER_UPLOADS = PROCESSES * Math.floor(UPLOADS_PER_PROCESS / CONTROLLER_EVERY);
+/** Every 20th call to the service is aborted by its caller (its `signal`), 0 to 30 ms after it starts. */
 const ABORT_EVERY = 20;
+/**
+ * Every 5th upload to the controller is abandoned by its client: mid-body and once the controller called
+ * Weixin, in turn.
+ */
+const CLIENT_ABORT_EVERY = 5;
+/** How long the fake holds back its answer to an upload named `held-…` (less than `TIMEOUT_MS`). */
+const HOLD_MS = 1_500;
+/** The debug line of the controller's exception filter for a request whose client left. */
+const CLIENT_LEFT = 'The client left before the answer';
 /** Every token dies for real (42001 from then on) when the fake has seen this many upload requests. */
 const EXPIRE_ALL_AT = [300, 700];
 
-/** The fake, playing a fault on every fifth upload request and expiring every token twice mid-run. */
+/**
+ * The fake, playing a fault on every fifth upload request and expiring every token twice mid-run; it holds back
+ * its answer to uploads named `held-…` for `HOLD_MS`, and counts those whose caller left meanwhile.
+ */
 class SoakFakeWeixinServer extends FakeWeixinServer {
   armed = false;
   uploadRequests = 0;
   readonly injected = new Map<string, number>();
   injectedTotal = 0;
   expireAllCalls = 0;
+  heldCancelled = 0;
+  heldAnswered = 0;
 
   /** The forced expiries: 40001 faults played plus expireAllTokens() calls. */
   get forcedExpiries(): number {
@@ -63,12 +90,32 @@ class SoakFakeWeixinServer extends FakeWeixinServer {
         this.injected.set(kind, (this.injected.get(kind) ?? 0) + 1);
         this.injectedTotal++;
       }
+      this.holdIfNamed(exchange);
     }
     return super.handle(exchange);
   }
+
+  /** The answer to a `held-…` upload waits `HOLD_MS`, or is never sent when the caller leaves first. */
+  private holdIfNamed(exchange: FakeExchange): void {
+    const answer = exchange.json.bind(exchange);
+    exchange.json = (status, body) => {
+      if (!exchange.entry.filename?.startsWith(HELD_UPLOAD_PREFIX)) return answer(status, body);
+      const release = () => {
+        clearTimeout(timer);
+        exchange.res.off('close', release);
+        if (exchange.gone) this.heldCancelled++;
+        else {
+          this.heldAnswered++;
+          answer(status, body);
+        }
+      };
+      const timer = setTimeout(release, HOLD_MS);
+      exchange.res.once('close', release);
+    };
+  }
 }
 
-describe('soak: 1,000 uploads across 4 processes with 20 % injected faults and caller aborts', () => {
+describe('soak: 1,000 uploads across 4 processes, half through the controller over HTTP, with 20 % injected faults, caller and client aborts', () => {
   let redis: RedisServer;
   let client: Redis;
   let fake: SoakFakeWeixinServer;
@@ -77,6 +124,10 @@ describe('soak: 1,000 uploads across 4 processes with 20 % injected faults and c
   before(async () => {
     redis = await RedisServer.start();
     client = redis.createClient();
+    console.log(
+      '# soak | mode | ok | typed errors | service aborts (AbortError of aborted) | client aborts at the ' +
+        'controller | token requests | forced expiries | faults | upload phase |',
+    );
   });
   after(async () => {
     await fleet?.stop();
@@ -101,6 +152,7 @@ describe('soak: 1,000 uploads across 4 processes with 20 % injected faults and c
         timeoutMs: TIMEOUT_MS,
         retry: { attempts: 4, baseDelayMs: 5 },
         audit: true,
+        controllerAdapters: CONTROLLER_ADAPTERS,
       });
       fake.armed = true;
       const started = Date.now();
@@ -112,7 +164,9 @@ describe('soak: 1,000 uploads across 4 processes with 20 % injected faults and c
           hangAfterMs: 20_000,
           mixedSources: true,
           largeEvery: LARGE_EVERY,
+          controllerEvery: CONTROLLER_EVERY,
           abortEvery: ABORT_EVERY,
+          clientAbortEvery: CLIENT_ABORT_EVERY,
         },
         45_000,
       );
@@ -146,12 +200,17 @@ describe('soak: 1,000 uploads across 4 processes with 20 % injected faults and c
         (result): result is Extract<UploadOutcome, { ok: false }> => !result.ok,
       );
       for (const failure of failures) {
-        const expected = failure.aborted
-          ? ['AbortError', 'WeixinApiError', 'WeixinNetworkError']
-          : ['WeixinApiError', 'WeixinNetworkError'];
+        const expected =
+          failure.via === 'controller'
+            ? failure.aborted
+              ? ['ClientAbort']
+              : ['HTTP 502', 'HTTP 504']
+            : failure.aborted
+              ? ['AbortError', 'WeixinApiError', 'WeixinNetworkError']
+              : ['WeixinApiError', 'WeixinNetworkError'];
         assert.ok(
           expected.includes(failure.errorName),
-          `a typed error, not ${failure.errorName}: ${failure.message}`,
+          `a typed error, not ${failure.errorName}: ${failure.message} (${failure.via})`,
         );
       }
       const aborts = failures.filter((failure) => failure.errorName === 'AbortError');
@@ -164,8 +223,44 @@ describe('soak: 1,000 uploads across 4 processes with 20 % injected faults and c
         `${successes.length} of ${TOTAL_UPLOADS} succeeded`,
       );
 
+      // The controller settled every request it received, once, and closed it: what it answered is what the
+      // client got; a request whose client left was never answered, ended as the way it was left says, and
+      // reached the filter, which logged it instead of answering.
+      const viaController = results.filter((result) => result.via === 'controller');
+      assert.equal(viaController.length, CONTROLLER_UPLOADS);
+      for (const result of viaController) {
+        const { server } = result;
+        const name = `controller upload ${result.index} (${result.clientAbort ?? 'not aborted'})`;
+        assert.ok(server, `${name} reached the controller`);
+        assert.equal(server.settles, 1, `${name}: the route settled once, not ${server.settles} times`);
+        assert.ok(server.closed, `${name}: its connection closed`);
+        if (!result.clientAbort) {
+          assert.equal(server.status, result.ok ? 201 : Number(result.errorName.slice(5)), name);
+        } else {
+          assert.equal(server.status, undefined, `${name}: nothing was answered`);
+          if (result.clientAbort === 'mid-body') {
+            assert.equal(server.ended, 'HttpException 400', name);
+            assert.equal(server.weixinCalls, 0, `${name}: Weixin was never called`);
+          } else {
+            assert.equal(server.ended, 'AbortError', `${name}: the call to Weixin was aborted`);
+            assert.ok(server.weixinCalls >= 1, `${name}: Weixin was called`);
+          }
+        }
+      }
+      const clientAborts = viaController.filter((result) => result.clientAbort);
+      const midBody = clientAborts.filter((result) => result.clientAbort === 'mid-body').length;
+      assert.ok(midBody > 0 && clientAborts.length - midBody > 0, 'clients left in both ways');
+      const leftLines = (reports as WorkerReport[]).flatMap((report) =>
+        report.audit!.logLines.filter((line) => line.includes(CLIENT_LEFT)),
+      );
+      assert.equal(leftLines.length, clientAborts.length, 'one filter log line per client that left');
+      // No held Weixin call outlived its client: each was cancelled when the controller's call was aborted.
+      assert.equal(fake.heldAnswered, 0, 'a held upload was answered after its client left');
+      assert.ok(fake.heldCancelled > 0 && fake.heldCancelled <= clientAborts.length - midBody);
+
       // Nothing left behind: each worker holds the descriptors it held before its module was built, the
-      // temp dir has no spooled file, and no log line or error rendering holds a token or the secret.
+      // temp dir has no spooled file or controller upload, and no log line or error rendering holds a token
+      // or the secret.
       for (const report of reports as WorkerReport[]) {
         const audit = report.audit!;
         assert.deepEqual(audit.leaked, [], `worker ${report.workerIndex} left descriptors open`);
@@ -240,13 +335,23 @@ describe('soak: 1,000 uploads across 4 processes with 20 % injected faults and c
         await reader.close();
       }
       assert.equal(fake.tokenRequestCount, tokenRequests, 'the downloads used the fleet’s token');
+
+      const ok = (via: string) =>
+        `${successes.filter((result) => result.via === via).length}/${results.filter((r) => r.via === via).length}`;
+      const typed = failures.filter((failure) => !failure.aborted);
+      const kinds = [...new Set(typed.map((f) => `${f.errorName}:${f.errcode ?? f.code}`))].join(', ');
       console.log(
-        `# soak ${tokenMode}: ${successes.length}/${TOTAL_UPLOADS} ok, ${failures.length} typed errors ` +
-          `(${[...new Set(failures.map((f) => `${f.errorName}:${f.errcode ?? f.code}`))].join(', ') || 'none'}), ` +
-          `${fake.injectedTotal} faults, ${aborts.length} caller aborts, ${tokenRequests} token requests ` +
-          `for ${fake.forcedExpiries} forced expiries, descriptors before = after in all ${PROCESSES} workers, ` +
-          `0 temp files, ${texts.length} log lines and error renderings (${logLines} log lines) free of ` +
-          `${tokens.size} tokens and the secret, ${elapsedMs} ms`,
+        `# soak | ${tokenMode} | ${successes.length}/${TOTAL_UPLOADS} (service ${ok('service')}, ` +
+          `controller ${ok('controller')}) | ${typed.length}${kinds ? ` (${kinds})` : ''} | ` +
+          `${aborts.length} of ${results.filter((r) => r.aborted && r.via === 'service').length} | ` +
+          `${clientAborts.length} (${midBody} mid-body: 400 to nobody; ${clientAborts.length - midBody} ` +
+          `awaiting Weixin: call aborted, ${fake.heldCancelled} held Weixin requests cancelled) | ` +
+          `${tokenRequests} | ${fake.forcedExpiries} | ${fake.injectedTotal} | ${elapsedMs} ms |`,
+      );
+      console.log(
+        `# soak ${tokenMode}: descriptors before = after in all ${PROCESSES} workers, 0 temp files, ` +
+          `${texts.length} log lines, error renderings and answers (${logLines} log lines) free of ` +
+          `${tokens.size} tokens and the secret`,
       );
     });
   }

@@ -1,10 +1,12 @@
 /**
  * The worker side of `Fleet` (test/support/fleet.ts): forked from its compiled `.js`, it builds
  * `WeixinMediaModule` on the shared Redis and fake Weixin, runs the uploads the parent sends, and reports
- * one outcome per upload. With `audit`, it also reports what it logged, how its failures render, and
- * the descriptors it held before the module was built and after it was closed.
+ * one outcome per upload. With `controllerAdapters` it serves the module's controller on 127.0.0.1 and sends
+ * a job's `controllerEvery`-th uploads through it over HTTP (`fleet-controller.ts`). With `audit`, it also reports
+ * what it logged, how its failures render, and the descriptors it held before the module was built and after
+ * it was closed.
  */
-import type { LoggerService } from '@nestjs/common';
+import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,8 +15,10 @@ import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
 import type { AxiosInstance } from 'axios';
 import {
+  type ClientAbort,
   distinctJpeg,
   type FleetJob,
+  HELD_UPLOAD_PREFIX,
   type FleetWorkerConfig,
   type ParentMessage,
   sha256,
@@ -22,6 +26,7 @@ import {
   type WorkerAudit,
   type WorkerMessage,
 } from './fleet';
+import type { ControllerAnswer, ControllerClient, ControllerProbe } from './fleet-controller';
 import { iccSegments, withJpegSegments } from './media-builders';
 import { leakedDescriptors, openDescriptors } from './open-descriptors';
 import { mediaFixture } from './paths';
@@ -50,6 +55,52 @@ async function settledDescriptors(): Promise<string[]> {
   return last;
 }
 
+/** The outcome of a call that rejected: a service upload, or an HTTP request that failed outright. */
+function failureOutcome(index: number, error: unknown): UploadOutcome {
+  const failure = error as {
+    name?: string;
+    errcode?: number;
+    code?: string;
+    message?: string;
+    constructor?: { name?: string };
+  };
+  return {
+    index,
+    ok: false,
+    // An abort is a DOMException or Node's AbortError, depending on where it struck: one name for both.
+    errorName:
+      failure?.name === 'AbortError'
+        ? 'AbortError'
+        : (failure?.constructor?.name ?? failure?.name ?? 'unknown'),
+    errcode: failure?.errcode,
+    code: failure?.code,
+    message: String(failure?.message ?? error),
+    settledAt: Date.now(),
+    settles: 0,
+  };
+}
+
+/** The outcome of an upload to the controller: its answer (201 with a media_id, or Weixin's error shape). */
+function controllerOutcome(index: number, reply: ControllerAnswer, content: Buffer): UploadOutcome {
+  const settledAt = Date.now();
+  if (reply.kind === 'abandoned') {
+    return { index, ok: false, errorName: 'ClientAbort', message: 'the client left', settledAt, settles: 0 };
+  }
+  const { status, json } = reply;
+  if (status === 201 && typeof json?.media_id === 'string') {
+    return { index, ok: true, mediaId: json.media_id, sha256: sha256(content), settledAt, settles: 0 };
+  }
+  return {
+    index,
+    ok: false,
+    errorName: `HTTP ${status}`,
+    errcode: typeof json?.errcode === 'number' ? json.errcode : undefined,
+    message: typeof json?.errmsg === 'string' ? json.errmsg : reply.body.slice(0, 200),
+    settledAt,
+    settles: 0,
+  };
+}
+
 async function runWorker(): Promise<void> {
   // Loaded here only: the parent side must not pay for Nest and ioredis twice.
   const { NestFactory } = await import('@nestjs/core');
@@ -64,6 +115,8 @@ async function runWorker(): Promise<void> {
   let config: FleetWorkerConfig | undefined;
   let closeAll: () => Promise<void> = async () => undefined;
   let service: InstanceType<typeof TemporaryMediaService> | undefined;
+  let probe: ControllerProbe | undefined;
+  let client: ControllerClient | undefined;
   let descriptorsBefore: string[] = [];
   const logLines: string[] = [];
   const capture = (message: unknown, ...rest: unknown[]) =>
@@ -110,24 +163,42 @@ async function runWorker(): Promise<void> {
         })
       : new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
     redis.on('error', () => undefined);
-    const app = await NestFactory.createApplicationContext(
-      WeixinMediaModule.forRoot({
-        appId: config.appId,
-        appSecret: config.appSecret,
-        apiBaseUrl: config.baseUrl,
-        tokenMode: config.tokenMode,
-        accounts: config.accounts,
-        timeoutMs: config.timeoutMs ?? 10_000,
-        retry: config.retry ?? { attempts: 3, baseDelayMs: 5 },
-        tokenStore: new ReportingRedisTokenStore(redis, { prefix: config.prefix }),
-        mediaCache:
-          config.mediaCache === false ? false : new RedisMediaCache(redis, { prefix: config.prefix }),
-      }),
-      { logger: config.audit ? logger : false },
-    );
+    const adapters = config.controllerAdapters ?? [];
+    const adapter = adapters.length > 0 ? adapters[config.workerIndex % adapters.length] : undefined;
+    const module = WeixinMediaModule.forRoot({
+      appId: config.appId,
+      appSecret: config.appSecret,
+      apiBaseUrl: config.baseUrl,
+      tokenMode: config.tokenMode,
+      accounts: config.accounts,
+      timeoutMs: config.timeoutMs ?? 10_000,
+      retry: config.retry ?? { attempts: 3, baseDelayMs: 5 },
+      tokenStore: new ReportingRedisTokenStore(redis, { prefix: config.prefix }),
+      mediaCache: config.mediaCache === false ? false : new RedisMediaCache(redis, { prefix: config.prefix }),
+      ...(adapter ? { controller: { public: true } } : {}),
+    });
+    const options = { logger: config.audit ? logger : (false as const) };
+    let app: INestApplicationContext;
+    if (adapter) {
+      const { ControllerClient, ControllerProbe } = await import('./fleet-controller');
+      const httpAdapter =
+        adapter === 'fastify'
+          ? new (await import('@nestjs/platform-fastify')).FastifyAdapter()
+          : new (await import('@nestjs/platform-express')).ExpressAdapter();
+      const server = await NestFactory.create(module, httpAdapter, options);
+      probe = new ControllerProbe(adapter);
+      server.useGlobalInterceptors(probe);
+      await server.listen(0, '127.0.0.1');
+      client = new ControllerClient((server.getHttpServer().address() as { port: number }).port, probe);
+      app = server;
+    } else {
+      app = await NestFactory.createApplicationContext(module, options);
+    }
     const http = app.get<AxiosInstance>(WEIXIN_AXIOS);
     closeAll = async () => {
       closeAll = async () => undefined;
+      client?.close();
+      probe?.close();
       await app.close();
       redis.disconnect();
       // Idle keep-alive sockets are the pool's, not a leak: close them before counting.
@@ -146,83 +217,95 @@ async function runWorker(): Promise<void> {
     const errorTexts: string[] = [];
     const largePadding = job.largeEvery ? Buffer.concat(iccSegments(8 * 1024 * 1024)) : Buffer.alloc(0);
     const sourceDir = job.mixedSources ? mkdtempSync(join(tmpdir(), 'fleet-sources-')) : undefined;
+    const hangAfterMs = job.hangAfterMs ?? 30_000;
+    const failed = (index: number, error: unknown): UploadOutcome => {
+      if (config!.audit) errorTexts.push(renderings(error));
+      return failureOutcome(index, error);
+    };
     const one = async (index: number) => {
-      let content = distinctJpeg(job.sameContent ? job.label : `${job.label}-${workerIndex}-${index}`, base);
-      const target = job.appIds ? service!.forAccount(job.appIds[index % job.appIds.length]) : service!;
+      const name = `${job.label}-${workerIndex}-${index}`;
+      let content = distinctJpeg(job.sameContent ? job.label : name, base);
       const large = job.largeEvery !== undefined && index % job.largeEvery === job.largeEvery - 1;
       if (large) content = withJpegSegments(content, [largePadding]);
-      // Mixed sources: a Buffer, a file path, a stream (spooled to a temp file), in turn; large ones never
-      // from a Buffer (a Buffer opens no file).
-      let source: Buffer | string | Readable = content;
-      if (sourceDir && (index % 3 === 1 || (large && index % 2 === 0))) {
-        source = join(sourceDir, `${index}.jpg`);
-        writeFileSync(source, content);
-      } else if (sourceDir && (index % 3 === 2 || large)) {
-        source = Readable.from([content]);
+      const n = job.controllerEvery;
+      const viaController = n !== undefined && index % n === n - 1;
+      // The upload's place among those of its route (service or controller), which picks its aborts.
+      const slot =
+        n === undefined ? index : viaController ? Math.floor(index / n) : index - Math.floor((index + 1) / n);
+      const every = viaController ? job.clientAbortEvery : job.abortEvery;
+      const aborted = every !== undefined && slot % every === every - 1;
+      let call: Promise<unknown>;
+      let outcome: Promise<UploadOutcome>;
+      if (viaController) {
+        const clientAbort: ClientAbort | undefined = !aborted
+          ? undefined
+          : Math.floor(slot / every!) % 2 === 0
+            ? 'mid-body'
+            : 'awaiting-weixin';
+        const filename = `${clientAbort === 'awaiting-weixin' ? HELD_UPLOAD_PREFIX : ''}${name}.jpg`;
+        const answer = client!.upload(index, content, filename, clientAbort);
+        call = answer;
+        outcome = answer.then(
+          (reply) => {
+            // What the client was told is checked for secrets too.
+            if (config!.audit && reply.kind === 'answered') errorTexts.push(reply.body);
+            return { ...controllerOutcome(index, reply, content), clientAbort };
+          },
+          (error: unknown) => failed(index, error),
+        );
+      } else {
+        const target = job.appIds ? service!.forAccount(job.appIds[index % job.appIds.length]) : service!;
+        // Mixed sources: a Buffer, a file path, a stream (spooled to a temp file), in turn; large ones never
+        // from a Buffer (a Buffer opens no file).
+        let source: Buffer | string | Readable = content;
+        if (sourceDir && (index % 3 === 1 || (large && index % 2 === 0))) {
+          source = join(sourceDir, `${index}.jpg`);
+          writeFileSync(source, content);
+        } else if (sourceDir && (index % 3 === 2 || large)) {
+          source = Readable.from([content]);
+        }
+        const abort = new AbortController();
+        if (aborted) setTimeout(() => abort.abort(), (index % 7) * 5);
+        const media = target.uploadImage(source, { reuse: job.reuse, signal: abort.signal });
+        call = media;
+        outcome = media.then(
+          (uploaded): UploadOutcome => ({
+            index,
+            ok: true,
+            mediaId: uploaded.mediaId,
+            sha256: sha256(content),
+            reused: uploaded.reused,
+            settledAt: Date.now(),
+            settles: 0,
+          }),
+          (error: unknown) => failed(index, error),
+        );
       }
-      const aborted = job.abortEvery !== undefined && index % job.abortEvery === job.abortEvery - 1;
-      const abort = new AbortController();
-      if (aborted) setTimeout(() => abort.abort(), (index % 7) * 5);
-      const call = target.uploadImage(source, { reuse: job.reuse, signal: abort.signal });
       // Count settlements of the call itself: exactly once, or the test sees it.
       call.then(
         () => settles[index]++,
         () => settles[index]++,
       );
       let hangTimer: NodeJS.Timeout | undefined;
-      const hung = new Promise<'hung'>((resolve) => {
-        hangTimer = setTimeout(() => resolve('hung'), job.hangAfterMs ?? 30_000);
+      const hung = new Promise<UploadOutcome>((resolve) => {
+        hangTimer = setTimeout(
+          () =>
+            resolve({
+              index,
+              ok: false,
+              hung: true,
+              errorName: 'Hung',
+              message: `no answer after ${hangAfterMs} ms`,
+              settledAt: Date.now(),
+              settles: 0,
+            }),
+          hangAfterMs,
+        );
       });
-      try {
-        const media = await Promise.race([call, hung]);
-        if (media === 'hung') {
-          results[index] = {
-            index,
-            ok: false,
-            hung: true,
-            errorName: 'Hung',
-            message: `no answer after ${job.hangAfterMs ?? 30_000} ms`,
-            settledAt: Date.now(),
-            settles: 0,
-          };
-        } else {
-          results[index] = {
-            index,
-            ok: true,
-            mediaId: media.mediaId,
-            sha256: sha256(content),
-            reused: media.reused,
-            settledAt: Date.now(),
-            settles: 0,
-          };
-        }
-      } catch (error) {
-        const failure = error as {
-          name?: string;
-          errcode?: number;
-          code?: string;
-          message?: string;
-          constructor?: { name?: string };
-        };
-        results[index] = {
-          index,
-          ok: false,
-          // An abort is a DOMException or Node's AbortError, depending on where it struck: one name for both.
-          errorName:
-            failure?.name === 'AbortError'
-              ? 'AbortError'
-              : (failure?.constructor?.name ?? failure?.name ?? 'unknown'),
-          errcode: failure?.errcode,
-          code: failure?.code,
-          message: String(failure?.message ?? error),
-          settledAt: Date.now(),
-          settles: 0,
-        };
-        if (config!.audit) errorTexts.push(renderings(error));
-      } finally {
-        clearTimeout(hangTimer);
-        if (aborted) results[index].aborted = true;
-      }
+      results[index] = await Promise.race([outcome, hung]);
+      clearTimeout(hangTimer);
+      results[index].via = viaController ? 'controller' : 'service';
+      if (aborted) results[index].aborted = true;
     };
     const concurrency = Math.min(job.concurrency ?? job.uploads, job.uploads);
     let nextIndex = 0;
@@ -231,9 +314,15 @@ async function runWorker(): Promise<void> {
         while (nextIndex < job.uploads) await one(nextIndex++);
       }),
     );
-    // Let late settlements (a second resolve would be a bug) show up before counting.
+    // Let late settlements (a second resolve would be a bug) show up before counting; the server's side of
+    // abandoned requests ends on its own time.
     await new Promise((resolve) => setImmediate(resolve));
-    for (const result of results) result.settles = settles[result.index];
+    await probe?.quiet(hangAfterMs);
+    for (const result of results) {
+      result.settles = settles[result.index];
+      if (result.via === 'controller') result.server = probe!.records.get(result.index);
+    }
+    if (config!.audit && probe) errorTexts.push(...probe.failures.map(renderings));
     if (sourceDir) rmSync(sourceDir, { recursive: true, force: true });
     let audit: WorkerAudit | undefined;
     if (config!.audit) {

@@ -40,6 +40,11 @@ export interface FleetWorkerConfig {
    * is built and after it is closed; the job then closes the module (one job per worker).
    */
   audit?: boolean;
+  /**
+   * Mount the module's controller and serve it on 127.0.0.1 in each worker, with the HTTP adapter
+   * `controllerAdapters[workerIndex % length]` (a job's `controllerEvery` uploads go through it).
+   */
+  controllerAdapters?: Array<'express' | 'fastify'>;
 }
 
 export interface FleetJob {
@@ -60,36 +65,86 @@ export interface FleetJob {
    * buffers hold, so a try that ends early leaves its file half read.
    */
   largeEvery?: number;
-  /** Every `abortEvery`-th upload is aborted through its `signal`, 0 to 30 ms after it starts. */
+  /**
+   * Every `controllerEvery`-th upload is sent to the worker's mounted controller by an HTTP client
+   * (form-data over node:http), the others call the service (needs `controllerAdapters`).
+   */
+  controllerEvery?: number;
+  /**
+   * Every `abortEvery`-th upload made through the service is aborted through its `signal`, 0 to 30 ms after
+   * it starts.
+   */
   abortEvery?: number;
+  /**
+   * Every `clientAbortEvery`-th upload made through the controller is abandoned by its client (the socket
+   * destroyed): mid-body and once the controller has called Weixin, in turn (see `ClientAbort`).
+   */
+  clientAbortEvery?: number;
   /** A call that has not settled after this long is reported as hung. */
   hangAfterMs?: number;
 }
 
+/**
+ * The name of the uploads a client abandons `awaiting-weixin` starts with this: a soak's fake holds back its
+ * answer to them, so the client surely leaves while the controller waits on Weixin.
+ */
+export const HELD_UPLOAD_PREFIX = 'held-';
+
+/**
+ * How a client abandons an upload to the controller: `mid-body` destroys its socket after half of the body
+ * (once the request reached the controller); `awaiting-weixin` sends the whole body and destroys its socket
+ * as soon as the controller's call sends its upload request to Weixin (whose answer the soak's fake holds back
+ * for uploads named `hold-…`).
+ */
+export type ClientAbort = 'mid-body' | 'awaiting-weixin';
+
+/** How the worker's controller ended one HTTP upload, seen from inside the app (a global interceptor). */
+export interface ControllerRecord {
+  adapter: 'express' | 'fastify';
+  /** How often the route (the upload interceptor, the controller, the service call) settled: once. */
+  settles: number;
+  /** `answered`, or the error it failed with: `HttpException 400`, `AbortError`, `WeixinApiError`, … */
+  ended: string;
+  /** The status of the answer, once one was written to its end. */
+  status?: number;
+  /** The connection closed: the request is over either way. */
+  closed: boolean;
+  /** Upload requests the route's service call sent to Weixin. */
+  weixinCalls: number;
+}
+
+interface OutcomeBase {
+  index: number;
+  settledAt: number;
+  /** How often the call (the service's promise, the HTTP client's request) settled. */
+  settles: number;
+  /** The job aborted this call: through its signal, or its client left (it may have finished first). */
+  aborted?: boolean;
+  /** `controller`: sent over HTTP to the worker's mounted controller. */
+  via?: 'service' | 'controller';
+  /** The client abandoned this upload to the controller, so. */
+  clientAbort?: ClientAbort;
+  /** For uploads through the controller: how the server ended it. */
+  server?: ControllerRecord;
+}
+
 export type UploadOutcome =
-  | {
-      index: number;
+  | (OutcomeBase & {
       ok: true;
       mediaId: string;
       sha256: string;
-      reused: boolean;
-      settledAt: number;
-      settles: number;
-      /** The job aborted this call through its signal (it may have finished first). */
-      aborted?: boolean;
-    }
-  | {
-      index: number;
+      /** Reported by the service; the controller's answer does not say. */
+      reused?: boolean;
+    })
+  | (OutcomeBase & {
       ok: false;
       hung?: true;
+      /** The error's class, `HTTP <status>` for the controller's answers, `ClientAbort` once the client left. */
       errorName: string;
       errcode?: number;
       code?: string;
       message: string;
-      settledAt: number;
-      settles: number;
-      aborted?: boolean;
-    };
+    });
 
 export interface WorkerAudit {
   descriptorsBefore: number;
