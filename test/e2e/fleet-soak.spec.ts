@@ -115,7 +115,7 @@ class SoakFakeWeixinServer extends FakeWeixinServer {
   }
 }
 
-describe('soak: 1,000 uploads across 4 processes, half through the controller over HTTP, with 20 % injected faults, caller and client aborts', () => {
+describe('soak: 1,000 uploads across 4 processes, a quarter through the controller over HTTP, with 20 % injected faults, caller and client aborts', () => {
   let redis: RedisServer;
   let client: Redis;
   let fake: SoakFakeWeixinServer;
