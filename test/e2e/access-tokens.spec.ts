@@ -1,48 +1,36 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { AccessTokenManager, InMemoryTokenStore, WeixinApiError } from '../../lib';
-import { FakeWeixinServer } from '../../lib/testing';
+import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
 import { mediaFixture } from '../support/paths';
-import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
 
 const IMAGE = readFileSync(mediaFixture('image.jpg'));
 
 describe('access tokens', () => {
-  let fake: FakeWeixinServer;
-  let context: MediaTestContext | undefined;
-
-  before(async () => {
-    fake = await FakeWeixinServer.start();
-  });
-  after(() => fake.close());
-  afterEach(async () => {
-    await context?.close();
-    context = undefined;
-    fake.reset();
-  });
+  const weixin = fakeWeixinPerTest();
 
   for (const tokenMode of ['stable', 'classic'] as const) {
     it(`${tokenMode}: 1,000 concurrent cold uploads make exactly one token request`, async () => {
-      context = await createMediaTestingModule(fake, { tokenMode, mediaCache: false });
+      const context = await weixin.module({ tokenMode, mediaCache: false });
       const results = await Promise.all(
-        Array.from({ length: 1000 }, () => context!.service.uploadImage(IMAGE, { reuse: false })),
+        Array.from({ length: 1000 }, () => context.service.uploadImage(IMAGE, { reuse: false })),
       );
       assert.equal(results.length, 1000);
       assert.equal(new Set(results.map((media) => media.mediaId)).size, 1000);
-      assert.equal(fake.tokenRequestCount, 1);
-      assert.equal(fake.countRequests('/cgi-bin/media/upload'), 1000);
+      assert.equal(weixin.fake.tokenRequestCount, 1);
+      assert.equal(weixin.fake.countRequests('/cgi-bin/media/upload'), 1000);
       const tokenPath = tokenMode === 'stable' ? '/cgi-bin/stable_token' : '/cgi-bin/token';
-      assert.equal(fake.countRequests(tokenPath), 1);
+      assert.equal(weixin.fake.countRequests(tokenPath), 1);
     });
   }
 
   it('reuses the token across calls', async () => {
-    context = await createMediaTestingModule(fake, { mediaCache: false });
+    const context = await weixin.module({ mediaCache: false });
     await context.service.uploadImage(IMAGE);
     await context.service.uploadImage(IMAGE);
-    assert.equal(fake.tokenRequestCount, 1);
-    const tokens = fake.requests
+    assert.equal(weixin.fake.tokenRequestCount, 1);
+    const tokens = weixin.fake.requests
       .filter((r) => r.path === '/cgi-bin/media/upload')
       .map((r) => r.query.access_token);
     assert.equal(new Set(tokens).size, 1);
@@ -50,10 +38,10 @@ describe('access tokens', () => {
 
   it('stores the token with a refresh margin before its real expiry', async () => {
     const tokenStore = new InMemoryTokenStore();
-    context = await createMediaTestingModule(fake, { tokenStore });
+    const context = await weixin.module({ tokenStore });
     const before = Date.now();
     await context.moduleRef.get(AccessTokenManager).getToken();
-    const stored = await tokenStore.get(`${fake.appId}:stable`);
+    const stored = await tokenStore.get(`${weixin.fake.appId}:stable`);
     assert.ok(stored);
     // 7,200 s lifetime, refreshed 5 minutes early.
     const expected = before + 7200_000 - 300_000;
@@ -62,40 +50,45 @@ describe('access tokens', () => {
 
   it('refreshes a token that reached its refresh margin', async () => {
     const tokenStore = new InMemoryTokenStore();
-    context = await createMediaTestingModule(fake, { tokenStore, tokenMode: 'classic', mediaCache: false });
+    const context = await weixin.module({ tokenStore, tokenMode: 'classic', mediaCache: false });
     await context.service.uploadImage(IMAGE);
-    const stored = (await tokenStore.get(`${fake.appId}:classic`))!;
-    await tokenStore.set(`${fake.appId}:classic`, { ...stored, expiresAt: Date.now() - 1 });
+    const stored = (await tokenStore.get(`${weixin.fake.appId}:classic`))!;
+    await tokenStore.set(`${weixin.fake.appId}:classic`, { ...stored, expiresAt: Date.now() - 1 });
     await context.service.uploadImage(IMAGE);
-    assert.equal(fake.tokenRequestCount, 2);
-    assert.notEqual((await tokenStore.get(`${fake.appId}:classic`))!.token, stored.token);
+    assert.equal(weixin.fake.tokenRequestCount, 2);
+    assert.notEqual((await tokenStore.get(`${weixin.fake.appId}:classic`))!.token, stored.token);
   });
 
   it('an expired token mid-flight is refreshed once and the call retried', async () => {
-    context = await createMediaTestingModule(fake, { tokenMode: 'classic', mediaCache: false });
+    const context = await weixin.module({ tokenMode: 'classic', mediaCache: false });
     await context.service.uploadImage(IMAGE);
-    fake.expireAllTokens();
-    const results = await Promise.all(Array.from({ length: 50 }, () => context!.service.uploadImage(IMAGE)));
+    weixin.fake.expireAllTokens();
+    const results = await Promise.all(Array.from({ length: 50 }, () => context.service.uploadImage(IMAGE)));
     assert.equal(results.length, 50);
-    assert.equal(fake.tokenRequestCount, 2);
-    const rejected = fake.requests.filter((r) => r.errcode === 42001).length;
+    assert.equal(weixin.fake.tokenRequestCount, 2);
+    const rejected = weixin.fake.requests.filter((r) => r.errcode === 42001).length;
     assert.ok(rejected >= 1 && rejected <= 50, `${rejected}`);
   });
 
   for (const errcode of [40001, 40014, 42001]) {
     it(`${errcode} invalidates the token and retries the call exactly once`, async () => {
-      context = await createMediaTestingModule(fake, { mediaCache: false, tokenMode: 'classic' });
-      fake.injectFault({ path: '/cgi-bin/media/upload', errcode, errmsg: 'invalid credential', times: 1 });
+      const context = await weixin.module({ mediaCache: false, tokenMode: 'classic' });
+      weixin.fake.injectFault({
+        path: '/cgi-bin/media/upload',
+        errcode,
+        errmsg: 'invalid credential',
+        times: 1,
+      });
       const media = await context.service.uploadImage(IMAGE);
       assert.ok(media.mediaId);
-      assert.equal(fake.countRequests('/cgi-bin/media/upload'), 2);
-      assert.equal(fake.tokenRequestCount, 2);
+      assert.equal(weixin.fake.countRequests('/cgi-bin/media/upload'), 2);
+      assert.equal(weixin.fake.tokenRequestCount, 2);
     });
   }
 
   it('a token rejected twice surfaces the error after one retry', async () => {
-    context = await createMediaTestingModule(fake, { mediaCache: false });
-    fake.injectFault({
+    const context = await weixin.module({ mediaCache: false });
+    weixin.fake.injectFault({
       path: '/cgi-bin/media/upload',
       errcode: 40001,
       errmsg: 'invalid credential',
@@ -106,12 +99,12 @@ describe('access tokens', () => {
       assert.equal(error.errcode, 40001);
       return true;
     });
-    assert.equal(fake.countRequests('/cgi-bin/media/upload'), 2);
+    assert.equal(weixin.fake.countRequests('/cgi-bin/media/upload'), 2);
   });
 
   it("waiting for another holder's refresh does not count against a request's timeout", async () => {
     const tokenStore = new InMemoryTokenStore();
-    context = await createMediaTestingModule(fake, {
+    const context = await weixin.module({
       tokenStore,
       mediaCache: false,
       timeoutMs: 150,
@@ -119,12 +112,12 @@ describe('access tokens', () => {
     });
     // Another instance holds the refresh lock for 600 ms (it crashed: it never stores a token). Taken
     // after the module is built, so a slow build on a busy machine cannot eat into the lease.
-    assert.ok(await tokenStore.tryLock(`${fake.appId}:stable`, 600));
+    assert.ok(await tokenStore.tryLock(`${weixin.fake.appId}:stable`, 600));
     const started = Date.now();
     const media = await context.service.uploadImage(IMAGE);
     assert.ok(media.mediaId);
     assert.ok(Date.now() - started >= 550, 'it waited for the lease to end');
-    assert.equal(fake.tokenRequestCount, 1);
+    assert.equal(weixin.fake.tokenRequestCount, 1);
   });
 
   it('invalidation removes only the token it saw (compare-and-delete)', async () => {
@@ -148,28 +141,32 @@ describe('access tokens', () => {
   });
 
   it('stable mode posts JSON with force_refresh false; classic mode uses GET /cgi-bin/token', async () => {
-    context = await createMediaTestingModule(fake, { tokenMode: 'stable' });
+    const context = await weixin.module({ tokenMode: 'stable' });
     await context.moduleRef.get(AccessTokenManager).getToken();
-    const stable = fake.requests.find((r) => r.path === '/cgi-bin/stable_token');
+    const stable = weixin.fake.requests.find((r) => r.path === '/cgi-bin/stable_token');
     assert.equal(stable?.method, 'POST');
     await context.close();
-    context = await createMediaTestingModule(fake, { tokenMode: 'classic' });
-    await context.moduleRef.get(AccessTokenManager).getToken();
-    const classic = fake.requests.find((r) => r.path === '/cgi-bin/token');
+    const classicContext = await weixin.module({ tokenMode: 'classic' });
+    await classicContext.moduleRef.get(AccessTokenManager).getToken();
+    const classic = weixin.fake.requests.find((r) => r.path === '/cgi-bin/token');
     assert.equal(classic?.method, 'GET');
     assert.equal(classic?.query.grant_type, 'client_credential');
   });
 
   it('uses an accessTokenProvider instead of fetching tokens, and asks it again after a 40001', async () => {
-    const answer = await fetch(`${fake.baseUrl}/cgi-bin/stable_token`, {
+    const answer = await fetch(`${weixin.baseUrl}/cgi-bin/stable_token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'client_credential', appid: fake.appId, secret: fake.appSecret }),
+      body: JSON.stringify({
+        grant_type: 'client_credential',
+        appid: weixin.fake.appId,
+        secret: weixin.fake.appSecret,
+      }),
     });
     const { access_token: managedToken } = (await answer.json()) as { access_token: string };
-    const tokenRequestsBefore = fake.tokenRequestCount;
+    const tokenRequestsBefore = weixin.fake.tokenRequestCount;
     let calls = 0;
-    context = await createMediaTestingModule(fake, {
+    const context = await weixin.module({
       appSecret: undefined,
       mediaCache: false,
       accessTokenProvider: async () => {
@@ -179,16 +176,16 @@ describe('access tokens', () => {
     });
     await context.service.uploadImage(IMAGE);
     assert.equal(calls, 1);
-    const upload = fake.requests.find((r) => r.path === '/cgi-bin/media/upload');
+    const upload = weixin.fake.requests.find((r) => r.path === '/cgi-bin/media/upload');
     assert.equal(upload?.query.access_token, managedToken);
-    fake.expireAllTokens();
+    weixin.fake.expireAllTokens();
     await assert.rejects(context.service.uploadImage(IMAGE), WeixinApiError);
     assert.equal(calls, 3, 'one call for the first try, one for the retry after 42001');
-    assert.equal(fake.tokenRequestCount, tokenRequestsBefore);
+    assert.equal(weixin.fake.tokenRequestCount, tokenRequestsBefore);
   });
 
   it('a wrong secret fails with 40125, a hint, and no secret in the error', async () => {
-    context = await createMediaTestingModule(fake, { appSecret: 'definitely-the-wrong-secret' });
+    const context = await weixin.module({ appSecret: 'definitely-the-wrong-secret' });
     await assert.rejects(context.service.uploadImage(IMAGE), (error: unknown) => {
       assert.ok(error instanceof WeixinApiError);
       assert.equal(error.errcode, 40125);
@@ -197,6 +194,6 @@ describe('access tokens', () => {
       assert.ok(!everything.includes('definitely-the-wrong-secret'));
       return true;
     });
-    assert.equal(fake.countRequests('/cgi-bin/media/upload'), 0);
+    assert.equal(weixin.fake.countRequests('/cgi-bin/media/upload'), 0);
   });
 });

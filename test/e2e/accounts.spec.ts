@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import {
   type TokenMode,
   UnknownAccountError,
@@ -8,6 +8,7 @@ import {
   WeixinMediaOptionsError,
 } from '../../lib';
 import { FakeWeixinServer } from '../../lib/testing';
+import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
 import { distinctJpeg } from '../support/fleet';
 import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
 
@@ -16,29 +17,15 @@ const ACCOUNTS: WeixinAccount[] = Array.from({ length: 5 }, (_, index) => ({
   appSecret: `secret-of-account-${index}`,
 }));
 const UPLOAD = '/cgi-bin/media/upload';
+/** The fake serves every account of the list. */
+const SERVED = { accounts: ACCOUNTS.map(({ appId, appSecret }) => ({ appId, appSecret: appSecret! })) };
 
 describe('several accounts in one process', () => {
-  let fake: FakeWeixinServer;
-  let context: MediaTestContext | undefined;
-
-  before(async () => {
-    fake = await FakeWeixinServer.start({
-      accounts: ACCOUNTS.map(({ appId, appSecret }) => ({ appId, appSecret: appSecret! })),
-    });
-  });
-  after(async () => {
-    await context?.close();
-    await fake.close();
-  });
-  beforeEach(async () => {
-    await context?.close();
-    context = undefined;
-    fake.reset();
-  });
+  const weixin = fakeWeixinPerTest(SERVED);
 
   for (const tokenMode of ['stable', 'classic'] as TokenMode[]) {
     it(`${tokenMode}: 5 accounts × 100 concurrent cold uploads make exactly 5 token requests`, async () => {
-      context = await createMediaTestingModule(fake, { accounts: ACCOUNTS, tokenMode });
+      const context = await weixin.module({ accounts: ACCOUNTS, tokenMode });
       const { service } = context;
       const uploads = ACCOUNTS.flatMap(({ appId }) =>
         Array.from({ length: 100 }, (_, index) =>
@@ -47,28 +34,28 @@ describe('several accounts in one process', () => {
       );
       const results = await Promise.all(uploads);
       assert.equal(results.length, 500);
-      assert.equal(fake.tokenRequestCount, 5);
+      assert.equal(weixin.fake.tokenRequestCount, 5);
       for (const { appId } of ACCOUNTS) {
-        assert.equal(fake.countTokenRequests(appId), 1, `one token request for ${appId}`);
-        assert.equal(fake.countRequests(UPLOAD, appId), 100, `100 uploads with ${appId}'s token`);
+        assert.equal(weixin.fake.countTokenRequests(appId), 1, `one token request for ${appId}`);
+        assert.equal(weixin.fake.countRequests(UPLOAD, appId), 100, `100 uploads with ${appId}'s token`);
       }
       // The top-level account was never involved.
-      assert.equal(fake.countTokenRequests(fake.appId), 0);
+      assert.equal(weixin.fake.countTokenRequests(weixin.fake.appId), 0);
     });
   }
 
   it('the plain methods use the top-level account; forAccount(its appId) is the same account', async () => {
-    context = await createMediaTestingModule(fake, { accounts: ACCOUNTS });
+    const context = await weixin.module({ accounts: ACCOUNTS });
     const image = distinctJpeg('default');
     const plain = await context.service.uploadImage(image);
-    const bound = await context.service.forAccount(fake.appId).uploadImage(image);
+    const bound = await context.service.forAccount(weixin.fake.appId).uploadImage(image);
     assert.equal(bound.mediaId, plain.mediaId);
     assert.equal(bound.reused, true);
-    assert.equal(fake.countTokenRequests(fake.appId), 1);
+    assert.equal(weixin.fake.countTokenRequests(weixin.fake.appId), 1);
   });
 
   it('without a top-level appId a plain call rejects and says to use forAccount(appId)', async () => {
-    context = await createMediaTestingModule(fake, {
+    const context = await weixin.module({
       appId: undefined,
       appSecret: undefined,
       accounts: ACCOUNTS,
@@ -77,13 +64,13 @@ describe('several accounts in one process', () => {
     await assert.rejects(context.service.download('some-id'), /forAccount\(appId\)/);
     const media = await context.service.forAccount(ACCOUNTS[0].appId).uploadImage(distinctJpeg('y'));
     assert.equal(typeof media.mediaId, 'string');
-    assert.equal(fake.countRequests(), 2, 'a token and an upload, nothing for the rejected calls');
+    assert.equal(weixin.fake.countRequests(), 2, 'a token and an upload, nothing for the rejected calls');
   });
 
   it('reuse entries are per account: identical content uploads once per account', async () => {
-    context = await createMediaTestingModule(fake, { accounts: ACCOUNTS });
+    const context = await weixin.module({ accounts: ACCOUNTS });
     const image = distinctJpeg('same for everyone');
-    const [a, b] = ACCOUNTS.map(({ appId }) => context!.service.forAccount(appId));
+    const [a, b] = ACCOUNTS.map(({ appId }) => context.service.forAccount(appId));
     const first = await a.uploadImage(image);
     const second = await b.uploadImage(image);
     const again = await b.uploadImage(image);
@@ -95,8 +82,8 @@ describe('several accounts in one process', () => {
   });
 
   it("a download of another account's media_id answers 40007", async () => {
-    context = await createMediaTestingModule(fake, { accounts: ACCOUNTS });
-    const [a, b] = ACCOUNTS.map(({ appId }) => context!.service.forAccount(appId));
+    const context = await weixin.module({ accounts: ACCOUNTS });
+    const [a, b] = ACCOUNTS.map(({ appId }) => context.service.forAccount(appId));
     const { mediaId } = await a.uploadImage(distinctJpeg('mine'));
     assert.equal((await a.download(mediaId)).kind, 'file');
     await assert.rejects(b.download(mediaId), (error: unknown) => {
@@ -108,7 +95,7 @@ describe('several accounts in one process', () => {
 
   it("one account's 40125 (wrong secret) leaves the others' uploads untouched", async () => {
     const broken = { appId: ACCOUNTS[0].appId, appSecret: 'not-the-secret' };
-    context = await createMediaTestingModule(fake, { accounts: [broken, ...ACCOUNTS.slice(1)] });
+    const context = await weixin.module({ accounts: [broken, ...ACCOUNTS.slice(1)] });
     const { service } = context;
     const outcomes = await Promise.allSettled(
       ACCOUNTS.flatMap(({ appId }) =>
@@ -128,8 +115,8 @@ describe('several accounts in one process', () => {
       [],
       'every other account uploaded',
     );
-    assert.equal(fake.countRequests(UPLOAD), 80);
-    for (const { appId } of ACCOUNTS.slice(1)) assert.equal(fake.countTokenRequests(appId), 1);
+    assert.equal(weixin.fake.countRequests(UPLOAD), 80);
+    for (const { appId } of ACCOUNTS.slice(1)) assert.equal(weixin.fake.countTokenRequests(appId), 1);
   });
 
   it('an authorizer-token provider is asked again once after 40001', async () => {
@@ -144,18 +131,18 @@ describe('several accounts in one process', () => {
         appid: account.appId,
         secret: account.appSecret!,
       });
-      const answer = (await (await fetch(`${fake.baseUrl}/cgi-bin/token?${query}`)).json()) as {
+      const answer = (await (await fetch(`${weixin.baseUrl}/cgi-bin/token?${query}`)).json()) as {
         access_token: string;
       };
       return answer.access_token;
     };
-    context = await createMediaTestingModule(fake, {
+    const context = await weixin.module({
       accounts: [{ appId: account.appId, accessTokenProvider }],
     });
     const media = await context.service.forAccount(account.appId).uploadImage(distinctJpeg('platform'));
     assert.equal(typeof media.mediaId, 'string');
     assert.equal(calls, 2, 'asked once, and once again after 40001');
-    const uploads = fake.requests.filter((entry) => entry.path === UPLOAD);
+    const uploads = weixin.fake.requests.filter((entry) => entry.path === UPLOAD);
     assert.deepEqual(
       uploads.map((entry) => entry.errcode ?? 0),
       [40001, 0],
@@ -164,8 +151,7 @@ describe('several accounts in one process', () => {
 });
 
 describe('accounts through a resolver', () => {
-  let fake: FakeWeixinServer;
-  let context: MediaTestContext | undefined;
+  let context: MediaTestContext;
   const asked: string[] = [];
   const known = new Map(ACCOUNTS.map((account) => [account.appId, account]));
   const resolver = async (appId: string): Promise<WeixinAccount | undefined> => {
@@ -175,24 +161,14 @@ describe('accounts through a resolver', () => {
     return known.get(appId);
   };
 
-  before(async () => {
-    fake = await FakeWeixinServer.start({
-      accounts: ACCOUNTS.map(({ appId, appSecret }) => ({ appId, appSecret: appSecret! })),
-    });
-  });
-  after(async () => {
-    await context?.close();
-    await fake.close();
-  });
+  const weixin = fakeWeixinPerTest(SERVED);
   beforeEach(async () => {
-    await context?.close();
     asked.length = 0;
-    fake.reset();
-    context = await createMediaTestingModule(fake, { accounts: resolver, accountCacheMs: 300 });
+    context = await weixin.module({ accounts: resolver, accountCacheMs: 300 });
   });
 
   it('is asked once per appId under 100 concurrent calls, and again after forgetAccount', async () => {
-    const { service } = context!;
+    const { service } = context;
     const [a, b] = ACCOUNTS;
     await Promise.all(
       Array.from({ length: 100 }, (_, index) =>
@@ -200,7 +176,7 @@ describe('accounts through a resolver', () => {
       ),
     );
     assert.deepEqual([...asked].sort(), [a.appId, b.appId].sort());
-    assert.equal(fake.tokenRequestCount, 2);
+    assert.equal(weixin.fake.tokenRequestCount, 2);
 
     await service.forgetAccount(a.appId);
     await Promise.all(
@@ -211,11 +187,11 @@ describe('accounts through a resolver', () => {
     assert.equal(asked.filter((appId) => appId === a.appId).length, 2);
     assert.equal(asked.filter((appId) => appId === b.appId).length, 1);
     // Forgetting the resolution keeps the token: no second token request.
-    assert.equal(fake.countTokenRequests(a.appId), 1);
+    assert.equal(weixin.fake.countTokenRequests(a.appId), 1);
   });
 
   it('is asked again once accountCacheMs has passed', async () => {
-    const account = context!.service.forAccount(ACCOUNTS[2].appId);
+    const account = context.service.forAccount(ACCOUNTS[2].appId);
     await account.uploadImage(distinctJpeg('t1'));
     await account.uploadImage(distinctJpeg('t2'));
     assert.equal(asked.length, 1);
@@ -225,7 +201,7 @@ describe('accounts through a resolver', () => {
   });
 
   it('an unknown appId rejects with UnknownAccountError (errcode 40013) and is asked again next time', async () => {
-    const unknown = context!.service.forAccount('wxunknown0000000');
+    const unknown = context.service.forAccount('wxunknown0000000');
     for (let round = 1; round <= 2; round++) {
       await assert.rejects(unknown.uploadImage(distinctJpeg('u')), (error: unknown) => {
         assert.ok(error instanceof UnknownAccountError);
@@ -235,15 +211,15 @@ describe('accounts through a resolver', () => {
       });
       assert.equal(asked.length, round);
     }
-    await assert.rejects(context!.service.forAccount('../etc/passwd').download('x'), UnknownAccountError);
+    await assert.rejects(context.service.forAccount('../etc/passwd').download('x'), UnknownAccountError);
     assert.equal(asked.length, 2, 'a malformed appId never reaches the resolver');
-    assert.equal(fake.countRequests(), 0);
+    assert.equal(weixin.fake.countRequests(), 0);
   });
 
   it('keeps at most maxAccounts resolutions (least recently used dropped first)', async () => {
-    await context!.close();
-    context = await createMediaTestingModule(fake, { accounts: resolver, maxAccounts: 2 });
-    const [a, b, c] = ACCOUNTS.map(({ appId }) => context!.service.forAccount(appId));
+    await context.close();
+    context = await weixin.module({ accounts: resolver, maxAccounts: 2 });
+    const [a, b, c] = ACCOUNTS.map(({ appId }) => context.service.forAccount(appId));
     await a.uploadImage(distinctJpeg('1'));
     await b.uploadImage(distinctJpeg('2'));
     await a.uploadImage(distinctJpeg('3'));
@@ -254,13 +230,13 @@ describe('accounts through a resolver', () => {
   });
 
   it('a resolver that answers another appId is refused, never used', async () => {
-    await context!.close();
-    context = await createMediaTestingModule(fake, { accounts: async () => ACCOUNTS[0] });
+    await context.close();
+    context = await weixin.module({ accounts: async () => ACCOUNTS[0] });
     await assert.rejects(
       context.service.forAccount(ACCOUNTS[1].appId).uploadImage(distinctJpeg('w')),
       /asked for "wxacc00000000001" and answered "wxacc00000000000"/,
     );
-    assert.equal(fake.countRequests(), 0);
+    assert.equal(weixin.fake.countRequests(), 0);
   });
 });
 

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
-import { FakeWeixinServer } from '../../lib/testing';
-import { Fleet, fleetTargets, type FleetWorkerHandle, type WorkerReport } from '../support/fleet';
-import { RedisServer } from '../support/redis-server';
+import { describe, it } from 'node:test';
+import type { FleetWorkerHandle, WorkerReport } from '../support/fleet';
+import { fleetPerTest } from '../support/fleet-hooks';
 
 const PROCESSES = 4;
 const UPLOADS_PER_PROCESS = 250;
@@ -11,37 +9,14 @@ const UPLOAD = '/cgi-bin/media/upload';
 const TOKEN_PATHS = { stable: '/cgi-bin/stable_token', classic: '/cgi-bin/token' } as const;
 
 describe('a fleet of processes sharing tokens through Redis', () => {
-  let redis: RedisServer;
-  let client: Redis;
-  let fake: FakeWeixinServer;
-  let fleet: Fleet | undefined;
-
-  before(async () => {
-    redis = await RedisServer.start();
-    client = redis.createClient();
-    fake = await FakeWeixinServer.start();
-  });
-  after(async () => {
-    await fleet?.stop();
-    await fake?.close();
-    await redis?.stop();
-  });
-  beforeEach(async () => {
-    await client.flushall();
-    fake.reset();
-  });
-  afterEach(async () => {
-    await fleet?.stop();
-    fleet = undefined;
-  });
+  const parent = fleetPerTest();
 
   for (const tokenMode of ['stable', 'classic'] as const) {
     const title = `${PROCESSES} processes × ${UPLOADS_PER_PROCESS} concurrent cold uploads make exactly one token request`;
     it(`${tokenMode}: ${title}`, async () => {
       const workersHoldingLock: number[] = [];
-      fleet = await Fleet.start({
+      const fleet = await parent.start({
         processes: PROCESSES,
-        ...fleetTargets(redis, fake),
         tokenMode,
         reportLocks: true,
         onLocked: (worker) => workersHoldingLock.push(worker.workerIndex),
@@ -53,12 +28,14 @@ describe('a fleet of processes sharing tokens through Redis', () => {
       const failures = results.filter((result) => !result.ok);
       assert.deepEqual(failures, [], 'every upload succeeded');
       assert.equal(results.length, PROCESSES * UPLOADS_PER_PROCESS);
-      assert.equal(fake.countRequests(UPLOAD), PROCESSES * UPLOADS_PER_PROCESS);
-      assert.equal(fake.tokenRequestCount, 1, 'one token request for the whole fleet');
-      assert.equal(fake.countRequests(TOKEN_PATHS[tokenMode]), 1);
+      assert.equal(parent.fake.countRequests(UPLOAD), PROCESSES * UPLOADS_PER_PROCESS);
+      assert.equal(parent.fake.tokenRequestCount, 1, 'one token request for the whole fleet');
+      assert.equal(parent.fake.countRequests(TOKEN_PATHS[tokenMode]), 1);
       // A process may still take the lock just after the holder released it, but then finds the token.
       assert.ok(workersHoldingLock.length >= 1, 'a process took the refresh lock');
-      const tokens = new Set(fake.requests.filter((r) => r.path === UPLOAD).map((r) => r.query.access_token));
+      const tokens = new Set(
+        parent.fake.requests.filter((r) => r.path === UPLOAD).map((r) => r.query.access_token),
+      );
       assert.equal(tokens.size, 1, 'every process used the same token');
       assert.equal(new Set(reports.map((report) => report.pid)).size, PROCESSES, 'really separate processes');
       // Every worker took part from the cold start (none was served before the token existed).
@@ -77,10 +54,9 @@ describe('a fleet of processes sharing tokens through Redis', () => {
       let holder: { worker: FleetWorkerHandle; at: number } | undefined;
       let killedAt = 0;
       // The first token request hangs: its process holds the lock, mid-refresh, when it is killed.
-      fake.injectFault({ path: TOKEN_PATHS[tokenMode], delayMs: 60_000, times: 1 });
-      fleet = await Fleet.start({
+      parent.fake.injectFault({ path: TOKEN_PATHS[tokenMode], delayMs: 60_000, times: 1 });
+      const fleet = await parent.start({
         processes: PROCESSES,
-        ...fleetTargets(redis, fake),
         tokenMode,
         timeoutMs,
         reportLocks: true,
@@ -89,9 +65,9 @@ describe('a fleet of processes sharing tokens through Redis', () => {
           holder = { worker, at };
           // Wait until its token request is really in flight, then crash it.
           const crash = () => {
-            if (fake.tokenRequestCount === 0) return void setTimeout(crash, 5);
+            if (parent.fake.tokenRequestCount === 0) return void setTimeout(crash, 5);
             killedAt = Date.now();
-            fleet!.kill(worker);
+            fleet.kill(worker);
           };
           crash();
         },
@@ -121,11 +97,17 @@ describe('a fleet of processes sharing tokens through Redis', () => {
         waited >= leaseMs - 500,
         `recovered after ${waited} ms: before the lease (${leaseMs} ms) ran out?`,
       );
-      assert.equal(fake.tokenRequestCount, 2, "the dead holder's request and one more, for the whole fleet");
+      assert.equal(
+        parent.fake.tokenRequestCount,
+        2,
+        "the dead holder's request and one more, for the whole fleet",
+      );
       console.log(
         `# ${tokenMode}: holder killed; the others recovered ${waited} ms after its lock (lease ${leaseMs} ms)`,
       );
-      const tokens = new Set(fake.requests.filter((r) => r.path === UPLOAD).map((r) => r.query.access_token));
+      const tokens = new Set(
+        parent.fake.requests.filter((r) => r.path === UPLOAD).map((r) => r.query.access_token),
+      );
       assert.equal(tokens.size, 1);
     });
   }

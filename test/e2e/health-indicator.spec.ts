@@ -2,7 +2,7 @@ import { Controller, Get, type INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import {
   RedisTokenStore,
   WeixinMediaHealthIndicator,
@@ -11,7 +11,8 @@ import {
   type WeixinMediaModuleOptions,
   TemporaryMediaService,
 } from '../../lib';
-import { FakeWeixinServer } from '../../lib/testing';
+import type { FakeWeixinServer } from '../../lib/testing';
+import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
 import { distinctJpeg } from '../support/fleet';
 import { RedisServer } from '../support/redis-server';
 
@@ -72,29 +73,24 @@ async function getHealth(url: string): Promise<HealthAnswer> {
 }
 
 describe('WeixinMediaHealthIndicator with @nestjs/terminus over HTTP', () => {
-  let fake: FakeWeixinServer;
   let app: INestApplication | undefined;
-
-  before(async () => {
-    fake = await FakeWeixinServer.start({ dailyUploadQuota: 5 });
-  });
-  after(() => fake.close());
+  // The app closes before the fake is reset (hooks run in the order they are registered).
   afterEach(async () => {
     await app?.close();
     app = undefined;
-    fake.reset();
   });
+  const weixin = fakeWeixinPerTest({ dailyUploadQuota: 5 });
 
   function assertNoSecret(answer: HealthAnswer): void {
-    assert.ok(!answer.text.includes(fake.appSecret), 'no app secret');
-    for (const request of fake.requests) {
+    assert.ok(!answer.text.includes(weixin.fake.appSecret), 'no app secret');
+    for (const request of weixin.fake.requests) {
       const token = request.query.access_token;
       if (token) assert.ok(!answer.text.includes(token), 'no access token');
     }
   }
 
   it('up: the store answers, a token is obtainable, the quota is above the floor', async () => {
-    const started = await healthApp(fake, {}, { minQuotaRemain: 2 });
+    const started = await healthApp(weixin.fake, {}, { minQuotaRemain: 2 });
     app = started.app;
     await started.media.uploadImage(distinctJpeg('health-1'));
     const answer = await getHealth(started.url);
@@ -102,7 +98,7 @@ describe('WeixinMediaHealthIndicator with @nestjs/terminus over HTTP', () => {
     assert.equal(answer.body.status, 'ok');
     assert.deepEqual(answer.body.info?.weixin, {
       status: 'up',
-      appId: fake.appId,
+      appId: weixin.fake.appId,
       store: 'up',
       token: 'up',
       quota: { dailyLimit: 5, used: 1, remain: 4, minQuotaRemain: 2 },
@@ -111,28 +107,28 @@ describe('WeixinMediaHealthIndicator with @nestjs/terminus over HTTP', () => {
   });
 
   it('down (503) once the quota falls below minQuotaRemain', async () => {
-    const started = await healthApp(fake, {}, { minQuotaRemain: 2 });
+    const started = await healthApp(weixin.fake, {}, { minQuotaRemain: 2 });
     app = started.app;
     for (let i = 0; i < 4; i++) await started.media.uploadImage(distinctJpeg(`health-quota-${i}`));
     const answer = await getHealth(started.url);
     assert.equal(answer.status, 503, answer.text);
-    const weixin = answer.body.error?.weixin;
-    assert.equal(weixin?.status, 'down');
-    assert.deepEqual(weixin?.quota, { dailyLimit: 5, used: 4, remain: 1, minQuotaRemain: 2 });
-    assert.equal(weixin?.message, '1 uploads left today, below the floor of 2');
+    const indicator = answer.body.error?.weixin;
+    assert.equal(indicator?.status, 'down');
+    assert.deepEqual(indicator?.quota, { dailyLimit: 5, used: 4, remain: 1, minQuotaRemain: 2 });
+    assert.equal(indicator?.message, '1 uploads left today, below the floor of 2');
   });
 
   it('down (503) when no token is obtainable, with the errcode and hint, never the secret', async () => {
-    const started = await healthApp(fake, {}, {});
+    const started = await healthApp(weixin.fake, {}, {});
     app = started.app;
-    fake.injectFault({ path: '/cgi-bin/stable_token', errcode: 40164, callerIp: '203.0.113.9' });
+    weixin.fake.injectFault({ path: '/cgi-bin/stable_token', errcode: 40164, callerIp: '203.0.113.9' });
     const answer = await getHealth(started.url);
     assert.equal(answer.status, 503, answer.text);
-    const weixin = answer.body.error?.weixin;
-    assert.equal(weixin?.store, 'up');
-    assert.equal(weixin?.token, 'down');
-    assert.equal(weixin?.errcode, 40164);
-    assert.match(String(weixin?.hint), /203\.0\.113\.9/);
+    const indicator = answer.body.error?.weixin;
+    assert.equal(indicator?.store, 'up');
+    assert.equal(indicator?.token, 'down');
+    assert.equal(indicator?.errcode, 40164);
+    assert.match(String(indicator?.hint), /203\.0\.113\.9/);
     assertNoSecret(answer);
     // Without the fault it recovers: the next check is up again.
     assert.equal((await getHealth(started.url)).status, 200);
@@ -143,7 +139,7 @@ describe('WeixinMediaHealthIndicator with @nestjs/terminus over HTTP', () => {
     const client = redis.createClient({ maxRetriesPerRequest: 0, retryStrategy: () => null });
     try {
       const started = await healthApp(
-        fake,
+        weixin.fake,
         { tokenStore: new RedisTokenStore(client) },
         { timeoutMs: 2_000 },
       );

@@ -1,8 +1,8 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import type { WeixinAccount } from '../../lib';
-import { FakeWeixinServer } from '../../lib/testing';
+import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
 import { distinctJpeg } from '../support/fleet';
 import {
   type ControllerApp,
@@ -66,23 +66,18 @@ function download(ctx: ControllerApp, mediaId: string, query = '', headers = {})
 
 for (const adapter of HTTP_ADAPTERS) {
   describe(`controller routes by appid (${adapter})`, () => {
-    let fake: FakeWeixinServer;
     let ctx: ControllerApp | undefined;
-
-    before(async () => {
-      fake = await FakeWeixinServer.start({
-        accounts: ACCOUNTS.map(({ appId, appSecret }) => ({ appId, appSecret: appSecret! })),
-      });
-    });
-    after(async () => fake.close());
-    beforeEach(() => fake.reset());
+    // The app closes before the fake is reset (hooks run in the order they are registered).
     afterEach(async () => {
       await ctx?.close();
       ctx = undefined;
     });
+    const weixin = fakeWeixinPerTest({
+      accounts: ACCOUNTS.map(({ appId, appSecret }) => ({ appId, appSecret: appSecret! })),
+    });
 
     const start = (controller: object = { public: true }): Promise<ControllerApp> =>
-      startControllerApp(fake, { adapter, controller, module: { accounts: ACCOUNTS } });
+      startControllerApp(weixin.fake, { adapter, controller, module: { accounts: ACCOUNTS } });
 
     it('uploads and downloads with the appid of the URL; the default account without one', async () => {
       ctx = await start();
@@ -90,24 +85,24 @@ for (const adapter of HTTP_ADAPTERS) {
       const toB = await upload(ctx, `&appid=${B}`, distinctJpeg(`${adapter}-b`));
       const toDefault = await upload(ctx, '', distinctJpeg(`${adapter}-default`));
       for (const answer of [toA, toB, toDefault]) assert.equal(answer.status, 201, answer.body);
-      assert.equal(fake.countRequests(UPLOAD, A), 1);
-      assert.equal(fake.countRequests(UPLOAD, B), 1);
-      assert.equal(fake.countRequests(UPLOAD, fake.appId), 1);
+      assert.equal(weixin.fake.countRequests(UPLOAD, A), 1);
+      assert.equal(weixin.fake.countRequests(UPLOAD, B), 1);
+      assert.equal(weixin.fake.countRequests(UPLOAD, weixin.fake.appId), 1);
 
       const mediaIdOfA = String(toA.json?.media_id);
       const fromA = await download(ctx, mediaIdOfA, `?appid=${A}`);
       assert.equal(fromA.status, 200, fromA.body);
       assert.equal(fromA.headers['content-type'], 'image/jpeg');
-      assert.equal(fake.countRequests(DOWNLOAD, A), 1);
+      assert.equal(weixin.fake.countRequests(DOWNLOAD, A), 1);
 
       // A's media_id is not B's: Weixin answers 40007, mapped to 404 as for any unknown media_id.
       const fromB = await download(ctx, mediaIdOfA, `?appid=${B}`);
       assert.equal(fromB.status, 404, fromB.body);
       assert.equal(fromB.json?.errcode, 40007);
-      assert.equal(fake.countRequests(DOWNLOAD, B), 1);
+      assert.equal(weixin.fake.countRequests(DOWNLOAD, B), 1);
       const fromDefault = await download(ctx, String(toDefault.json?.media_id));
       assert.equal(fromDefault.status, 200, fromDefault.body);
-      assert.equal(fake.countRequests(DOWNLOAD, fake.appId), 1);
+      assert.equal(weixin.fake.countRequests(DOWNLOAD, weixin.fake.appId), 1);
     });
 
     it('an unknown appid answers 404 40013, reaches no Weixin endpoint and leaves no temp file', async () => {
@@ -119,7 +114,7 @@ for (const adapter of HTTP_ADAPTERS) {
       const downloaded = await download(ctx, 'some-media-id', '?appid=wxnobody0000000000');
       assert.equal(downloaded.status, 404, downloaded.body);
       assert.equal(downloaded.json?.errcode, 40013);
-      assert.equal(fake.countRequests(), 0, 'nothing reached Weixin');
+      assert.equal(weixin.fake.countRequests(), 0, 'nothing reached Weixin');
       assert.deepEqual(ctx.tempFiles(), []);
     });
 
@@ -133,7 +128,7 @@ for (const adapter of HTTP_ADAPTERS) {
       const answer = await download(ctx, 'some-media-id', '?appid=a%20b');
       assert.equal(answer.status, 400, answer.body);
       assert.equal(answer.json?.errcode, 40013);
-      assert.equal(fake.countRequests(), 0);
+      assert.equal(weixin.fake.countRequests(), 0);
       assert.deepEqual(ctx.tempFiles(), []);
     });
 
@@ -143,8 +138,8 @@ for (const adapter of HTTP_ADAPTERS) {
         'x-caller': 'caller-x',
       });
       assert.equal(allowed.status, 201, allowed.body);
-      assert.equal(fake.countRequests(UPLOAD, A), 1);
-      const before = fake.countRequests();
+      assert.equal(weixin.fake.countRequests(UPLOAD, A), 1);
+      const before = weixin.fake.countRequests();
 
       const refused = await upload(ctx, `&appid=${B}`, distinctJpeg(`${adapter}-x-b`), [], {
         'x-caller': 'caller-x',
@@ -155,8 +150,8 @@ for (const adapter of HTTP_ADAPTERS) {
         'x-caller': 'caller-x',
       });
       assert.equal(refusedDownload.status, 403, refusedDownload.body);
-      assert.equal(fake.countRequests(), before, 'nothing reached Weixin for account B');
-      assert.equal(fake.countRequests(UPLOAD, B), 0);
+      assert.equal(weixin.fake.countRequests(), before, 'nothing reached Weixin for account B');
+      assert.equal(weixin.fake.countRequests(UPLOAD, B), 0);
       assert.deepEqual(ctx.tempFiles(), []);
     });
 
@@ -171,7 +166,7 @@ for (const adapter of HTTP_ADAPTERS) {
         headers,
       );
       assert.equal(same.status, 201, same.body);
-      assert.equal(fake.countRequests(UPLOAD, A), 1);
+      assert.equal(weixin.fake.countRequests(UPLOAD, A), 1);
 
       // The guard checked A in the URL; B in the form would slip past it.
       const mismatch = await upload(
@@ -184,7 +179,7 @@ for (const adapter of HTTP_ADAPTERS) {
       assert.equal(mismatch.status, 400, mismatch.body);
       assert.equal(mismatch.json?.errcode, 40013);
       assert.match(String(mismatch.json?.errmsg), /in the URL but/);
-      assert.equal(fake.countRequests(UPLOAD, B), 0);
+      assert.equal(weixin.fake.countRequests(UPLOAD, B), 0);
       assert.deepEqual(ctx.tempFiles(), []);
     });
 
@@ -192,8 +187,8 @@ for (const adapter of HTTP_ADAPTERS) {
       ctx = await start({ public: true });
       const viaForm = await upload(ctx, '', distinctJpeg(`${adapter}-form-b`), [{ name: 'appid', data: B }]);
       assert.equal(viaForm.status, 201, viaForm.body);
-      assert.equal(fake.countRequests(UPLOAD, B), 1);
-      assert.equal(fake.countRequests(UPLOAD, fake.appId), 0);
+      assert.equal(weixin.fake.countRequests(UPLOAD, B), 1);
+      assert.equal(weixin.fake.countRequests(UPLOAD, weixin.fake.appId), 0);
       const mismatch = await upload(ctx, `&appid=${A}`, distinctJpeg(`${adapter}-form-mm`), [
         { name: 'appid', data: B },
       ]);
@@ -204,7 +199,7 @@ for (const adapter of HTTP_ADAPTERS) {
       ]);
       assert.equal(unknown.status, 404, unknown.body);
       assert.equal(unknown.json?.errcode, 40013);
-      assert.equal(fake.countRequests(UPLOAD, A), 0);
+      assert.equal(weixin.fake.countRequests(UPLOAD, A), 0);
       assert.deepEqual(ctx.tempFiles(), []);
     });
 
@@ -215,7 +210,7 @@ for (const adapter of HTTP_ADAPTERS) {
       assert.equal(alone.status, 400, alone.body);
       assert.equal(alone.json?.errcode, 40013);
       assert.match(String(alone.json?.errmsg), /\?appid=/);
-      assert.equal(fake.countRequests(), 0);
+      assert.equal(weixin.fake.countRequests(), 0);
       assert.deepEqual(ctx.tempFiles(), []);
     });
   });

@@ -4,12 +4,11 @@ import fs, { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { after, afterEach, before, describe, it, mock } from 'node:test';
+import { afterEach, describe, it, mock } from 'node:test';
 import { InMemoryMediaCache, MEDIA_LIFETIME_MS, type CachedMedia, type MediaCache } from '../../lib';
-import { FakeWeixinServer } from '../../lib/testing';
+import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
 import { distinctJpeg } from '../support/fleet';
 import { mediaFixture } from '../support/paths';
-import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
 
 const UPLOAD = '/cgi-bin/media/upload';
 const HOUR_MS = 60 * 60 * 1000;
@@ -77,41 +76,33 @@ describe('InMemoryMediaCache: an LRU bounded by entry count', () => {
 });
 
 describe('media reuse with the service', () => {
-  let fake: FakeWeixinServer;
-  let context: MediaTestContext | undefined;
-
-  before(async () => {
-    fake = await FakeWeixinServer.start();
-  });
-  after(() => fake.close());
-  afterEach(async () => {
+  // Restored before the module closes (hooks run in the order they are registered).
+  afterEach(() => {
     mock.restoreAll();
     mock.timers.reset();
-    await context?.close();
-    context = undefined;
-    fake.reset();
   });
+  const weixin = fakeWeixinPerTest();
 
   it('the LRU bound holds through the service: the least recently used content is uploaded again', async () => {
-    context = await createMediaTestingModule(fake, { mediaCache: new InMemoryMediaCache(2) });
+    const context = await weixin.module({ mediaCache: new InMemoryMediaCache(2) });
     const [a, b, c] = ['lru-a', 'lru-b', 'lru-c'].map((label) => distinctJpeg(label));
     const first = await context.service.uploadImage(a);
     await context.service.uploadImage(b);
     assert.equal((await context.service.uploadImage(a)).reused, true); // a is now more recent than b
     await context.service.uploadImage(c); // evicts b
-    const uploads = fake.countRequests(UPLOAD);
+    const uploads = weixin.fake.countRequests(UPLOAD);
     const againA = await context.service.uploadImage(a);
     assert.equal(againA.reused, true);
     assert.equal(againA.mediaId, first.mediaId);
     assert.equal((await context.service.uploadImage(c)).reused, true);
-    assert.equal(fake.countRequests(UPLOAD), uploads);
+    assert.equal(weixin.fake.countRequests(UPLOAD), uploads);
     assert.equal((await context.service.uploadImage(b)).reused, false);
-    assert.equal(fake.countRequests(UPLOAD), uploads + 1);
+    assert.equal(weixin.fake.countRequests(UPLOAD), uploads + 1);
   });
 
   it('answers the cached media_id until an hour before the media expires, then uploads again', async () => {
     mock.timers.enable({ apis: ['Date'], now: Date.now() });
-    context = await createMediaTestingModule(fake);
+    const context = await weixin.module();
     const content = distinctJpeg('margin');
     const first = await context.service.uploadImage(content);
     const created = first.createdAt.getTime();
@@ -123,21 +114,21 @@ describe('media reuse with the service', () => {
     assert.equal(reused.reused, true);
     assert.equal(reused.mediaId, first.mediaId);
     assert.equal(reused.expiresAt.getTime(), first.expiresAt.getTime());
-    assert.equal(fake.countRequests(UPLOAD), 1);
+    assert.equal(weixin.fake.countRequests(UPLOAD), 1);
 
     // Past the margin (the media itself still has almost an hour): a fresh upload, then reuse of that.
     mock.timers.tick(2 * 60_000);
     const fresh = await context.service.uploadImage(content);
     assert.equal(fresh.reused, false);
     assert.notEqual(fresh.mediaId, first.mediaId);
-    assert.equal(fake.countRequests(UPLOAD), 2);
+    assert.equal(weixin.fake.countRequests(UPLOAD), 2);
     const reusedFresh = await context.service.uploadImage(content);
     assert.equal(reusedFresh.mediaId, fresh.mediaId);
   });
 
   it('reuse: false neither reads nor writes the cache; the next call still uploads', async () => {
     const cache = new RecordingMediaCache();
-    context = await createMediaTestingModule(fake, { mediaCache: cache });
+    const context = await weixin.module({ mediaCache: cache });
     const content = distinctJpeg('no-reuse');
     const forced = await context.service.uploadImage(content, { reuse: false });
     assert.equal(forced.reused, false);
@@ -148,16 +139,16 @@ describe('media reuse with the service', () => {
     assert.deepEqual(cache.calls, ['get image', 'set image']);
     assert.equal((await context.service.uploadImage(content)).reused, true);
     assert.equal((await context.service.uploadImage(content, { reuse: false })).reused, false);
-    assert.equal(fake.countRequests(UPLOAD), 3);
+    assert.equal(weixin.fake.countRequests(UPLOAD), 3);
   });
 
   it('mediaCache: false uploads identical content every time', async () => {
-    context = await createMediaTestingModule(fake, { mediaCache: false });
+    const context = await weixin.module({ mediaCache: false });
     const content = distinctJpeg('no-cache');
-    const results = await Promise.all([1, 2, 3].map(() => context!.service.uploadImage(content)));
+    const results = await Promise.all([1, 2, 3].map(() => context.service.uploadImage(content)));
     assert.equal(new Set(results.map((media) => media.mediaId)).size, 3);
     assert.ok(results.every((media) => !media.reused));
-    assert.equal(fake.countRequests(UPLOAD), 3);
+    assert.equal(weixin.fake.countRequests(UPLOAD), 3);
   });
 
   it('a custom MediaCache is used as given', async () => {
@@ -167,15 +158,15 @@ describe('media reuse with the service', () => {
       set: async (key) => void calls.push(`set ${key}`),
       deleteByMediaId: async () => undefined,
     };
-    context = await createMediaTestingModule(fake, { mediaCache: custom });
+    const context = await weixin.module({ mediaCache: custom });
     await context.service.uploadVoice(mediaFixture('voice-speech.amr'));
     assert.equal(calls.length, 2);
-    assert.match(calls[0], new RegExp(`^get ${fake.appId}:voice:[0-9a-f]{64}$`));
+    assert.match(calls[0], new RegExp(`^get ${weixin.fake.appId}:voice:[0-9a-f]{64}$`));
     assert.equal(calls[1], calls[0].replace('get', 'set'));
   });
 
   it('a stream source is read once: hashed while it is spooled, the spool read only to upload', async () => {
-    context = await createMediaTestingModule(fake);
+    const context = await weixin.module();
     const content = distinctJpeg('stream-once');
     const reads = mock.method(fs, 'createReadStream');
     let pulls = 0;
@@ -194,7 +185,7 @@ describe('media reuse with the service', () => {
       1,
       'the spooled copy is read once, for the upload (not again for the hash)',
     );
-    assert.ok(fake.getMedia(first.mediaId)!.data.equals(content));
+    assert.ok(weixin.fake.getMedia(first.mediaId)!.data.equals(content));
 
     reads.mock.resetCalls();
     const again = await context.service.uploadImage(source());
@@ -209,7 +200,7 @@ describe('media reuse with the service', () => {
   });
 
   it('a file is read once to hash it; a hit reads nothing more, reuse: false does not hash at all', async () => {
-    context = await createMediaTestingModule(fake);
+    const context = await weixin.module();
     // A fresh copy: a file this process hashed before would already be in the digest memo.
     const path = join(mkdtempSync(join(tmpdir(), 'reuse-reads-')), 'voice.mp3');
     copyFileSync(mediaFixture('voice-speech.mp3'), path);

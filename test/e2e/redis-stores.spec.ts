@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import {
   AccessTokenManager,
@@ -12,11 +12,10 @@ import {
   WeixinApiError,
   type CachedMedia,
 } from '../../lib';
-import { FakeWeixinServer } from '../../lib/testing';
+import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
 import { distinctJpeg } from '../support/fleet';
 import { mediaFixture } from '../support/paths';
 import { RedisServer } from '../support/redis-server';
-import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
 
 const HOUR_MS = 60 * 60 * 1000;
 const UPLOAD = '/cgi-bin/media/upload';
@@ -252,28 +251,16 @@ describe('Redis stores on a real redis-server', () => {
   });
 
   describe('with the module', () => {
-    let fake: FakeWeixinServer;
-    const contexts: MediaTestContext[] = [];
+    const weixin = fakeWeixinPerTest();
     /** Two "instances" of one app sharing one Redis. */
-    const instance = async (options: Parameters<typeof createMediaTestingModule>[1] = {}) => {
+    const instance = (options: Parameters<typeof weixin.module>[0] = {}) => {
       const connection = redis.createClient();
-      const context = await createMediaTestingModule(fake, {
+      return weixin.module({
         tokenStore: new RedisTokenStore(connection),
         mediaCache: new RedisMediaCache(connection),
         ...options,
       });
-      contexts.push(context);
-      return context;
     };
-
-    before(async () => {
-      fake = await FakeWeixinServer.start();
-    });
-    after(() => fake.close());
-    afterEach(async () => {
-      await Promise.all(contexts.splice(0).map((context) => context.close()));
-      fake.reset();
-    });
 
     for (const tokenMode of ['stable', 'classic'] as const) {
       it(`${tokenMode}: two instances, 400 concurrent cold uploads: one token request, one token`, async () => {
@@ -283,12 +270,12 @@ describe('Redis stores on a real redis-server', () => {
           Array.from({ length: 400 }, (_, i) => (i % 2 ? a : b).service.uploadImage(jpeg, { reuse: false })),
         );
         assert.equal(results.length, 400);
-        assert.equal(fake.tokenRequestCount, 1);
+        assert.equal(weixin.fake.tokenRequestCount, 1);
         const tokens = new Set(
-          fake.requests.filter((r) => r.path === UPLOAD).map((r) => r.query.access_token),
+          weixin.fake.requests.filter((r) => r.path === UPLOAD).map((r) => r.query.access_token),
         );
         assert.equal(tokens.size, 1);
-        const stored = await new RedisTokenStore(client).get(`${fake.appId}:${tokenMode}`);
+        const stored = await new RedisTokenStore(client).get(`${weixin.fake.appId}:${tokenMode}`);
         assert.equal(stored?.token, [...tokens][0]);
       });
     }
@@ -297,14 +284,14 @@ describe('Redis stores on a real redis-server', () => {
       const [a, b] = [await instance({ tokenMode: 'classic' }), await instance({ tokenMode: 'classic' })];
       const jpeg = readFileSync(mediaFixture('image.jpg'));
       await a.service.uploadImage(jpeg, { reuse: false });
-      const first = (await new RedisTokenStore(client).get(`${fake.appId}:classic`))!.token;
-      fake.injectFault({ path: UPLOAD, errcode: 40001, times: 1 });
+      const first = (await new RedisTokenStore(client).get(`${weixin.fake.appId}:classic`))!.token;
+      weixin.fake.injectFault({ path: UPLOAD, errcode: 40001, times: 1 });
       await a.service.uploadImage(jpeg, { reuse: false });
-      const second = (await new RedisTokenStore(client).get(`${fake.appId}:classic`))!.token;
+      const second = (await new RedisTokenStore(client).get(`${weixin.fake.appId}:classic`))!.token;
       assert.notEqual(second, first);
       await b.service.uploadImage(jpeg, { reuse: false });
-      assert.equal(fake.tokenRequestCount, 2);
-      assert.equal(fake.requests.filter((r) => r.path === UPLOAD).at(-1)!.query.access_token, second);
+      assert.equal(weixin.fake.tokenRequestCount, 2);
+      assert.equal(weixin.fake.requests.filter((r) => r.path === UPLOAD).at(-1)!.query.access_token, second);
       // b learns nothing stale: its manager reads the store.
       assert.equal(await b.moduleRef.get(AccessTokenManager).getToken(), second);
     });
@@ -313,13 +300,13 @@ describe('Redis stores on a real redis-server', () => {
       const [a, b] = [await instance(), await instance()];
       const content = distinctJpeg('redis-reuse');
       const first = await a.service.uploadImage(content);
-      const uploads = fake.countRequests(UPLOAD);
+      const uploads = weixin.fake.countRequests(UPLOAD);
       const again = await b.service.uploadImage(Buffer.from(content));
       assert.equal(again.reused, true);
       assert.equal(again.mediaId, first.mediaId);
       assert.equal(again.createdAt.getTime(), first.createdAt.getTime());
       assert.equal(again.expiresAt.getTime(), first.expiresAt.getTime());
-      assert.equal(fake.countRequests(UPLOAD), uploads, 'no network call');
+      assert.equal(weixin.fake.countRequests(UPLOAD), uploads, 'no network call');
       // The same bytes as another type are other media.
       const asThumb = await b.service.uploadThumb(mediaFixture('thumb.jpg'));
       const thumbAgain = await a.service.uploadImage(mediaFixture('thumb.jpg'));
@@ -333,7 +320,7 @@ describe('Redis stores on a real redis-server', () => {
       const context = await instance();
       const media = await context.service.uploadImage(distinctJpeg('redis-margin'));
       const [key] = await client.keys('weixin-media:{*}:media:*');
-      assert.match(key, new RegExp(`^weixin-media:\\{${fake.appId}\\}:media:image:[0-9a-f]{64}$`));
+      assert.match(key, new RegExp(`^weixin-media:\\{${weixin.fake.appId}\\}:media:image:[0-9a-f]{64}$`));
       const entry = JSON.parse((await client.get(key))!) as CachedMedia;
       assert.equal(entry.expiresAt, media.createdAt.getTime() + MEDIA_LIFETIME_MS - HOUR_MS);
       const ttl = await client.pttl(key);
@@ -347,7 +334,7 @@ describe('Redis stores on a real redis-server', () => {
       const first = await a.service.uploadImage(content);
       assert.equal((await b.service.uploadImage(content)).reused, true);
       // Weixin forgot the media early (its clock, not ours): the entry is still in Redis.
-      fake.advanceTime(MEDIA_LIFETIME_MS + 1000);
+      weixin.fake.advanceTime(MEDIA_LIFETIME_MS + 1000);
       await assert.rejects(b.service.download(first.mediaId), (error: unknown) => {
         assert.ok(error instanceof WeixinApiError);
         assert.equal(error.errcode, 40007);

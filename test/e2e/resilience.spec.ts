@@ -2,28 +2,17 @@ import { type LoggerService } from '@nestjs/common';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { WEIXIN_MEDIA_MODULE_OPTIONS, WeixinApiError, WeixinNetworkError } from '../../lib';
 import { redactSecrets } from '../../lib/errors/secret-redaction';
-import { FakeWeixinServer } from '../../lib/testing';
+import { fakeWeixinPerSuite, fakeWeixinPerTest } from '../support/fake-weixin-hooks';
 import { mediaFixture } from '../support/paths';
-import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
 
 const IMAGE = readFileSync(mediaFixture('image.jpg'));
 const UPLOAD = '/cgi-bin/media/upload';
 
 describe('retries, timeouts and aborts', () => {
-  let fake: FakeWeixinServer;
-  let context: MediaTestContext;
-
-  before(async () => {
-    fake = await FakeWeixinServer.start();
-  });
-  after(() => fake.close());
-  afterEach(async () => {
-    await context?.close();
-    fake.reset();
-  });
+  const weixin = fakeWeixinPerTest();
 
   const passingFaults = [
     { name: 'system busy (-1)', fault: { errcode: -1, errmsg: 'system error' } },
@@ -33,44 +22,44 @@ describe('retries, timeouts and aborts', () => {
   ];
   for (const { name, fault } of passingFaults) {
     it(`retries ${name} and succeeds`, async () => {
-      context = await createMediaTestingModule(fake, { mediaCache: false });
-      fake.injectFault({ path: UPLOAD, times: 2, ...fault });
+      const context = await weixin.module({ mediaCache: false });
+      weixin.fake.injectFault({ path: UPLOAD, times: 2, ...fault });
       const media = await context.service.uploadImage(IMAGE);
       assert.ok(media.mediaId);
-      assert.equal(fake.countRequests(UPLOAD), 3);
+      assert.equal(weixin.fake.countRequests(UPLOAD), 3);
     });
 
     it(`gives up on ${name} after retry.attempts tries`, async () => {
-      context = await createMediaTestingModule(fake, {
+      const context = await weixin.module({
         mediaCache: false,
         retry: { attempts: 3, baseDelayMs: 1 },
       });
-      fake.injectFault({ path: UPLOAD, times: 10, ...fault });
+      weixin.fake.injectFault({ path: UPLOAD, times: 10, ...fault });
       await assert.rejects(context.service.uploadImage(IMAGE), (error: unknown) => {
         assert.ok(error instanceof WeixinApiError || error instanceof WeixinNetworkError, String(error));
         return true;
       });
-      assert.equal(fake.countRequests(UPLOAD), 3);
+      assert.equal(weixin.fake.countRequests(UPLOAD), 3);
     });
   }
 
   for (const errcode of [45009, 45011, 48001, 40004, 40005, 40006, 40007, 41005, 41001]) {
     it(`never retries errcode ${errcode}`, async () => {
-      context = await createMediaTestingModule(fake, { mediaCache: false });
-      fake.injectFault({ path: UPLOAD, times: 5, errcode, errmsg: `fault ${errcode}` });
+      const context = await weixin.module({ mediaCache: false });
+      weixin.fake.injectFault({ path: UPLOAD, times: 5, errcode, errmsg: `fault ${errcode}` });
       await assert.rejects(context.service.uploadImage(IMAGE), (error: unknown) => {
         assert.ok(error instanceof WeixinApiError);
         assert.equal(error.errcode, errcode);
         assert.equal(error.path, UPLOAD);
         return true;
       });
-      assert.equal(fake.countRequests(UPLOAD), 1);
+      assert.equal(weixin.fake.countRequests(UPLOAD), 1);
     });
   }
 
   it('keeps the request id Weixin puts into errmsg', async () => {
-    context = await createMediaTestingModule(fake, { mediaCache: false });
-    fake.injectFault({
+    const context = await weixin.module({ mediaCache: false });
+    weixin.fake.injectFault({
       path: UPLOAD,
       errcode: 45009,
       errmsg: 'reach max api daily quota limit rid: 6650f3f1-1a2b3c4d-5e6f',
@@ -84,22 +73,22 @@ describe('retries, timeouts and aborts', () => {
   });
 
   it('times out a request that gets no answer, aborting the socket, then retries', async () => {
-    context = await createMediaTestingModule(fake, { mediaCache: false, timeoutMs: 200 });
-    fake.injectFault({ path: UPLOAD, delayMs: 2_000, times: 1 });
+    const context = await weixin.module({ mediaCache: false, timeoutMs: 200 });
+    weixin.fake.injectFault({ path: UPLOAD, delayMs: 2_000, times: 1 });
     const started = Date.now();
     const media = await context.service.uploadImage(IMAGE);
     assert.ok(media.mediaId);
     assert.ok(Date.now() - started < 1_500, `took ${Date.now() - started} ms`);
-    assert.equal(fake.countRequests(UPLOAD), 2);
+    assert.equal(weixin.fake.countRequests(UPLOAD), 2);
   });
 
   it('answers a timeout error when every try times out', async () => {
-    context = await createMediaTestingModule(fake, {
+    const context = await weixin.module({
       mediaCache: false,
       timeoutMs: 100,
       retry: { attempts: 2, baseDelayMs: 1 },
     });
-    fake.injectFault({ path: UPLOAD, delayMs: 1_000, times: 5 });
+    weixin.fake.injectFault({ path: UPLOAD, delayMs: 1_000, times: 5 });
     const started = Date.now();
     await assert.rejects(context.service.uploadImage(IMAGE), (error: unknown) => {
       assert.ok(error instanceof WeixinNetworkError);
@@ -111,8 +100,8 @@ describe('retries, timeouts and aborts', () => {
   });
 
   it('a signal aborts an upload in flight, including its retries', async () => {
-    context = await createMediaTestingModule(fake, { mediaCache: false });
-    fake.injectFault({ path: UPLOAD, delayMs: 2_000, times: 5 });
+    const context = await weixin.module({ mediaCache: false });
+    weixin.fake.injectFault({ path: UPLOAD, delayMs: 2_000, times: 5 });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     const started = Date.now();
@@ -120,28 +109,26 @@ describe('retries, timeouts and aborts', () => {
       name: 'AbortError',
     });
     assert.ok(Date.now() - started < 1_000);
-    assert.equal(fake.countRequests(UPLOAD), 1);
+    assert.equal(weixin.fake.countRequests(UPLOAD), 1);
   });
 
   it('an already aborted signal makes no request at all', async () => {
-    context = await createMediaTestingModule(fake, { mediaCache: false });
+    const context = await weixin.module({ mediaCache: false });
     await assert.rejects(context.service.uploadImage(IMAGE, { signal: AbortSignal.abort() }), {
       name: 'AbortError',
     });
-    assert.equal(fake.requests.length, 0);
+    assert.equal(weixin.fake.requests.length, 0);
   });
 
   it('retries token requests that meet passing faults', async () => {
-    context = await createMediaTestingModule(fake, { mediaCache: false });
-    fake.injectFault({ path: '/cgi-bin/stable_token', status: 500, times: 2 });
+    const context = await weixin.module({ mediaCache: false });
+    weixin.fake.injectFault({ path: '/cgi-bin/stable_token', status: 500, times: 2 });
     assert.ok((await context.service.uploadImage(IMAGE)).mediaId);
-    assert.equal(fake.countRequests('/cgi-bin/stable_token'), 3);
+    assert.equal(weixin.fake.countRequests('/cgi-bin/stable_token'), 3);
   });
 });
 
 describe('secret redaction', () => {
-  let fake: FakeWeixinServer;
-  let context: MediaTestContext;
   const logged: string[] = [];
   const logger: LoggerService = {
     log: (message: unknown) => void logged.push(String(message)),
@@ -152,26 +139,21 @@ describe('secret redaction', () => {
     verbose: (message: unknown) => void logged.push(String(message)),
   };
 
-  before(async () => {
-    fake = await FakeWeixinServer.start();
-    context = await createMediaTestingModule(fake, {
-      mediaCache: false,
-      timeoutMs: 150,
-      retry: { attempts: 2, baseDelayMs: 1 },
-    });
-    context.moduleRef.useLogger(logger);
+  const weixin = fakeWeixinPerSuite({
+    mediaCache: false,
+    timeoutMs: 150,
+    retry: { attempts: 2, baseDelayMs: 1 },
   });
-  after(async () => {
-    await context.close();
-    await fake.close();
-  });
+  before(() => weixin.context.moduleRef.useLogger(logger));
 
   function issuedTokens(): string[] {
-    return fake.requests.map((r) => r.query.access_token).filter((token): token is string => Boolean(token));
+    return weixin.fake.requests
+      .map((r) => r.query.access_token)
+      .filter((token): token is string => Boolean(token));
   }
 
   function assertClean(text: string): void {
-    assert.ok(!text.includes(fake.appSecret), 'the app secret leaked');
+    assert.ok(!text.includes(weixin.fake.appSecret), 'the app secret leaked');
     for (const token of issuedTokens()) {
       assert.ok(!text.includes(token), 'an access token leaked');
     }
@@ -184,8 +166,8 @@ describe('secret redaction', () => {
     { delayMs: 1_000, times: 3 },
   ]) {
     it(`errors carry no token or secret: ${JSON.stringify(fault)}`, async () => {
-      fake.injectFault({ path: UPLOAD, ...fault });
-      const error = await context.service.uploadImage(IMAGE).then(
+      weixin.fake.injectFault({ path: UPLOAD, ...fault });
+      const error = await weixin.service.uploadImage(IMAGE).then(
         () => assert.fail('expected a failure'),
         (caught: Error) => caught,
       );
@@ -201,13 +183,13 @@ describe('secret redaction', () => {
 
   it('the service, its options and listed accounts render no token or secret', async () => {
     const listedSecret = 'listed-account-secret-0123';
-    const withAccounts = await createMediaTestingModule(fake, {
+    const withAccounts = await weixin.module({
       accounts: [{ appId: 'wx00000000000000b2', appSecret: listedSecret }],
     });
     try {
       await withAccounts.service.uploadImage(IMAGE, { reuse: false });
       const options = withAccounts.moduleRef.get(WEIXIN_MEDIA_MODULE_OPTIONS);
-      assert.equal(options.appSecret, fake.appSecret, 'the secret is still there to use');
+      assert.equal(options.appSecret, weixin.fake.appSecret, 'the secret is still there to use');
       for (const text of [
         inspect(withAccounts.service),
         inspect(withAccounts.service, { depth: Infinity }),

@@ -2,14 +2,13 @@ import type { LoggerService } from '@nestjs/common';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { RedisMediaCache, RedisTokenStore, WeixinStoreError } from '../../lib';
-import { FakeWeixinServer } from '../../lib/testing';
+import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
 import { distinctJpeg } from '../support/fleet';
 import { mediaFixture } from '../support/paths';
 import { RedisServer } from '../support/redis-server';
-import { createMediaTestingModule } from '../support/testing-module';
 
 const TOKEN = 'ACCESS_TOKEN_abcdef0123456789_SHOULD_NEVER_SHOW';
 const BASE_JPEG = readFileSync(mediaFixture('image.jpg'));
@@ -54,19 +53,14 @@ describe('store failures: a library error without the command arguments, and upl
   let redis: RedisServer;
   let admin: Redis;
   let client: Redis;
-  let fake: FakeWeixinServer;
 
   before(async () => {
     redis = await RedisServer.start({ own: true });
     admin = redis.createClient();
     client = redis.createClient();
-    fake = await FakeWeixinServer.start();
   });
-  after(async () => {
-    await fake.close();
-    await redis.stop();
-  });
-  afterEach(() => fake.reset());
+  const weixin = fakeWeixinPerTest();
+  after(() => redis.stop());
 
   it('a Redis that stays read-only for 12 s: no token request beyond the first, one warning per store', async () => {
     await admin.flushall();
@@ -74,7 +68,7 @@ describe('store failures: a library error without the command arguments, and upl
     const logged: string[] = [];
     const capture = (message: unknown) => void logged.push(String(message));
     const logger: LoggerService = { log: capture, error: capture, warn: capture, debug: () => undefined };
-    const context = await createMediaTestingModule(fake, {
+    const context = await weixin.module({
       tokenStore: new RedisTokenStore(client),
       mediaCache: new RedisMediaCache(client),
     });
@@ -90,7 +84,7 @@ describe('store failures: a library error without the command arguments, and upl
       await context.close();
       await refusals[0].restore(admin);
     }
-    assert.equal(fake.tokenRequestCount, 1, 'the token this process fetched served the whole time');
+    assert.equal(weixin.fake.tokenRequestCount, 1, 'the token this process fetched served the whole time');
     const text = logged.join('\n');
     assert.equal(logged.filter((line) => /token store failed/.test(line)).length, 1, text);
     assert.equal(logged.filter((line) => /media cache failed/.test(line)).length, 1, text);
@@ -134,7 +128,7 @@ describe('store failures: a library error without the command arguments, and upl
       it('RedisMediaCache: set rejects with WeixinStoreError', async () => {
         const cache = new RedisMediaCache(client);
         const error = await cache
-          .set(`${fake.appId}:image:abc`, {
+          .set(`${weixin.fake.appId}:image:abc`, {
             type: 'image',
             mediaId: 'MEDIA_ID_SECRETISH',
             createdAt: Date.now(),
@@ -154,7 +148,7 @@ describe('store failures: a library error without the command arguments, and upl
         const capture = (message: unknown, ...rest: unknown[]) =>
           void logged.push([message, ...rest].map((part) => renderings(part)).join(' '));
         const logger: LoggerService = { log: capture, error: capture, warn: capture, debug: capture };
-        const context = await createMediaTestingModule(fake, {
+        const context = await weixin.module({
           tokenStore: new RedisTokenStore(client),
           mediaCache: new RedisMediaCache(client),
         });
@@ -168,17 +162,17 @@ describe('store failures: a library error without the command arguments, and upl
           await context.close();
         }
         assert.equal(
-          fake.tokenRequestCount,
+          weixin.fake.tokenRequestCount,
           1,
           'one token request: the single flight holds without the store',
         );
-        const tokens = fake.requests
+        const tokens = weixin.fake.requests
           .map((request) => request.query.access_token)
           .filter((token): token is string => Boolean(token));
         assert.ok(tokens.length >= 5);
         const text = logged.join('\n');
         for (const token of new Set(tokens)) assert.ok(!text.includes(token), `the token leaked:\n${text}`);
-        assert.ok(!text.includes(fake.appSecret), 'the secret leaked');
+        assert.ok(!text.includes(weixin.fake.appSecret), 'the secret leaked');
         const warnings = logged.filter((line) => line.includes(code));
         assert.equal(
           warnings.filter((line) => line.includes('token store')).length,

@@ -5,11 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import Redis from 'ioredis';
 import { RedisMediaCache, RedisTokenStore } from '../../lib';
 import { STORE_TIMEOUT_MS } from '../../lib/store-outage';
-import { FakeWeixinServer } from '../../lib/testing';
+import { fakeWeixinPerSuite } from '../support/fake-weixin-hooks';
 import { distinctJpeg } from '../support/fleet';
 import { mediaFixture } from '../support/paths';
 import { RedisServer } from '../support/redis-server';
-import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
 
 const TIMEOUT_MS = 2_000;
 /**
@@ -34,8 +33,6 @@ interface Call {
 describe('a Redis outage under steady traffic', () => {
   let redis: RedisServer;
   let client: Redis;
-  let fake: FakeWeixinServer;
-  let context: MediaTestContext;
   const logged: string[] = [];
   const capture = (message: unknown) => void logged.push(String(message));
   const logger: LoggerService = { log: capture, error: capture, warn: capture, debug: () => undefined };
@@ -45,18 +42,15 @@ describe('a Redis outage under steady traffic', () => {
     // The client as an app configures it: ioredis' defaults (offline queue, 20 retries per request).
     client = new Redis({ host: '127.0.0.1', port: redis.port });
     client.on('error', () => undefined);
-    fake = await FakeWeixinServer.start();
-    context = await createMediaTestingModule(fake, {
-      tokenStore: new RedisTokenStore(client),
-      mediaCache: new RedisMediaCache(client),
-      timeoutMs: TIMEOUT_MS,
-    });
-    context.moduleRef.useLogger(logger);
   });
+  const weixin = fakeWeixinPerSuite(() => ({
+    tokenStore: new RedisTokenStore(client),
+    mediaCache: new RedisMediaCache(client),
+    timeoutMs: TIMEOUT_MS,
+  }));
+  before(() => weixin.context.moduleRef.useLogger(logger));
   after(async () => {
-    await context?.close();
     client?.disconnect();
-    await fake?.close();
     await redis?.stop();
   });
 
@@ -66,7 +60,7 @@ describe('a Redis outage under steady traffic', () => {
       const call: Call = { startedAt: Date.now(), settles: 0 };
       calls.push(call);
       const content = distinctJpeg(label, BASE_JPEG);
-      const done = context.service.uploadImage(content).then(
+      const done = weixin.service.uploadImage(content).then(
         (media) => Object.assign(call, { ok: true, reused: media.reused }),
         (error: Error) => Object.assign(call, { ok: false, error: `${error.name}: ${error.message}` }),
       );
@@ -88,7 +82,7 @@ describe('a Redis outage under steady traffic', () => {
     })();
 
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const tokensBefore = fake.tokenRequestCount;
+    const tokensBefore = weixin.fake.tokenRequestCount;
     await redis.stop();
     const stoppedAt = Date.now();
     await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
@@ -138,21 +132,21 @@ describe('a Redis outage under steady traffic', () => {
     // During the outage this process fetched tokens by itself, under its single flight: one request,
     // and that token went back into the restarted (empty) Redis.
     assert.ok(
-      fake.tokenRequestCount - tokensBefore <= 1,
-      `${fake.tokenRequestCount - tokensBefore} token requests during and after the outage`,
+      weixin.fake.tokenRequestCount - tokensBefore <= 1,
+      `${weixin.fake.tokenRequestCount - tokensBefore} token requests during and after the outage`,
     );
 
     // Redis is used again: the token is shared there, and reuse answers from it.
     const stored = await client.keys('weixin-media:*:token:*');
     assert.equal(stored.length, 1, 'the token is in Redis again');
-    const again = await context.service.uploadImage(distinctJpeg('outage-0', BASE_JPEG));
+    const again = await weixin.service.uploadImage(distinctJpeg('outage-0', BASE_JPEG));
     assert.equal(again.reused, false, 'outage-0 was cached in the old (lost) Redis data');
-    const reused = await context.service.uploadImage(distinctJpeg('outage-0', BASE_JPEG));
+    const reused = await weixin.service.uploadImage(distinctJpeg('outage-0', BASE_JPEG));
     assert.equal(reused.reused, true, 'reuse answers from Redis again');
     console.log(
       `# outage: ${calls.length} uploads, longest ${longest} ms, ` +
         `${calls.filter((call) => call.startedAt >= stoppedAt && call.startedAt < restartedAt).length} during the outage, ` +
-        `${fake.tokenRequestCount - tokensBefore} token requests during and after it`,
+        `${weixin.fake.tokenRequestCount - tokensBefore} token requests during and after it`,
     );
   });
 });

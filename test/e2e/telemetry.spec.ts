@@ -13,12 +13,11 @@ import {
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { MediaValidationError, WeixinApiError } from '../../lib';
-import { FakeWeixinServer } from '../../lib/testing';
+import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
 import { distinctJpeg } from '../support/fleet';
 import { mediaFixture } from '../support/paths';
-import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
 
 const UPLOAD = '/cgi-bin/media/upload';
 /** Every attribute the library may set: anything else (a URL, a message, a filename) would be a leak risk. */
@@ -44,22 +43,14 @@ describe('telemetry through @opentelemetry/api (in-memory SDK exporters)', () =>
     exportIntervalMillis: 3_600_000,
   });
   const meterProvider = new MeterProvider({ readers: [reader] });
-  let fake: FakeWeixinServer;
-  let context: MediaTestContext | undefined;
-
-  before(async () => {
+  before(() => {
     trace.setGlobalTracerProvider(tracerProvider);
     metrics.setGlobalMeterProvider(meterProvider);
-    fake = await FakeWeixinServer.start();
   });
+  const weixin = fakeWeixinPerTest();
   after(async () => {
-    await fake.close();
     await tracerProvider.shutdown();
     await meterProvider.shutdown();
-  });
-  afterEach(async () => {
-    await context?.close();
-    context = undefined;
   });
 
   /** Every counter data point of `name` as { outcome → value }. */
@@ -80,15 +71,15 @@ describe('telemetry through @opentelemetry/api (in-memory SDK exporters)', () =>
   }
 
   it('spans and metrics for uploads, reuse, rejections, failures, retries, downloads and the token, with no secret anywhere', async () => {
-    context = await createMediaTestingModule(fake);
+    const context = await weixin.module();
     const image = distinctJpeg('telemetry-image');
     const first = await context.service.uploadImage(image);
     const again = await context.service.uploadImage(image);
     assert.equal(again.reused, true);
     await assert.rejects(context.service.uploadImage(Buffer.from('not an image')), MediaValidationError);
-    fake.injectFault({ path: UPLOAD, errcode: 48001 });
+    weixin.fake.injectFault({ path: UPLOAD, errcode: 48001 });
     await assert.rejects(context.service.uploadImage(distinctJpeg('refused')), WeixinApiError);
-    fake.injectFault({ path: UPLOAD, errcode: -1 });
+    weixin.fake.injectFault({ path: UPLOAD, errcode: -1 });
     await context.service.uploadVoice(readFileSync(mediaFixture('voice-speech.mp3')));
     const downloaded = await context.service.download(first.mediaId);
     assert.equal(downloaded.kind, 'file');
@@ -109,7 +100,7 @@ describe('telemetry through @opentelemetry/api (in-memory SDK exporters)', () =>
     );
     const [token] = named('weixin.token.fetch');
     assert.deepEqual(token.attributes, {
-      'weixin.app_id': fake.appId,
+      'weixin.app_id': weixin.fake.appId,
       'weixin.token.mode': 'stable',
       'weixin.outcome': 'fetched',
       'weixin.attempts': 1,
@@ -117,7 +108,7 @@ describe('telemetry through @opentelemetry/api (in-memory SDK exporters)', () =>
     const [uploaded, reused, rejected, refused, retried] = named('weixin.media.upload');
     assert.deepEqual(uploaded.attributes, {
       'weixin.media.type': 'image',
-      'weixin.app_id': fake.appId,
+      'weixin.app_id': weixin.fake.appId,
       'weixin.media.bytes': image.length,
       'weixin.media.reused': false,
       'weixin.media.fitted': false,
@@ -140,7 +131,9 @@ describe('telemetry through @opentelemetry/api (in-memory SDK exporters)', () =>
     assert.equal(download.attributes['weixin.media.bytes'], image.length);
 
     // Nothing but the allowed attributes, and no secret, token or content in any span, attribute or event.
-    const tokens = [...new Set(fake.requests.map((r) => r.query.access_token).filter(Boolean))] as string[];
+    const tokens = [
+      ...new Set(weixin.fake.requests.map((r) => r.query.access_token).filter(Boolean)),
+    ] as string[];
     assert.ok(tokens.length >= 1);
     for (const span of finished) {
       for (const key of Object.keys(span.attributes)) assert.ok(ALLOWED_ATTRIBUTES.has(key), key);
@@ -153,7 +146,7 @@ describe('telemetry through @opentelemetry/api (in-memory SDK exporters)', () =>
         links: span.links,
       });
       const everything = `${text} ${inspect(span, { depth: 6 })}`;
-      assert.ok(!everything.includes(fake.appSecret), 'no app secret');
+      assert.ok(!everything.includes(weixin.fake.appSecret), 'no app secret');
       for (const token of tokens) assert.ok(!everything.includes(token), 'no access token');
       assert.ok(!everything.includes('telemetry-image'), 'no file content');
       assert.ok(!everything.includes(first.mediaId), 'no media_id');
@@ -182,7 +175,7 @@ describe('telemetry through @opentelemetry/api (in-memory SDK exporters)', () =>
 
   it('a fitted upload: a weixin.media.fit span (what it made) inside the upload, which says fitted', async () => {
     spans.reset();
-    context = await createMediaTestingModule(fake, { mediaCache: false });
+    const context = await weixin.module({ mediaCache: false });
     const png = readFileSync(mediaFixture('image.png'));
     const media = await context.service.uploadThumb(png, { fit: true });
     assert.ok(media.fitted);

@@ -3,7 +3,7 @@ import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import {
   MEDIA_LIFETIME_MS,
   MediaSourceError,
@@ -11,9 +11,8 @@ import {
   WeixinApiError,
   type MediaSource,
 } from '../../lib';
-import { FakeWeixinServer } from '../../lib/testing';
+import { fakeWeixinPerSuite } from '../support/fake-weixin-hooks';
 import { mediaFixture } from '../support/paths';
-import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
 
 const UPLOAD = '/cgi-bin/media/upload';
 const JPEG = readFileSync(mediaFixture('image.jpg'));
@@ -23,18 +22,9 @@ function spooledFiles(): string[] {
 }
 
 describe('TemporaryMediaService', () => {
-  let fake: FakeWeixinServer;
-  let context: MediaTestContext;
+  const weixin = fakeWeixinPerSuite();
 
-  before(async () => {
-    fake = await FakeWeixinServer.start();
-    context = await createMediaTestingModule(fake);
-  });
-  after(async () => {
-    await context.close();
-    await fake.close();
-  });
-  afterEach(() => fake.clearFaults());
+  afterEach(() => weixin.fake.clearFaults());
 
   const sources: Array<{ name: string; source: () => MediaSource; sentAs: RegExp }> = [
     { name: 'a Buffer', source: () => Buffer.from(JPEG), sentAs: /^media\.jpg$/ },
@@ -69,60 +59,60 @@ describe('TemporaryMediaService', () => {
   ];
   for (const { name, source, sentAs } of sources) {
     it(`uploads ${name} under a filename Weixin accepts`, async () => {
-      const media = await context.service.uploadImage(source(), { reuse: false });
+      const media = await weixin.service.uploadImage(source(), { reuse: false });
       assert.equal(media.type, 'image');
       assert.equal(media.reused, false);
-      const stored = fake.getMedia(media.mediaId);
+      const stored = weixin.fake.getMedia(media.mediaId);
       assert.ok(stored, 'the fake stored the media');
       assert.ok(stored.data.equals(JPEG), 'the bytes arrived intact');
-      const upload = fake.requests.filter((r) => r.path === UPLOAD).at(-1)!;
+      const upload = weixin.fake.requests.filter((r) => r.path === UPLOAD).at(-1)!;
       assert.match(upload.filename ?? '', sentAs);
     });
   }
 
   it('sends an explicit filename with the extension corrected to the content', async () => {
-    const media = await context.service.uploadImage(readFileSync(mediaFixture('image.png')), {
+    const media = await weixin.service.uploadImage(readFileSync(mediaFixture('image.png')), {
       filename: 'photo.jpg',
       reuse: false,
     });
-    assert.equal(fake.getMedia(media.mediaId)?.filename, 'photo.png');
+    assert.equal(weixin.fake.getMedia(media.mediaId)?.filename, 'photo.png');
   });
 
   it('answers created and expiry times from Weixin (3 days)', async () => {
-    const media = await context.service.uploadImage(JPEG, { reuse: false });
-    const stored = fake.getMedia(media.mediaId)!;
+    const media = await weixin.service.uploadImage(JPEG, { reuse: false });
+    const stored = weixin.fake.getMedia(media.mediaId)!;
     assert.equal(media.createdAt.getTime(), Math.floor(stored.createdAt / 1000) * 1000);
     assert.equal(media.expiresAt.getTime() - media.createdAt.getTime(), MEDIA_LIFETIME_MS);
   });
 
   it('hides thumb_media_id: a thumb answers mediaId', async () => {
-    const media = await context.service.uploadThumb(mediaFixture('thumb.jpg'));
+    const media = await weixin.service.uploadThumb(mediaFixture('thumb.jpg'));
     assert.equal(media.type, 'thumb');
     assert.ok(media.mediaId.length > 0);
-    assert.equal(fake.getMedia(media.mediaId)?.type, 'thumb');
+    assert.equal(weixin.fake.getMedia(media.mediaId)?.type, 'thumb');
   });
 
   it('uploads voice and video', async () => {
-    const voice = await context.service.uploadVoice(mediaFixture('voice-speech.amr'));
-    const video = await context.service.uploadVideo(mediaFixture('video-clip.mp4'));
-    assert.equal(fake.getMedia(voice.mediaId)?.type, 'voice');
-    assert.equal(fake.getMedia(video.mediaId)?.type, 'video');
+    const voice = await weixin.service.uploadVoice(mediaFixture('voice-speech.amr'));
+    const video = await weixin.service.uploadVideo(mediaFixture('video-clip.mp4'));
+    assert.equal(weixin.fake.getMedia(voice.mediaId)?.type, 'voice');
+    assert.equal(weixin.fake.getMedia(video.mediaId)?.type, 'video');
   });
 
   it('reuses the media_id of identical content without a network call', async () => {
     const content = Buffer.concat([JPEG, Buffer.from('reuse-test')]);
-    const first = await context.service.uploadImage(content);
-    const uploads = fake.countRequests(UPLOAD);
-    const again = await context.service.uploadImage(Readable.from([content]));
+    const first = await weixin.service.uploadImage(content);
+    const uploads = weixin.fake.countRequests(UPLOAD);
+    const again = await weixin.service.uploadImage(Readable.from([content]));
     assert.equal(again.mediaId, first.mediaId);
     assert.equal(again.reused, true);
     assert.equal(again.createdAt.getTime(), first.createdAt.getTime());
-    assert.equal(fake.countRequests(UPLOAD), uploads);
-    const forced = await context.service.uploadImage(content, { reuse: false });
+    assert.equal(weixin.fake.countRequests(UPLOAD), uploads);
+    const forced = await weixin.service.uploadImage(content, { reuse: false });
     assert.notEqual(forced.mediaId, first.mediaId);
     // The same bytes as another type are another media item.
-    const asThumb = await context.service.uploadThumb(mediaFixture('thumb.jpg'));
-    const asImage = await context.service.uploadImage(mediaFixture('thumb.jpg'));
+    const asThumb = await weixin.service.uploadThumb(mediaFixture('thumb.jpg'));
+    const asImage = await weixin.service.uploadImage(mediaFixture('thumb.jpg'));
     assert.notEqual(asThumb.mediaId, asImage.mediaId);
   });
 
@@ -131,21 +121,21 @@ describe('TemporaryMediaService', () => {
     const path = join(dir, 'welcome.jpg');
     try {
       writeFileSync(path, Buffer.concat([JPEG, Buffer.from('version 1')]));
-      const first = await context.service.uploadImage(path);
-      const again = await context.service.uploadImage(path);
+      const first = await weixin.service.uploadImage(path);
+      const again = await weixin.service.uploadImage(path);
       assert.equal(again.reused, true);
       assert.equal(again.mediaId, first.mediaId);
       writeFileSync(path, Buffer.concat([JPEG, Buffer.from('version 2')]));
-      const changed = await context.service.uploadImage(path);
+      const changed = await weixin.service.uploadImage(path);
       assert.equal(changed.reused, false);
-      assert.ok(fake.getMedia(changed.mediaId)!.data.equals(readFileSync(path)));
+      assert.ok(weixin.fake.getMedia(changed.mediaId)!.data.equals(readFileSync(path)));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('a media cache that fails costs reuse, never the upload', async () => {
-    const broken = await createMediaTestingModule(fake, {
+    const broken = await weixin.module({
       mediaCache: {
         get: async () => Promise.reject(new Error('cache down')),
         set: async () => Promise.reject(new Error('cache down')),
@@ -155,14 +145,14 @@ describe('TemporaryMediaService', () => {
     try {
       const media = await broken.service.uploadImage(JPEG);
       assert.equal(media.reused, false);
-      assert.ok(fake.getMedia(media.mediaId));
+      assert.ok(weixin.fake.getMedia(media.mediaId));
     } finally {
       await broken.close();
     }
   });
 
   it('mediaCache: false uploads every time', async () => {
-    const uncached = await createMediaTestingModule(fake, { mediaCache: false });
+    const uncached = await weixin.module({ mediaCache: false });
     try {
       const first = await uncached.service.uploadImage(JPEG);
       const second = await uncached.service.uploadImage(JPEG);
@@ -174,15 +164,15 @@ describe('TemporaryMediaService', () => {
   });
 
   it('rejects an invalid type and an empty or oversized file without any request', async () => {
-    const before = fake.requests.length;
-    await assert.rejects(context.service.upload('sticker' as never, JPEG), {
+    const before = weixin.fake.requests.length;
+    await assert.rejects(weixin.service.upload('sticker' as never, JPEG), {
       name: 'MediaValidationError',
       reason: 'invalid-type',
       errcode: 40004,
     });
-    await assert.rejects(context.service.uploadImage(Buffer.alloc(0)), { reason: 'empty' });
+    await assert.rejects(weixin.service.uploadImage(Buffer.alloc(0)), { reason: 'empty' });
     await assert.rejects(
-      context.service.uploadThumb(Buffer.alloc(64 * 1024 + 1, 0xff)),
+      weixin.service.uploadThumb(Buffer.alloc(64 * 1024 + 1, 0xff)),
       (error: MediaValidationError) => {
         assert.equal(error.reason, 'too-large');
         assert.equal(error.limit, 64 * 1024);
@@ -191,7 +181,7 @@ describe('TemporaryMediaService', () => {
         return true;
       },
     );
-    assert.equal(fake.requests.length, before);
+    assert.equal(weixin.fake.requests.length, before);
   });
 
   it('stops reading a stream as soon as it passes the limit, and removes its temp file', async () => {
@@ -203,7 +193,7 @@ describe('TemporaryMediaService', () => {
         this.push(Buffer.alloc(64 * 1024, 1));
       },
     });
-    await assert.rejects(context.service.uploadVoice(endless), (error: MediaValidationError) => {
+    await assert.rejects(weixin.service.uploadVoice(endless), (error: MediaValidationError) => {
       assert.equal(error.reason, 'too-large');
       assert.equal(error.limit, 2 * 1024 * 1024);
       assert.match(error.message, /2 MB/);
@@ -215,43 +205,43 @@ describe('TemporaryMediaService', () => {
 
   it('removes the spooled temp file after success and after a Weixin error', async () => {
     const spooledBefore = spooledFiles().length;
-    await context.service.uploadImage(createReadStream(mediaFixture('image.gif')), { reuse: false });
-    fake.injectFault({ path: UPLOAD, errcode: 45009, errmsg: 'quota' });
+    await weixin.service.uploadImage(createReadStream(mediaFixture('image.gif')), { reuse: false });
+    weixin.fake.injectFault({ path: UPLOAD, errcode: 45009, errmsg: 'quota' });
     await assert.rejects(
-      context.service.uploadImage(createReadStream(mediaFixture('image.gif')), { reuse: false }),
+      weixin.service.uploadImage(createReadStream(mediaFixture('image.gif')), { reuse: false }),
       WeixinApiError,
     );
     assert.equal(spooledFiles().length, spooledBefore);
   });
 
   it('a missing file is a MediaSourceError with the code and the resolved path, not a broken rule', async () => {
-    const before = fake.requests.length;
-    await assert.rejects(context.service.uploadImage('/nonexistent/photo.jpg'), (error: unknown) => {
+    const before = weixin.fake.requests.length;
+    await assert.rejects(weixin.service.uploadImage('/nonexistent/photo.jpg'), (error: unknown) => {
       assert.ok(error instanceof MediaSourceError);
       assert.equal(error.code, 'ENOENT');
       assert.equal(error.path, '/nonexistent/photo.jpg');
       assert.match(error.message, /\/nonexistent\/photo\.jpg: ENOENT/);
       return true;
     });
-    await assert.rejects(context.service.inspect('image', 'no-such-dir/photo.jpg'), {
+    await assert.rejects(weixin.service.inspect('image', 'no-such-dir/photo.jpg'), {
       name: 'MediaSourceError',
       path: join(process.cwd(), 'no-such-dir/photo.jpg'),
     });
-    assert.equal(fake.requests.length, before, 'nothing was sent');
+    assert.equal(weixin.fake.requests.length, before, 'nothing was sent');
   });
 
   it('inspect applies the rules without a network call', async () => {
-    const before = fake.requests.length;
-    const inspection = await context.service.inspect('voice', mediaFixture('voice-speech.mp3'));
+    const before = weixin.fake.requests.length;
+    const inspection = await weixin.service.inspect('voice', mediaFixture('voice-speech.mp3'));
     assert.equal(inspection.format, 'mp3');
     assert.equal(inspection.type, 'voice');
     assert.ok(inspection.durationMs! > 3_600 && inspection.durationMs! < 3_850);
-    assert.equal(fake.requests.length, before);
+    assert.equal(weixin.fake.requests.length, before);
   });
 
   it('downloads an image back byte for byte, with content type and filename', async () => {
-    const { mediaId } = await context.service.uploadImage(JPEG, { reuse: false });
-    const media = await context.service.download(mediaId);
+    const { mediaId } = await weixin.service.uploadImage(JPEG, { reuse: false });
+    const media = await weixin.service.download(mediaId);
     assert.equal(media.kind, 'file');
     if (media.kind !== 'file') return;
     assert.ok(media.data.equals(JPEG));
@@ -260,8 +250,8 @@ describe('TemporaryMediaService', () => {
   });
 
   it('downloads as a stream', async () => {
-    const { mediaId } = await context.service.uploadVoice(mediaFixture('voice-speech.mp3'));
-    const media = await context.service.downloadStream(mediaId);
+    const { mediaId } = await weixin.service.uploadVoice(mediaFixture('voice-speech.mp3'));
+    const media = await weixin.service.downloadStream(mediaId);
     assert.equal(media.kind, 'file');
     if (media.kind !== 'file') return;
     const chunks: Buffer[] = [];
@@ -271,8 +261,8 @@ describe('TemporaryMediaService', () => {
   });
 
   it('answers a video as its URL', async () => {
-    const { mediaId } = await context.service.uploadVideo(mediaFixture('video-clip.mp4'));
-    const media = await context.service.download(mediaId);
+    const { mediaId } = await weixin.service.uploadVideo(mediaFixture('video-clip.mp4'));
+    const media = await weixin.service.download(mediaId);
     assert.equal(media.kind, 'video');
     if (media.kind !== 'video') return;
     const fetched = Buffer.from(await (await fetch(media.videoUrl)).arrayBuffer());
@@ -280,30 +270,30 @@ describe('TemporaryMediaService', () => {
   });
 
   it('downloads HD voice from media/get/jssdk', async () => {
-    const { mediaId } = await context.service.uploadVoice(mediaFixture('voice-speech.amr'));
-    const media = await context.service.downloadHdVoice(mediaId);
+    const { mediaId } = await weixin.service.uploadVoice(mediaFixture('voice-speech.amr'));
+    const media = await weixin.service.downloadHdVoice(mediaId);
     assert.equal(media.kind, 'file');
-    assert.ok(fake.requests.some((r) => r.path === '/cgi-bin/media/get/jssdk'));
+    assert.ok(weixin.fake.requests.some((r) => r.path === '/cgi-bin/media/get/jssdk'));
   });
 
   it('a JSON error at HTTP 200 is a WeixinApiError (40007), and evicts the reuse entry', async () => {
     const content = Buffer.concat([JPEG, Buffer.from('expiring')]);
-    const { mediaId } = await context.service.uploadImage(content);
+    const { mediaId } = await weixin.service.uploadImage(content);
     // Last test that talks to the fake: its clock stays 3 days ahead.
-    fake.advanceTime(MEDIA_LIFETIME_MS + 1_000);
-    await assert.rejects(context.service.download(mediaId), (error: WeixinApiError) => {
+    weixin.fake.advanceTime(MEDIA_LIFETIME_MS + 1_000);
+    await assert.rejects(weixin.service.download(mediaId), (error: WeixinApiError) => {
       assert.equal(error.errcode, 40007);
       assert.equal(error.path, '/cgi-bin/media/get');
       return true;
     });
-    const again = await context.service.uploadImage(content);
+    const again = await weixin.service.uploadImage(content);
     assert.equal(again.reused, false);
     assert.notEqual(again.mediaId, mediaId);
   });
 
   it('a malformed media_id fails locally without a request', async () => {
-    const before = fake.requests.length;
-    await assert.rejects(context.service.download('../../etc/passwd'), { errcode: 40007 });
-    assert.equal(fake.requests.length, before);
+    const before = weixin.fake.requests.length;
+    await assert.rejects(weixin.service.download('../../etc/passwd'), { errcode: 40007 });
+    assert.equal(weixin.fake.requests.length, before);
   });
 });

@@ -3,24 +3,14 @@ import fs, { copyFileSync, mkdtempSync } from 'node:fs';
 import fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it, mock } from 'node:test';
-import { FakeWeixinServer } from '../../lib/testing';
+import { afterEach, describe, it, mock } from 'node:test';
+import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
 import { mediaFixture } from '../support/paths';
-import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
 
 describe('uploads from a file path open the file once', () => {
-  let fake: FakeWeixinServer;
-  let context: MediaTestContext | undefined;
-
-  before(async () => {
-    fake = await FakeWeixinServer.start();
-  });
-  afterEach(async () => {
-    mock.restoreAll();
-    await context?.close();
-    context = undefined;
-  });
-  after(() => fake.close());
+  // Restored before the module closes (hooks run in the order they are registered).
+  afterEach(() => mock.restoreAll());
+  const weixin = fakeWeixinPerTest();
 
   /** Counts opens of `path` by either API (fs.createReadStream(path) opens with the callback one). */
   function countOpens(): (path: string) => number {
@@ -38,13 +28,13 @@ describe('uploads from a file path open the file once', () => {
   }
 
   it('the rules, the hash and the upload share one descriptor', async () => {
-    context = await createMediaTestingModule(fake);
+    const context = await weixin.module();
     const count = countOpens();
 
     const plain = freshCopy('image.jpg');
     const uploaded = await context.service.uploadImage(plain, { reuse: false });
     assert.equal(count(plain), 1);
-    assert.ok(fake.getMedia(uploaded.mediaId)!.data.length > 0);
+    assert.ok(weixin.fake.getMedia(uploaded.mediaId)!.data.length > 0);
 
     const hashed = freshCopy('voice-speech.mp3');
     await context.service.uploadVoice(hashed);
@@ -52,16 +42,20 @@ describe('uploads from a file path open the file once', () => {
   });
 
   it('every try sends the whole file again through the same descriptor', async () => {
-    context = await createMediaTestingModule(fake);
+    const context = await weixin.module();
     const count = countOpens();
     const path = freshCopy('image.png');
-    fake.injectFault({ path: '/cgi-bin/media/upload', status: 502, times: 2 });
-    const before = fake.countRequests('/cgi-bin/media/upload');
+    weixin.fake.injectFault({ path: '/cgi-bin/media/upload', status: 502, times: 2 });
+    const before = weixin.fake.countRequests('/cgi-bin/media/upload');
 
     const uploaded = await context.service.uploadImage(path, { reuse: false });
-    assert.equal(fake.countRequests('/cgi-bin/media/upload') - before, 3, 'two failed tries, then success');
+    assert.equal(
+      weixin.fake.countRequests('/cgi-bin/media/upload') - before,
+      3,
+      'two failed tries, then success',
+    );
     assert.equal(count(path), 1);
     const { readFile } = await import('node:fs/promises');
-    assert.ok(fake.getMedia(uploaded.mediaId)!.data.equals(await readFile(mediaFixture('image.png'))));
+    assert.ok(weixin.fake.getMedia(uploaded.mediaId)!.data.equals(await readFile(mediaFixture('image.png'))));
   });
 });

@@ -5,17 +5,17 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { MediaValidationError } from '../../lib';
 import { isPrivateAddress } from '../../lib/media-source/private-address';
-import { FakeWeixinServer } from '../../lib/testing';
+import { fakeWeixinPerSuite } from '../support/fake-weixin-hooks';
 import { mediaFixture } from '../support/paths';
-import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
+import type { MediaTestContext } from '../support/testing-module';
 
 const JPEG = readFileSync(mediaFixture('image.jpg'));
 const MB = 1024 * 1024;
 
 describe('URL sources', () => {
-  let fake: FakeWeixinServer;
+  // The block's own module is the guarded one: no private addresses, the default timeout.
+  const weixin = fakeWeixinPerSuite();
   let open: MediaTestContext;
-  let guarded: MediaTestContext;
   let hasty: MediaTestContext;
   let server: Server;
   let base = '';
@@ -23,10 +23,8 @@ describe('URL sources', () => {
   let endlessBytesSent = 0;
 
   before(async () => {
-    fake = await FakeWeixinServer.start();
-    open = await createMediaTestingModule(fake, { allowPrivateUrls: true, timeoutMs: 15_000 });
-    hasty = await createMediaTestingModule(fake, { allowPrivateUrls: true, timeoutMs: 500 });
-    guarded = await createMediaTestingModule(fake);
+    open = await weixin.module({ allowPrivateUrls: true, timeoutMs: 15_000 });
+    hasty = await weixin.module({ allowPrivateUrls: true, timeoutMs: 500 });
     server = createServer((request, response) => {
       const url = request.url ?? '/';
       requests.push(url);
@@ -61,20 +59,16 @@ describe('URL sources', () => {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   after(async () => {
-    await open.close();
-    await guarded.close();
-    await hasty.close();
-    await fake.close();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   });
 
   it('uploads from a URL and from { url }; the bytes arrive intact', async () => {
     const first = await open.service.uploadImage(new URL(`${base}/files/cat.jpg`), { reuse: false });
-    assert.ok(fake.getMedia(first.mediaId)!.data.equals(JPEG));
+    assert.ok(weixin.fake.getMedia(first.mediaId)!.data.equals(JPEG));
     const second = await open.service.uploadImage({ url: `${base}/files/cat.jpg` }, { reuse: false });
-    assert.ok(fake.getMedia(second.mediaId)!.data.equals(JPEG));
-    const upload = fake.requests.filter((request) => request.path === '/cgi-bin/media/upload').at(-1)!;
+    assert.ok(weixin.fake.getMedia(second.mediaId)!.data.equals(JPEG));
+    const upload = weixin.fake.requests.filter((request) => request.path === '/cgi-bin/media/upload').at(-1)!;
     assert.equal(upload.filename, 'cat.jpg', 'the URL names the file');
   });
 
@@ -104,7 +98,7 @@ describe('URL sources', () => {
       `http://localhost:${port}/files/cat.jpg`,
       `http://[::1]:${port}/x`,
     ]) {
-      const error = await guarded.service.uploadImage({ url }).catch((caught: unknown) => caught);
+      const error = await weixin.service.uploadImage({ url }).catch((caught: unknown) => caught);
       assert.ok(error instanceof MediaValidationError, url);
       assert.equal(error.reason, 'unreadable');
       assert.match(error.message, /loopback, private, link-local or unspecified address.*allowPrivateUrls/);

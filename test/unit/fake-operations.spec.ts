@@ -1,32 +1,27 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { FakeWeixinServer } from '../../lib/testing';
+import { beforeEach, describe, it } from 'node:test';
+import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
 
 const QUOTA = '/cgi-bin/openapi/quota/get';
 const RID = '/cgi-bin/openapi/rid/get';
 
 describe('FakeWeixinServer: quota/get and rid/get', () => {
-  let fake: FakeWeixinServer;
+  const weixin = fakeWeixinPerTest();
   let token: string;
 
-  before(async () => {
-    fake = await FakeWeixinServer.start();
-  });
-  after(() => fake.close());
   beforeEach(async () => {
-    fake.reset();
     const query = new URLSearchParams({
       grant_type: 'client_credential',
-      appid: fake.appId,
-      secret: fake.appSecret,
+      appid: weixin.fake.appId,
+      secret: weixin.fake.appSecret,
     });
     token = (
-      (await (await fetch(`${fake.baseUrl}/cgi-bin/token?${query}`)).json()) as { access_token: string }
+      (await (await fetch(`${weixin.baseUrl}/cgi-bin/token?${query}`)).json()) as { access_token: string }
     ).access_token;
   });
 
   async function post(path: string, body: unknown, accessToken = token): Promise<Record<string, unknown>> {
-    const response = await fetch(`${fake.baseUrl}${path}?access_token=${accessToken}`, {
+    const response = await fetch(`${weixin.baseUrl}${path}?access_token=${accessToken}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -43,7 +38,7 @@ describe('FakeWeixinServer: quota/get and rid/get', () => {
     assert.equal((await post(QUOTA, { cgi_path: '/cgi-bin/nothing' })).errcode, 76021);
     assert.equal((await post(QUOTA, 'not json')).errcode, 47001);
     assert.equal((await post(QUOTA, { cgi_path: '/cgi-bin/media/upload' }, 'not-a-token')).errcode, 40001);
-    const get = await fetch(`${fake.baseUrl}${QUOTA}?access_token=${token}`);
+    const get = await fetch(`${weixin.baseUrl}${QUOTA}?access_token=${token}`);
     assert.equal(((await get.json()) as { errcode: number }).errcode, 43002);
   });
 
@@ -51,7 +46,7 @@ describe('FakeWeixinServer: quota/get and rid/get', () => {
     const failed = await post(QUOTA, { cgi_path: '/cgi-bin/nothing' });
     const rid = /rid: ([\w-]+)$/.exec(failed.errmsg as string)?.[1];
     assert.ok(rid, `a rid in ${failed.errmsg}`);
-    assert.deepEqual(fake.rids.rids, [rid]);
+    assert.deepEqual(weixin.fake.rids.rids, [rid]);
     const answer = await post(RID, { rid });
     assert.equal(answer.errcode, 0);
     const request = answer.request as Record<string, unknown>;
@@ -69,8 +64,8 @@ describe('FakeWeixinServer: quota/get and rid/get', () => {
   });
 
   it('a 40164 fault names the caller address, its own or the one the fault sets', async () => {
-    fake.injectFault({ path: QUOTA, errcode: 40164 });
-    fake.injectFault({ path: QUOTA, errcode: 40164, callerIp: '198.51.100.20' });
+    weixin.fake.injectFault({ path: QUOTA, errcode: 40164 });
+    weixin.fake.injectFault({ path: QUOTA, errcode: 40164, callerIp: '198.51.100.20' });
     const local = await post(QUOTA, {});
     assert.match(
       local.errmsg as string,
@@ -79,6 +74,6 @@ describe('FakeWeixinServer: quota/get and rid/get', () => {
     const set = await post(QUOTA, {});
     assert.match(set.errmsg as string, /^invalid ip 198\.51\.100\.20 /);
     const rid = /rid: ([\w-]+)$/.exec(set.errmsg as string)![1];
-    assert.equal(fake.rids.get(rid, fake.appId, fake.now())?.client_ip, '198.51.100.20');
+    assert.equal(weixin.fake.rids.get(rid, weixin.fake.appId, weixin.fake.now())?.client_ip, '198.51.100.20');
   });
 });

@@ -1,30 +1,20 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { FakeWeixinServer } from '../../../lib/testing';
 import { fitThumb, readImageHeader } from '../../../lib/fit/image-fit';
 import type { SharpFactory } from '../../../lib/fit/sharp-engine';
+import { fakeWeixinPerSuite } from '../../support/fake-weixin-hooks';
 import { FitMediaDir, ffprobe } from '../../support/fit-media';
-import { createMediaTestingModule, type MediaTestContext } from '../../support/testing-module';
 import { checkFitted } from './fit-checks';
 
 const MB = 1024 * 1024;
 
 describe('fit: images and thumbs with sharp (real encoders)', () => {
-  let fake: FakeWeixinServer;
-  let context: MediaTestContext;
+  const weixin = fakeWeixinPerSuite();
   const media = new FitMediaDir();
 
-  before(async () => {
-    fake = await FakeWeixinServer.start();
-    context = await createMediaTestingModule(fake);
-  });
-  after(async () => {
-    await context.close();
-    await fake.close();
-    media.close();
-  });
+  after(() => media.close());
 
   const picture = (name: string, width: number, height: number, codec: string[] = []) =>
     media.ffmpeg(name, ['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}`, '-frames:v', '1', ...codec]);
@@ -36,12 +26,12 @@ describe('fit: images and thumbs with sharp (real encoders)', () => {
   ] as const) {
     it(`${name} becomes a JPEG image, and a thumb, that pass the rules`, async () => {
       const source = await picture(file, 640, 360);
-      const image = await context.service.fit('image', source);
+      const image = await weixin.service.fit('image', source);
       assert.equal(image.format, 'jpeg');
       assert.equal(image.from, from);
       const { output } = await checkFitted('image', image, source, media);
       assert.deepEqual([output.video!.width, output.video!.height], [640, 360], 'not scaled: it fits');
-      const thumb = await context.service.fit('thumb', source);
+      const thumb = await weixin.service.fit('thumb', source);
       assert.equal(thumb.format, 'jpeg');
       await checkFitted('thumb', thumb, source, media);
       assertBaseline(thumb.data);
@@ -52,7 +42,7 @@ describe('fit: images and thumbs with sharp (real encoders)', () => {
     const source = media.path('screenshot.png');
     await noise(2000, 1900, 3).png({ compressionLevel: 6 }).toFile(source);
     assert.ok(readFileSync(source).length > 10 * MB, 'the source is over 10 MB');
-    const fitted = await context.service.fit('image', source);
+    const fitted = await weixin.service.fit('image', source);
     assert.equal(fitted.format, 'jpeg');
     assert.equal(fitted.from, 'png');
     const { output } = await checkFitted('image', fitted, source, media);
@@ -68,7 +58,7 @@ describe('fit: images and thumbs with sharp (real encoders)', () => {
       .toBuffer({ resolveWithObject: true });
     await sharp(data, { raw: info }).png({ compressionLevel: 0 }).toFile(source);
     assert.ok(readFileSync(source).length > 10 * MB, 'the source is over 10 MB (stored uncompressed)');
-    const fitted = await context.service.fit('image', source);
+    const fitted = await weixin.service.fit('image', source);
     assert.equal(fitted.format, 'png');
     await checkFitted('image', fitted, source, media);
     const metadata = await sharp(fitted.data).metadata();
@@ -77,7 +67,7 @@ describe('fit: images and thumbs with sharp (real encoders)', () => {
 
   it('a 4000×3000 JPEG becomes a baseline JPEG thumb within 64 KB in at most 4 encodes', async () => {
     const source = await picture('camera.jpg', 4000, 3000, ['-q:v', '2']);
-    const fitted = await context.service.fit('thumb', source);
+    const fitted = await weixin.service.fit('thumb', source);
     assert.equal(fitted.from, 'jpeg');
     await checkFitted('thumb', fitted, source, media);
     assertBaseline(fitted.data);
@@ -93,7 +83,7 @@ describe('fit: images and thumbs with sharp (real encoders)', () => {
   it('applies EXIF orientation and drops metadata', async () => {
     const source = media.path('turned.webp');
     await noise(300, 200, 3).webp().withMetadata({ orientation: 6 }).toFile(source);
-    const fitted = await context.service.fit('image', source);
+    const fitted = await weixin.service.fit('image', source);
     const metadata = await sharp(fitted.data).metadata();
     assert.deepEqual([metadata.width, metadata.height], [200, 300], 'turned a quarter as EXIF says');
     assert.equal(metadata.orientation, undefined);
@@ -102,14 +92,14 @@ describe('fit: images and thumbs with sharp (real encoders)', () => {
 
   it('a JPEG thumb that already passes is answered byte for byte', async () => {
     const source = await picture('small.jpg', 160, 120);
-    const fitted = await context.service.fit('thumb', source);
+    const fitted = await weixin.service.fit('thumb', source);
     assert.equal(fitted.converted, false);
     assert.ok(fitted.data.equals(readFileSync(source)));
   });
 
   it('a BMP decoded through ffmpeg keeps its size and aspect', async () => {
     const source = await picture('wide.bmp', 400, 100);
-    const fitted = await context.service.fit('image', source);
+    const fitted = await weixin.service.fit('image', source);
     const out = media.path('wide-out.jpg');
     writeFileSync(out, fitted.data);
     const probed = await ffprobe(out);

@@ -9,21 +9,17 @@ import { crc32, createDeflate } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { MediaFitError, MediaSourceError, MediaValidationError } from '../../../lib';
 import { findFfmpeg } from '../../../lib/fit/ffmpeg-engine';
-import { FakeWeixinServer } from '../../../lib/testing';
+import { fakeWeixinPerSuite } from '../../support/fake-weixin-hooks';
 import { childProcesses, FitMediaDir, isAlive } from '../../support/fit-media';
-import { createMediaTestingModule, type MediaTestContext } from '../../support/testing-module';
 
 describe('fit: hostile input, limits, abort and engines', () => {
-  let fake: FakeWeixinServer;
-  let context: MediaTestContext;
+  const weixin = fakeWeixinPerSuite({ fit: { maxInputBytes: 8 * 1024 * 1024 } });
   let trap: Server;
   let trapRequests = 0;
   let trapUrl = '';
   const media = new FitMediaDir();
 
   before(async () => {
-    fake = await FakeWeixinServer.start();
-    context = await createMediaTestingModule(fake, { fit: { maxInputBytes: 8 * 1024 * 1024 } });
     // Any request here means a crafted file made ffmpeg reach the network.
     trap = createServer((request, response) => {
       trapRequests++;
@@ -33,8 +29,6 @@ describe('fit: hostile input, limits, abort and engines', () => {
     trapUrl = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
   });
   after(async () => {
-    await context.close();
-    await fake.close();
     await new Promise((resolve) => trap.close(resolve));
     media.close();
   });
@@ -50,14 +44,14 @@ describe('fit: hostile input, limits, abort and engines', () => {
       const path = media.path(name);
       writeFileSync(path, text);
       for (const type of ['voice', 'video', 'image'] as const) {
-        const error = await context.service.fit(type, path).then(
+        const error = await weixin.service.fit(type, path).then(
           () => assert.fail(`${name} as ${type} must be refused`),
           (caught: unknown) => caught,
         );
         assert.ok(error instanceof MediaFitError || error instanceof MediaValidationError, String(error));
       }
     }
-    const pathLikeUrl = await context.service.fit('voice', `${trapUrl}/d.wav`).catch((error) => error);
+    const pathLikeUrl = await weixin.service.fit('voice', `${trapUrl}/d.wav`).catch((error) => error);
     assert.ok(
       pathLikeUrl instanceof MediaSourceError && pathLikeUrl.code === 'ENOENT',
       'a URL string is a file path, and there is no such file',
@@ -71,10 +65,10 @@ describe('fit: hostile input, limits, abort and engines', () => {
     const rssBefore = process.memoryUsage().rss;
     const started = Date.now();
     // As an image it passes Weixin's rules (a PNG within 10 MB): answered as it is, never decoded.
-    const unchanged = await context.service.fit('image', bomb);
+    const unchanged = await weixin.service.fit('image', bomb);
     assert.equal(unchanged.converted, false);
     for (const type of ['thumb'] as const) {
-      const error = await context.service.fit(type, bomb).catch((caught: unknown) => caught);
+      const error = await weixin.service.fit(type, bomb).catch((caught: unknown) => caught);
       assert.ok(error instanceof MediaFitError, String(error));
       assert.equal(error.reason, 'input-too-large');
       assert.equal(error.limit, 100_000_000);
@@ -89,7 +83,7 @@ describe('fit: hostile input, limits, abort and engines', () => {
   it('refuses a source over fit.maxInputBytes: a file before reading it, a stream as soon as it passes', async () => {
     const big = media.path('big.wav');
     writeFileSync(big, Buffer.alloc(9 * 1024 * 1024));
-    const file = await context.service.fit('voice', big).catch((error: unknown) => error);
+    const file = await weixin.service.fit('voice', big).catch((error: unknown) => error);
     assert.ok(file instanceof MediaFitError);
     assert.equal(file.reason, 'input-too-large');
     assert.match(file.message, /9 MB; fit reads at most 8 MB \(fit\.maxInputBytes\)/);
@@ -103,7 +97,7 @@ describe('fit: hostile input, limits, abort and engines', () => {
         }
       })(),
     );
-    const stream = await context.service.fit('voice', endless).catch((error: unknown) => error);
+    const stream = await weixin.service.fit('voice', endless).catch((error: unknown) => error);
     assert.ok(stream instanceof MediaFitError);
     assert.equal(stream.reason, 'input-too-large');
     assert.ok(pulled <= 8 * 1024 * 1024 + 256 * 1024, `read ${pulled} bytes of an endless stream`);
@@ -125,7 +119,7 @@ describe('fit: hostile input, limits, abort and engines', () => {
         Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><image href="file:///etc/passwd"/></svg>'),
       ],
     ] as const) {
-      const error = await context.service.fit(type, data).catch((caught: unknown) => caught);
+      const error = await weixin.service.fit(type, data).catch((caught: unknown) => caught);
       assert.ok(error instanceof MediaFitError || error instanceof MediaValidationError, `${type}: ${error}`);
     }
   });
@@ -133,7 +127,7 @@ describe('fit: hostile input, limits, abort and engines', () => {
   it('an abort kills the ffmpeg child and removes its temp files', async () => {
     const source = await media.video('long.avi', 20, 640, 360, ['-c:v', 'mpeg4', '-q:v', '5']);
     const controller = new AbortController();
-    const fitting = context.service.fit('video', source, { signal: controller.signal });
+    const fitting = weixin.service.fit('video', source, { signal: controller.signal });
     const pid = await waitForChild('ffmpeg');
     controller.abort();
     const error = await fitting.catch((caught: unknown) => caught);
@@ -143,7 +137,7 @@ describe('fit: hostile input, limits, abort and engines', () => {
   });
 
   it('stops a conversion that passes fit.timeoutMs, killing its child', async () => {
-    const slow = await createMediaTestingModule(fake, { fit: { timeoutMs: 400 } });
+    const slow = await weixin.module({ fit: { timeoutMs: 400 } });
     try {
       const source = media.path('long.avi');
       const fitting = slow.service.fit('video', source);
@@ -160,7 +154,7 @@ describe('fit: hostile input, limits, abort and engines', () => {
   });
 
   it('runs at most fit.concurrency conversions at once; the others wait their turn', async () => {
-    const limited = await createMediaTestingModule(fake, { fit: { concurrency: 1 } });
+    const limited = await weixin.module({ fit: { concurrency: 1 } });
     try {
       const sources = await Promise.all(
         [0, 1, 2].map((i) => media.audio(`queued-${i}.flac`, 8, ['-c:a', 'flac'])),
@@ -185,7 +179,7 @@ describe('fit: hostile input, limits, abort and engines', () => {
   });
 
   it('a missing engine fails with engine-missing, naming what to install; an explicit path is never replaced', async () => {
-    const broken = await createMediaTestingModule(fake, { fit: { ffmpegPath: '/nonexistent/ffmpeg' } });
+    const broken = await weixin.module({ fit: { ffmpegPath: '/nonexistent/ffmpeg' } });
     try {
       const source = await media.audio('engine.wav', 1);
       const error = await broken.service.fit('voice', source).catch((caught: unknown) => caught);

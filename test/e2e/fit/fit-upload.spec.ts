@@ -1,39 +1,29 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { MediaValidationError, type UploadProgress } from '../../../lib';
-import { FakeWeixinServer } from '../../../lib/testing';
+import { fakeWeixinPerSuite } from '../../support/fake-weixin-hooks';
 import { childProcesses, FitMediaDir } from '../../support/fit-media';
-import { createMediaTestingModule, type MediaTestContext } from '../../support/testing-module';
 
 const UPLOAD = '/cgi-bin/media/upload';
 
 describe('upload with fit: convert, send, reuse, progress', () => {
-  let fake: FakeWeixinServer;
-  let context: MediaTestContext;
+  const weixin = fakeWeixinPerSuite();
   const media = new FitMediaDir();
-  const uploads = () => fake.requests.filter((request) => request.path === UPLOAD).length;
+  const uploads = () => weixin.fake.requests.filter((request) => request.path === UPLOAD).length;
 
-  before(async () => {
-    fake = await FakeWeixinServer.start();
-    context = await createMediaTestingModule(fake);
-  });
-  after(async () => {
-    await context.close();
-    await fake.close();
-    media.close();
-  });
+  after(() => media.close());
 
   it('converts WAV voice, uploads the MP3, reports both phases, and says what changed', async () => {
     const source = await media.audio('hello.wav', 4);
     const progress: UploadProgress[] = [];
     const started = Date.now();
-    const uploaded = await context.service.uploadVoice(source, {
+    const uploaded = await weixin.service.uploadVoice(source, {
       fit: true,
       onProgress: (p) => progress.push(p),
     });
     const elapsed = Date.now() - started;
-    const stored = fake.getMedia(uploaded.mediaId)!;
+    const stored = weixin.fake.getMedia(uploaded.mediaId)!;
     assert.equal(stored.data.subarray(0, 3).toString('latin1') === 'ID3' || stored.data[0] === 0xff, true);
     assert.equal(uploaded.reused, false);
     assert.deepEqual(
@@ -68,11 +58,11 @@ describe('upload with fit: convert, send, reuse, progress', () => {
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
     })();
-    const first = await context.service.uploadVoice(source, { fit: true });
+    const first = await weixin.service.uploadVoice(source, { fit: true });
     assert.equal(sawConversion, true, 'the first upload converted');
     sawConversion = false;
     const before = uploads();
-    const second = await context.service.uploadVoice(readFileSync(source), { fit: true });
+    const second = await weixin.service.uploadVoice(readFileSync(source), { fit: true });
     watching = false;
     await watcher;
     assert.equal(second.reused, true);
@@ -80,14 +70,14 @@ describe('upload with fit: convert, send, reuse, progress', () => {
     assert.deepEqual(second.fitted, first.fitted, 'what changed is remembered with the media_id');
     assert.equal(uploads(), before, 'no upload');
     assert.equal(sawConversion, false, 'no conversion');
-    const trimmed = await context.service.uploadVoice(source, { fit: { trim: true } });
+    const trimmed = await weixin.service.uploadVoice(source, { fit: { trim: true } });
     assert.equal(trimmed.reused, false, 'other fit settings: another entry');
   });
 
   it('sends a source that already passes byte for byte, with no fitted summary', async () => {
     const source = await media.audio('ready.mp3', 2, ['-ac', '1', '-c:a', 'libmp3lame', '-b:a', '48k']);
-    const uploaded = await context.service.uploadVoice(source, { fit: true, reuse: false });
-    assert.ok(fake.getMedia(uploaded.mediaId)!.data.equals(readFileSync(source)));
+    const uploaded = await weixin.service.uploadVoice(source, { fit: true, reuse: false });
+    assert.ok(weixin.fake.getMedia(uploaded.mediaId)!.data.equals(readFileSync(source)));
     assert.equal(uploaded.fitted, undefined);
   });
 
@@ -100,29 +90,29 @@ describe('upload with fit: convert, send, reuse, progress', () => {
       '-frames:v',
       '1',
     ]);
-    const thumb = await context.service.uploadThumb(readFileSync(png), { fit: true });
-    const stored = fake.getMedia(thumb.mediaId)!;
+    const thumb = await weixin.service.uploadThumb(readFileSync(png), { fit: true });
+    const stored = weixin.fake.getMedia(thumb.mediaId)!;
     assert.ok(stored.data.length <= 64 * 1024);
     assert.equal(thumb.fitted?.from, 'webp');
     assert.equal(thumb.fitted?.to, 'jpeg');
     const { createReadStream } = await import('node:fs');
-    const image = await context.service.uploadImage(createReadStream(png), { fit: true });
+    const image = await weixin.service.uploadImage(createReadStream(png), { fit: true });
     assert.equal(image.fitted?.to, 'jpeg');
   });
 
   it('a voice over 60 s without trim never reaches Weixin', async () => {
     const source = await media.audio('speech.wav', 65, [], 8000);
     const before = uploads();
-    const error = await context.service.uploadVoice(source, { fit: true }).catch((caught: unknown) => caught);
+    const error = await weixin.service.uploadVoice(source, { fit: true }).catch((caught: unknown) => caught);
     assert.ok(error instanceof MediaValidationError);
     assert.equal(error.reason, 'too-long');
     assert.equal(uploads(), before);
-    const trimmed = await context.service.uploadVoice(source, { fit: { trim: true } });
+    const trimmed = await weixin.service.uploadVoice(source, { fit: { trim: true } });
     assert.ok(trimmed.fitted!.durationMsAfter! <= 60_000);
   });
 
   it('reports which conversions this machine can do', async () => {
-    const support = await context.service.fitSupport();
+    const support = await weixin.service.fitSupport();
     assert.deepEqual(
       { image: support.image, thumb: support.thumb, voice: support.voice, video: support.video },
       { image: true, thumb: true, voice: true, video: true },
@@ -134,7 +124,7 @@ describe('upload with fit: convert, send, reuse, progress', () => {
 
   it('fits for another account through forAccount, the same as for the default one', async () => {
     const source = await media.audio('account.ogg', 2, ['-c:a', 'libvorbis']);
-    const account = context.service.forAccount(fake.appId);
+    const account = weixin.service.forAccount(weixin.fake.appId);
     const fitted = await account.fit('voice', source);
     assert.equal(fitted.from, 'ogg');
     const uploaded = await account.uploadVoice(source, { fit: true });

@@ -1,28 +1,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
-import { FakeWeixinServer } from '../../../lib/testing';
+import { after, describe, it } from 'node:test';
 import { planBitrates } from '../../../lib/fit/video-fit';
+import { fakeWeixinPerSuite } from '../../support/fake-weixin-hooks';
 import { FitMediaDir } from '../../support/fit-media';
-import { createMediaTestingModule, type MediaTestContext } from '../../support/testing-module';
 import { checkFitted } from './fit-checks';
 
 const MB = 1024 * 1024;
 
 describe('fit: video to H.264 + AAC MP4 within 10 MB (real ffmpeg)', () => {
-  let fake: FakeWeixinServer;
-  let context: MediaTestContext;
+  const weixin = fakeWeixinPerSuite();
   const media = new FitMediaDir();
 
-  before(async () => {
-    fake = await FakeWeixinServer.start();
-    context = await createMediaTestingModule(fake);
-  });
-  after(async () => {
-    await context.close();
-    await fake.close();
-    media.close();
-  });
+  after(() => media.close());
 
   const sources: Array<[name: string, file: string, codec: string[], from: string]> = [
     ['MOV (QuickTime)', 'clip.mov', ['-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac'], 'mov'],
@@ -33,7 +23,7 @@ describe('fit: video to H.264 + AAC MP4 within 10 MB (real ffmpeg)', () => {
   for (const [name, file, codec, from] of sources) {
     it(`${name} becomes a faststart MP4 that passes the rules`, async () => {
       const source = await media.video(file, 2, 320, 240, codec);
-      const fitted = await context.service.fit('video', source);
+      const fitted = await weixin.service.fit('video', source);
       assert.equal(fitted.format, 'mp4');
       assert.equal(fitted.from, from);
       await checkFitted('video', fitted, source, media);
@@ -67,14 +57,14 @@ describe('fit: video to H.264 + AAC MP4 within 10 MB (real ffmpeg)', () => {
       ],
     ]);
     assert.ok(readFileSync(source).length > 10 * MB, 'the source is over 10 MB');
-    const fitted = await context.service.fit('video', source);
+    const fitted = await weixin.service.fit('video', source);
     assert.equal(fitted.from, 'mp4');
     await checkFitted('video', fitted, source, media);
   });
 
   it('scales a frame wider than 1280 down to 1280, keeping the aspect ratio', async () => {
     const source = await media.video('wide.mkv', 1, 1600, 400, ['-c:v', 'mpeg4', '-c:a', 'libmp3lame']);
-    const fitted = await context.service.fit('video', source);
+    const fitted = await weixin.service.fit('video', source);
     const { output } = await checkFitted('video', fitted, source, media);
     assert.equal(output.video!.width, 1280);
     assert.equal(output.video!.height, 320);
@@ -82,7 +72,7 @@ describe('fit: video to H.264 + AAC MP4 within 10 MB (real ffmpeg)', () => {
 
   it('keeps the frame size when it is 1280 wide or less', async () => {
     const source = await media.video('narrow.avi', 1, 352, 288, ['-c:v', 'mpeg4', '-c:a', 'libmp3lame']);
-    const { output } = await checkFitted('video', await context.service.fit('video', source), source, media);
+    const { output } = await checkFitted('video', await weixin.service.fit('video', source), source, media);
     assert.deepEqual([output.video!.width, output.video!.height], [352, 288]);
   });
 
@@ -95,7 +85,7 @@ describe('fit: video to H.264 + AAC MP4 within 10 MB (real ffmpeg)', () => {
       '-c:a',
       'aac',
     ]);
-    const fitted = await context.service.fit('video', source);
+    const fitted = await weixin.service.fit('video', source);
     assert.equal(fitted.converted, false);
     assert.ok(fitted.data.equals(readFileSync(source)));
   });
