@@ -15,6 +15,7 @@ import type { FakeWeixinServer } from '../../lib/testing';
 import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
 import { distinctJpeg } from '../support/fleet';
 import { RedisServer } from '../support/redis-server';
+import { optionsFor } from '../support/testing-module';
 
 interface HealthAnswer {
   status: number;
@@ -50,9 +51,7 @@ async function healthApp(
     imports: [
       TerminusModule.forRoot({ logger: false }),
       WeixinMediaModule.forRoot({
-        appId: fake.appId,
-        appSecret: fake.appSecret,
-        apiBaseUrl: fake.baseUrl,
+        ...optionsFor(fake),
         retry: { attempts: 1, baseDelayMs: 5 },
         ...options,
       }),

@@ -28,6 +28,7 @@ import { FakeWeixinServer } from '../../lib/testing';
 import { assertWeixinError } from '../support/controller-bad-input';
 import { createHttpAdapter, HTTP_ADAPTERS, startControllerApp } from '../support/media-controller-app';
 import { mediaFixture } from '../support/paths';
+import { optionsFor } from '../support/testing-module';
 
 /** Routes of the application's own, using the library's pieces. */
 @Controller('own')
@@ -59,13 +60,7 @@ for (const adapter of HTTP_ADAPTERS) {
     before(async () => {
       fake = await FakeWeixinServer.start();
       const moduleRef = await Test.createTestingModule({
-        imports: [
-          WeixinMediaModule.forRoot({
-            appId: fake.appId,
-            appSecret: fake.appSecret,
-            apiBaseUrl: fake.baseUrl,
-          }),
-        ],
+        imports: [WeixinMediaModule.forRoot(optionsFor(fake))],
         controllers: [OwnController],
       }).compile();
       app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });

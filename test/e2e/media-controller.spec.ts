@@ -27,6 +27,7 @@ import {
   startControllerApp,
 } from '../support/media-controller-app';
 import { mediaFixture } from '../support/paths';
+import { optionsFor } from '../support/testing-module';
 
 const UPLOAD = '/cgi-bin/media/upload';
 const DOWNLOAD = '/cgi-bin/media/get';
@@ -338,7 +339,7 @@ for (const adapter of HTTP_ADAPTERS) {
     });
 
     describe('secure by default', () => {
-      const settings = () => ({ appId: fake.appId, appSecret: fake.appSecret, apiBaseUrl: fake.baseUrl });
+      const settings = () => optionsFor(fake);
 
       const unguarded: Array<[string, WeixinMediaControllerOptions]> = [
         ['controller: {}', {}],
@@ -419,7 +420,7 @@ for (const adapter of HTTP_ADAPTERS) {
           imports: [
             WeixinMediaModule.forRootAsync({
               imports: [KeysModule],
-              useFactory: () => ({ appId: fake.appId, appSecret: fake.appSecret, apiBaseUrl: fake.baseUrl }),
+              useFactory: () => optionsFor(fake),
               controller: { guards: [KeyStoreGuard] },
             }),
           ],
@@ -444,7 +445,7 @@ for (const adapter of HTTP_ADAPTERS) {
 
       it('fails bootstrap without guards or public: true', async () => {
         const dynamicModule = WeixinMediaModule.forRootAsync({
-          useFactory: () => ({ appId: fake.appId, appSecret: fake.appSecret, apiBaseUrl: fake.baseUrl }),
+          useFactory: () => optionsFor(fake),
           controller: {},
         });
         await assert.rejects(

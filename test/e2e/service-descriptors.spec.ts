@@ -9,7 +9,12 @@ import { FakeWeixinServer } from '../../lib/testing';
 import type { FakeExchange } from '../../lib/testing/fake-exchange';
 import type { FakeFault } from '../../lib/testing/fake-fault.interface';
 import { iccSegments, withJpegSegments } from '../support/media-builders';
-import { leakedDescriptors, openDescriptors, spooledFiles } from '../support/open-descriptors';
+import {
+  leakedDescriptors,
+  openDescriptors,
+  settledDescriptors,
+  spooledFiles,
+} from '../support/open-descriptors';
 import { mediaFixture } from '../support/paths';
 import { createMediaTestingModule, type MediaTestContext } from '../support/testing-module';
 
@@ -64,18 +69,6 @@ async function withoutLeaks(body: (scenario: Scenario) => Promise<void>): Promis
   assert.deepEqual(await leakedDescriptors(before), [], 'descriptors left open');
   assert.equal(openDescriptors().length, before.length, 'as many descriptors as before');
   assert.deepEqual(spooledFiles(), [], 'temp dir empty');
-}
-
-/** The open descriptors once sockets an earlier test closed are reaped (the count holds still). */
-async function settledDescriptors(): Promise<string[]> {
-  let last = openDescriptors();
-  for (let i = 0; i < 40; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    const now = openDescriptors();
-    if (now.length === last.length) return now;
-    last = now;
-  }
-  return last;
 }
 
 /** Settles `promise` or fails the test after `ms`: a leak must not become a hung suite. */

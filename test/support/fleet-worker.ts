@@ -28,7 +28,7 @@ import {
 } from './fleet';
 import type { ControllerAnswer, ControllerClient, ControllerProbe } from './fleet-controller';
 import { iccSegments, withJpegSegments } from './media-builders';
-import { leakedDescriptors, openDescriptors } from './open-descriptors';
+import { leakedDescriptors, settledDescriptors } from './open-descriptors';
 import { mediaFixture } from './paths';
 
 /** Every way an error gets rendered: message, stack, String(), JSON (toJSON), util.inspect. */
@@ -41,18 +41,6 @@ function renderings(error: unknown): string {
     JSON.stringify(failure),
     inspect(failure, { depth: 10, showHidden: true }),
   ].join('\n');
-}
-
-/** The descriptors once the count holds still (sockets closed a moment ago are reaped). */
-async function settledDescriptors(): Promise<string[]> {
-  let last = openDescriptors();
-  for (let i = 0; i < 40; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    const now = openDescriptors();
-    if (now.length === last.length) return now;
-    last = now;
-  }
-  return last;
 }
 
 /** The outcome of a call that rejected: a service upload, or an HTTP request that failed outright. */

@@ -14,6 +14,7 @@ import {
   type WeixinMediaModuleOptions,
 } from '../../lib';
 import type { FakeWeixinServer } from '../../lib/testing';
+import { optionsFor } from './testing-module';
 
 export interface ControllerAppOptions {
   controller?: WeixinMediaControllerOptions | false;
@@ -74,9 +75,7 @@ export async function startControllerApp(
 ): Promise<ControllerApp> {
   const uploadDir = mkdtempSync(join(tmpdir(), 'weixin-media-ctrl-'));
   const settings = {
-    appId: fake.appId,
-    appSecret: fake.appSecret,
-    apiBaseUrl: fake.baseUrl,
+    ...optionsFor(fake),
     retry: { attempts: 2, baseDelayMs: 5 },
     ...options.module,
   };

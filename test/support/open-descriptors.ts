@@ -17,6 +17,18 @@ export function openDescriptors(): string[] {
   return targets.sort();
 }
 
+/** The open descriptors once the count holds still: sockets closed a moment ago are reaped by then. */
+export async function settledDescriptors(): Promise<string[]> {
+  let last = openDescriptors();
+  for (let i = 0; i < 40; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    const now = openDescriptors();
+    if (now.length === last.length) return now;
+    last = now;
+  }
+  return last;
+}
+
 /** The library's temp files (spooled streams, controller uploads) left in the temp dir. */
 export function spooledFiles(): string[] {
   return readdirSync(tmpdir()).filter((name) => name.startsWith('nestjs-weixin-media-'));

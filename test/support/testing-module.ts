@@ -8,6 +8,13 @@ export interface MediaTestContext {
   close(): Promise<void>;
 }
 
+/** The options that point `WeixinMediaModule` at the fake: its default account and its address. */
+export function optionsFor(
+  fake: FakeWeixinServer,
+): Required<Pick<WeixinMediaModuleOptions, 'appId' | 'appSecret' | 'apiBaseUrl'>> {
+  return { appId: fake.appId, appSecret: fake.appSecret, apiBaseUrl: fake.baseUrl };
+}
+
 /** A real Nest testing module with `WeixinMediaModule` pointed at the fake Weixin server; fast retries. */
 export async function createMediaTestingModule(
   fake: FakeWeixinServer,
@@ -15,13 +22,7 @@ export async function createMediaTestingModule(
 ): Promise<MediaTestContext> {
   const moduleRef = await Test.createTestingModule({
     imports: [
-      WeixinMediaModule.forRoot({
-        appId: fake.appId,
-        appSecret: fake.appSecret,
-        apiBaseUrl: fake.baseUrl,
-        retry: { attempts: 3, baseDelayMs: 5 },
-        ...options,
-      }),
+      WeixinMediaModule.forRoot({ ...optionsFor(fake), retry: { attempts: 3, baseDelayMs: 5 }, ...options }),
     ],
   }).compile();
   await moduleRef.init();
