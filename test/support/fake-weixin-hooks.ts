@@ -1,8 +1,10 @@
 /**
  * The fake Weixin server's lifecycle for a `describe` block, registered as node:test hooks: the fake starts
- * before the block and closes after it, and the testing modules made on it are closed for the test. Call
- * one of these in the body of a `describe`; read `fake`, `baseUrl`, `context` in hooks and tests only
- * (they exist once the block's `before` has run).
+ * before the block and closes after it, and the testing modules made on it with `module()` are closed after
+ * the test (per test) or the block (per suite). Call one of these in the body of a `describe`; read `fake`,
+ * `baseUrl`, `context` in hooks and tests only (they exist once the block's `before` has run). Hooks run in
+ * the order they are registered: one that must run before the fake is reset (closing an app, restoring
+ * mocks) goes above the call.
  */
 import { after, afterEach, before } from 'node:test';
 import type { TemporaryMediaService, WeixinMediaModuleOptions } from '../../lib';
