@@ -130,9 +130,9 @@ export default tseslint.config(
     ),
   },
   {
-    files: ['lib/operations/**/*.ts', 'lib/media-download.ts'],
+    files: ['lib/operations/**/*.ts', 'lib/media-download.ts', 'lib/media-upload.ts'],
     ...forbid(
-      'operations/ and media-download sit below the service: they import no layer above it.',
+      'operations/, media-download and media-upload sit below the service: they import no layer above it.',
       ...ABOVE_TRANSPORT.slice(ABOVE_TRANSPORT.indexOf('**/temporary-media.service')),
     ),
   },

@@ -4,10 +4,10 @@ import { MediaFitError } from './errors/media-fit.error';
 import { WeixinApiError } from './errors/weixin-api.error';
 import { WeixinErrorCode } from './errors/weixin-error-codes';
 import { MediaFitter } from './fit/media-fitter';
-import { multipartBody } from './weixin-api/multipart-body';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
-import { MediaReuse, mediaTimes } from './media-cache/media-reuse';
+import { MediaReuse } from './media-cache/media-reuse';
 import { collectMedia, fetchMedia } from './media-download';
+import { hashesWhileSending, uploadMedia, uploadWhileHashing } from './media-upload';
 import { WeixinApiClient } from './weixin-api.client';
 import type {
   DownloadedMedia,
@@ -25,27 +25,19 @@ import type {
   WeixinQuota,
   WeixinRequestRecord,
 } from './interfaces';
-import {
-  assertMediaType,
-  FORMAT_CONTENT_TYPES,
-  formatBytes,
-  inspectMediaContent,
-  isMediaType,
-  weixinFilename,
-} from './media-rules';
+import { assertMediaType, formatBytes, inspectMediaContent, isMediaType } from './media-rules';
 import { inspectMediaSource } from './media-source/inspect-media-source';
 import { traced, type WeixinSpan } from './telemetry';
 import { lookupWeixinRequest } from './operations/request-lookup';
 import { fetchUploadQuota } from './operations/upload-quota';
 import { openMediaSource, type OpenedMedia, type OpenMediaOptions } from './media-source/open-media-source';
-import { countedStream, throttledProgress } from './media-source/upload-progress';
+import { throttledProgress } from './media-source/upload-progress';
 import {
   WEIXIN_MEDIA_CACHE,
   WEIXIN_MEDIA_MODULE_OPTIONS,
   WEIXIN_MEDIA_FITTER,
 } from './weixin-media.constants';
 
-const UPLOAD_PATH = '/cgi-bin/media/upload';
 const DOWNLOAD_PATH = '/cgi-bin/media/get';
 const HD_VOICE_PATH = '/cgi-bin/media/get/jssdk';
 /** Part of the reuse key of fitted uploads: a change in how fit converts must not answer older results. */
@@ -56,13 +48,6 @@ const FIT_RECIPE = 'fit1';
  * each running for that account's token and reuse entries.
  */
 export type AccountMedia = Omit<TemporaryMediaService, 'forAccount' | 'forgetAccount'>;
-
-interface UploadAnswer {
-  type: MediaType;
-  media_id?: string;
-  thumb_media_id?: string;
-  created_at: number;
-}
 
 /**
  * Uploads and downloads Weixin temporary media. Every upload is checked against Weixin's rules
@@ -159,6 +144,11 @@ export class TemporaryMediaService {
       }
       const inspection = await inspectMediaContent(type, media.content);
       span.set({ bytes: inspection.bytes });
+      if (this.cache && hashesWhileSending(media, inspection, options)) {
+        const result = await uploadWhileHashing(this.http, this.reuse, appId, media, inspection, options);
+        span.set({ reused: result.reused, outcome: result.reused ? 'reused' : 'uploaded' });
+        return result;
+      }
       const reuseKey = await this.reuse.keyFor(appId, type, media, options.reuse);
       const reused = await this.reuse.lookup(reuseKey, type);
       if (reused) {
@@ -315,46 +305,18 @@ export class TemporaryMediaService {
     };
   }
 
+  /**
+   * Uploads the opened media; a large file with reuse on whose digest is not known yet is hashed as it
+   * uploads (`uploadWhileHashing`), other reuse is decided by the caller before.
+   */
   protected async send(
     media: OpenedMedia,
     inspection: MediaInspection,
     options: UploadOptions,
   ): Promise<TemporaryMedia> {
-    const { type, format, bytes } = inspection;
-    const filename = weixinFilename(format, options.filename ?? media.name);
-    const report = throttledProgress(options.onProgress, 'upload');
-    const multipart = multipartBody({
-      field: 'media',
-      filename,
-      contentType: FORMAT_CONTENT_TYPES[format],
-      size: bytes,
-      // Progress is counted on the file's stream, so with a listener even content in memory is streamed.
-      data: report ? undefined : media.data,
-      open: () =>
-        report ? countedStream(media.createReadStream(), bytes, report) : media.createReadStream(),
-    });
-    const data = await this.http.send<UploadAnswer>(
-      UPLOAD_PATH,
-      // A fresh body for every try: a consumed stream cannot be sent again. Every try reads the one
-      // descriptor the upload opened (closed with the upload), so a try cut short leaves none open.
-      () => ({
-        method: 'POST',
-        query: { type },
-        body: multipart.body(),
-        headers: { 'content-type': multipart.contentType, 'content-length': multipart.contentLength },
-      }),
-      options.signal,
-    );
-    const mediaId = data.media_id ?? data.thumb_media_id;
-    if (!mediaId || typeof data.created_at !== 'number') {
-      throw new WeixinApiError(
-        WeixinErrorCode.SYSTEM_BUSY,
-        'the upload answer had no media_id or created_at',
-        UPLOAD_PATH,
-      );
-    }
-    this.logger.debug(`Uploaded ${type} ${filename} (${bytes} bytes) as ${mediaId}`);
-    return { type, mediaId, ...mediaTimes(data.created_at * 1000), reused: false };
+    const uploaded = await uploadMedia(this.http, media, inspection, options);
+    this.logger.debug(`Uploaded ${inspection.type} (${inspection.bytes} bytes) as ${uploaded.mediaId}`);
+    return uploaded;
   }
 
   protected fetchMedia(path: string, mediaId: string, signal?: AbortSignal): Promise<DownloadedMediaStream> {

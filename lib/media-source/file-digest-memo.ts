@@ -9,18 +9,26 @@ export class FileDigestMemo {
   constructor(protected readonly maxEntries = 1000) {}
 
   async digest(identity: string, compute: () => Promise<string>): Promise<string> {
+    return this.known(identity) ?? this.learn(identity, await compute());
+  }
+
+  /** The digest of this file version when it is known (and marks it used), without reading anything. */
+  known(identity: string): string | undefined {
     const known = this.digests.get(identity);
     if (known !== undefined) {
       this.digests.delete(identity);
       this.digests.set(identity, known);
-      return known;
     }
-    const computed = await compute();
-    this.digests.set(identity, computed);
+    return known;
+  }
+
+  /** Records the digest of this file version, computed by whoever read it whole. */
+  learn(identity: string, digest: string): string {
+    this.digests.set(identity, digest);
     if (this.digests.size > this.maxEntries) {
       this.digests.delete(this.digests.keys().next().value!);
     }
-    return computed;
+    return digest;
   }
 }
 

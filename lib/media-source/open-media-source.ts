@@ -7,11 +7,12 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MediaSourceError } from '../errors/media-source.error';
 import type { MediaSource, MediaType } from '../interfaces/media.interface';
-import { openFileContent } from '../media-rules/file-content';
+import { openFileContent, type FileContent } from '../media-rules/file-content';
 import { bufferContent, type MediaContent } from '../media-rules/media-content';
 import { tooLargeError } from '../media-rules/inspect-media';
 import { MEDIA_RULES } from '../media-rules/media-limits';
 import { fileDigests } from './file-digest-memo';
+import { wholeFileReads } from './whole-file-reads';
 import { checkedUrl, fetchUrl } from './url-media-source';
 
 /** How much of a file one read takes for an upload or a hash: few reads, little memory per upload. */
@@ -30,6 +31,10 @@ export interface OpenedMedia {
   readonly path?: string;
   /** SHA-256 of the content, hex. */
   sha256(): Promise<string>;
+  /** The SHA-256 when it costs no read of a file: content in memory or spooled, or a file version seen before. */
+  knownSha256(): string | undefined;
+  /** Records the SHA-256 that a whole read of the content computed (an upload hashing what it sent). */
+  learnSha256(hex: string): void;
   /** The content from its first byte, for one upload try; a file is read through its one open descriptor. */
   createReadStream(): Readable;
   /** Closes files and removes the temp file a stream was spooled to. */
@@ -109,21 +114,32 @@ export async function openMediaSource(
 
 function openBuffer(buffer: Buffer, name?: string, declaredType?: string): OpenedMedia {
   let hash: string | undefined;
+  const known = () => (hash ??= createHash('sha256').update(buffer).digest('hex'));
   return {
     content: bufferContent(buffer),
     data: buffer,
     name,
     declaredType,
-    sha256: async () => (hash ??= createHash('sha256').update(buffer).digest('hex')),
+    sha256: async () => known(),
+    knownSha256: known,
+    learnSha256: (hex) => void (hash = hex),
     createReadStream: () => Readable.from([buffer], { objectMode: false }),
     close: async () => undefined,
   };
 }
 
-async function openFile(path: string, name?: string, declaredType?: string): Promise<OpenedMedia> {
+/** `readWhole: false` for a spooled stream: its digest is known, so a reuse hit need not read it back. */
+async function openFile(
+  path: string,
+  name?: string,
+  declaredType?: string,
+  readWhole = true,
+): Promise<OpenedMedia> {
   const content = await openFileContent(path).catch((error: NodeJS.ErrnoException) => {
     throw new MediaSourceError(error.code ?? 'EIO', resolve(path), { cause: error });
   });
+  const held = readWhole ? wholeFileReads.take(content.size) : undefined;
+  if (held) return readWholeFile(path, content, name, declaredType, held);
   let hash: Promise<string> | undefined;
   return {
     content,
@@ -132,8 +148,43 @@ async function openFile(path: string, name?: string, declaredType?: string): Pro
     path,
     sha256: () =>
       (hash ??= fileDigests.digest(content.identity, () => hashStream(content.stream(FILE_CHUNK_BYTES)))),
+    knownSha256: () => fileDigests.known(content.identity),
+    learnSha256: (hex) => void fileDigests.learn(content.identity, hex),
     createReadStream: () => content.stream(FILE_CHUNK_BYTES),
     close: () => content.close(),
+  };
+}
+
+/**
+ * A small file read in one go and its descriptor closed at once: the rules, the hash and every try then
+ * read memory, which costs a fraction of a stream per try (most uploads are images and thumbs).
+ */
+async function readWholeFile(
+  path: string,
+  content: FileContent,
+  name: string | undefined,
+  declaredType: string | undefined,
+  held: () => void,
+): Promise<OpenedMedia> {
+  let data: Buffer;
+  try {
+    data = await content.read(0, content.size);
+  } catch (error) {
+    held();
+    throw new MediaSourceError((error as NodeJS.ErrnoException).code ?? 'EIO', resolve(path), {
+      cause: error,
+    });
+  } finally {
+    await content.close();
+  }
+  const opened = openBuffer(data, name ?? basename(path), declaredType);
+  return {
+    ...opened,
+    path,
+    sha256: () => fileDigests.digest(content.identity, opened.sha256),
+    knownSha256: () => fileDigests.known(content.identity) ?? opened.knownSha256(),
+    learnSha256: (hex) => void fileDigests.learn(content.identity, hex),
+    close: async () => held(),
   };
 }
 
@@ -165,7 +216,7 @@ async function spoolStream(
     throw error;
   }
   const digest = hash.digest('hex');
-  const opened = await openFile(tempPath, undefined, declaredType).catch(async (error) => {
+  const opened = await openFile(tempPath, undefined, declaredType, false).catch(async (error) => {
     await unlink(tempPath).catch(() => undefined);
     throw error;
   });
@@ -174,6 +225,8 @@ async function spoolStream(
     // Never the temp file's name: only a name the stream itself carried.
     name: name ?? streamName(stream),
     sha256: async () => digest,
+    knownSha256: () => digest,
+    learnSha256: () => undefined,
     close: async () => {
       await opened.close();
       await unlink(tempPath).catch(() => undefined);

@@ -39,6 +39,23 @@ function openTelemetry(): OpenTelemetry | null {
   return loaded;
 }
 
+let noop: { tracers: unknown; meter: unknown } | undefined;
+
+/**
+ * Whether the app registered a tracer or a meter provider. With the API alone (often installed by other
+ * packages) every span and instrument is a no-op, and the context this library keeps per operation would
+ * cost each upload a promise hook for nothing.
+ */
+function observed(api: OpenTelemetry): boolean {
+  // A fresh proxy's delegate is the API's no-op provider; the no-op meter is a singleton.
+  noop ??= { tracers: new api.ProxyTracerProvider().getDelegate(), meter: api.createNoopMeter() };
+  const tracers = api.trace.getTracerProvider();
+  return (
+    (tracers instanceof api.ProxyTracerProvider ? tracers.getDelegate() : tracers) !== noop.tracers ||
+    api.metrics.getMeterProvider().getMeter(SCOPE) !== noop.meter
+  );
+}
+
 /** The span whose HTTP tries `countAttempt` counts (our own context: works without an OTel context manager). */
 const active = new AsyncLocalStorage<ActiveSpan>();
 
@@ -64,7 +81,7 @@ export async function traced<T>(
   operation: (span: WeixinSpan) => Promise<T>,
 ): Promise<T> {
   const api = openTelemetry();
-  if (!api) return operation(NO_SPAN);
+  if (!api || !observed(api)) return operation(NO_SPAN);
   const span = new ActiveSpan();
   span.set(facts);
   const startedAt = performance.now();

@@ -12,6 +12,13 @@ export interface MultipartFile {
   data?: Buffer;
   /** The content from its first byte, exactly `size` bytes. */
   open?: () => Readable;
+  /** Sees every chunk of a streamed file as it is sent, in order (a new try starts with a new `open`). */
+  onChunk?: (chunk: Buffer) => void;
+  /**
+   * Awaited with a streamed file's last chunk in hand, before it and the closing boundary are sent; a
+   * rejection ends the body with that error, so the server never receives the whole request.
+   */
+  beforeLast?: () => Promise<void>;
 }
 
 export interface MultipartBody {
@@ -19,14 +26,14 @@ export interface MultipartBody {
   contentType: string;
   /** The exact length of the body, so it is sent with `Content-Length` (Weixin wants it), never chunked. */
   contentLength: number;
-  /** A fresh body for one try: one Buffer for content in memory, a stream otherwise. */
-  body(): Buffer | Readable;
+  /** A fresh body for one try: its pieces for content in memory (written at once, never copied), a stream otherwise. */
+  body(): Buffer[] | Readable;
 }
 
 /**
  * A `multipart/form-data` body of one file: the part header, the file, the closing boundary; nothing
  * else (form-data + combined-stream cost more than the upload itself for small files). Content in memory
- * becomes one Buffer; a file's header and closing boundary travel in its first and last chunk, so a
+ * is sent as its three pieces in one write; a file's header and closing boundary travel in its first and last chunk, so a
  * file read in one chunk is written to the socket at once.
  */
 export function multipartBody(file: MultipartFile): MultipartBody {
@@ -40,8 +47,7 @@ export function multipartBody(file: MultipartFile): MultipartBody {
   return {
     contentType: `multipart/form-data; boundary=${boundary}`,
     contentLength: head.length + file.size + tail.length,
-    body: () =>
-      file.data ? Buffer.concat([head, file.data, tail]) : new MultipartFileStream(head, file, tail),
+    body: () => (file.data ? [head, file.data, tail] : new MultipartFileStream(head, file, tail)),
   };
 }
 
@@ -82,13 +88,31 @@ class MultipartFileStream extends Readable {
         const first = this.sent === 0;
         this.sent += value.length;
         const last = this.sent >= this.file.size;
-        this.push(
-          first || last ? Buffer.concat([first ? this.head : EMPTY, value, last ? this.tail : EMPTY]) : value,
+        this.file.onChunk?.(value);
+        // Small pieces are copied to travel with their chunk (one write); a large chunk goes as it is.
+        const joined = value.length <= JOIN_BELOW_BYTES;
+        if (first && !joined) this.push(this.head);
+        const chunk =
+          joined && (first || last)
+            ? Buffer.concat([first ? this.head : EMPTY, value, last ? this.tail : EMPTY])
+            : value;
+        if (!last || !this.file.beforeLast) return this.pushChunk(chunk, last && !joined);
+        this.file.beforeLast().then(
+          () => this.pushChunk(chunk, !joined),
+          (error: Error) => this.destroy(error),
         );
-        if (last) this.push(null);
       },
       (error: Error) => this.destroy(error),
     );
+  }
+
+  /** Pushes a chunk; after the last, the closing boundary (unless it was joined to it) and the end. */
+  private pushChunk(chunk: Buffer, tailApart: boolean): void {
+    if (this.destroyed) return;
+    this.push(chunk);
+    if (this.sent < this.file.size) return;
+    if (tailApart) this.push(this.tail);
+    this.push(null);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -98,3 +122,5 @@ class MultipartFileStream extends Readable {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Chunks up to this size are joined with the part header or closing boundary; larger ones are not copied. */
+const JOIN_BELOW_BYTES = 64 * 1024;

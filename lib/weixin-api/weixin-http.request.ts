@@ -20,7 +20,8 @@ export interface WeixinHttpRequest {
   path: string;
   query: Record<string, string>;
   headers?: Record<string, string | number>;
-  body?: Buffer | Readable;
+  /** Pieces written in one go (corked: one `writev`, no copy), or a stream piped. */
+  body?: Buffer[] | Readable;
   signal: AbortSignal;
 }
 
@@ -34,9 +35,8 @@ export interface WeixinHttpRequest {
 export function weixinHttpRequest<T>(agents: WeixinAgents, call: WeixinHttpRequest): Promise<T> {
   const { path, signal } = call;
   return new Promise<T>((resolve, reject) => {
-    const url = new URL(call.baseUrl.replace(/\/+$/, '') + path);
-    for (const key of Object.keys(call.query)) url.searchParams.set(key, call.query[key]);
-    const https = url.protocol === 'https:';
+    const origin = originOf(call.baseUrl);
+    const https = origin.protocol === 'https:';
     const fail = (error: Error & { code?: string }) =>
       reject(
         new WeixinNetworkError(
@@ -46,7 +46,11 @@ export function weixinHttpRequest<T>(agents: WeixinAgents, call: WeixinHttpReque
           error.code,
         ),
       );
-    const req = (https ? httpsRequest : httpRequest)(url, {
+    const req = (https ? httpsRequest : httpRequest)({
+      protocol: origin.protocol,
+      hostname: origin.hostname,
+      port: origin.port,
+      path: `${origin.pathname}${path}?${new URLSearchParams(call.query).toString()}`,
       method: call.method,
       headers: call.headers,
       agent: https ? agents.https : agents.http,
@@ -58,13 +62,17 @@ export function weixinHttpRequest<T>(agents: WeixinAgents, call: WeixinHttpReque
     req.on('close', () => signal.removeEventListener('abort', onAbort));
     req.on('error', fail);
     req.on('response', (response) =>
-      readAnswer<T>(response, path).then(resolve, (error: Error) =>
+      readAnswer<T>(response, path, resolve, (error: Error) =>
         error instanceof WeixinApiError || error instanceof WeixinNetworkError ? reject(error) : fail(error),
       ),
     );
     const body = call.body;
-    if (body === undefined || Buffer.isBuffer(body)) {
-      req.end(body);
+    if (body === undefined) {
+      req.end();
+    } else if (Array.isArray(body)) {
+      req.cork();
+      for (const piece of body) req.write(piece);
+      req.end();
     } else {
       body.on('error', (error) => req.destroy(error));
       body.pipe(req);
@@ -72,22 +80,63 @@ export function weixinHttpRequest<T>(agents: WeixinAgents, call: WeixinHttpReque
   });
 }
 
-async function readAnswer<T>(response: IncomingMessage, path: string): Promise<T> {
+interface Origin {
+  protocol: string;
+  hostname: string;
+  port: string;
+  /** The base URL's path without its trailing slashes ('' for an origin). */
+  pathname: string;
+}
+
+/** The last base URL parsed: every call of a module goes to the same one. */
+let lastOrigin: { baseUrl: string; origin: Origin } | undefined;
+
+function originOf(baseUrl: string): Origin {
+  if (lastOrigin?.baseUrl !== baseUrl) {
+    const url = new URL(baseUrl);
+    const origin = {
+      protocol: url.protocol,
+      // An IPv6 literal is bracketed in a URL, bare in a request's hostname.
+      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port,
+      pathname: url.pathname.replace(/\/+$/, ''),
+    };
+    lastOrigin = { baseUrl, origin };
+  }
+  return lastOrigin.origin;
+}
+
+/** Reads the (small) answer and judges it; events rather than an async iterator, which costs more per call. */
+function readAnswer<T>(
+  response: IncomingMessage,
+  path: string,
+  resolve: (value: T) => void,
+  reject: (error: Error) => void,
+): void {
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of response) {
-    chunks.push(chunk as Buffer);
-    total += (chunk as Buffer).length;
+  response.on('data', (chunk: Buffer) => {
+    total += chunk.length;
     if (total > MAX_ANSWER_BYTES) {
-      response.destroy();
-      break;
+      response.destroy(new Error(`the answer passed ${MAX_ANSWER_BYTES} bytes`));
+      return;
     }
-  }
-  const status = response.statusCode ?? 0;
+    chunks.push(chunk);
+  });
+  response.on('error', reject);
+  response.on('end', () => {
+    try {
+      resolve(judgeAnswer<T>(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), path));
+    } catch (error) {
+      reject(error as Error);
+    }
+  });
+}
+
+function judgeAnswer<T>(status: number, text: string, path: string): T {
   if (status >= 400) {
     throw new WeixinNetworkError(`Weixin answered HTTP ${status} for ${path}`, path, status);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 // The module object itself (not a namespace copy), so a spy sees the library's calls.
-import fs, { copyFileSync, mkdtempSync } from 'node:fs';
+import fs, { copyFileSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,7 +8,48 @@ import { afterEach, describe, it, mock } from 'node:test';
 import { InMemoryMediaCache, MEDIA_LIFETIME_MS, type CachedMedia, type MediaCache } from '../../lib';
 import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
 import { distinctJpeg } from '../support/fleet';
+import { jpegSegment, withJpegSegments } from '../support/media-builders';
 import { mediaFixture } from '../support/paths';
+
+const UPLOAD_PATH = '/cgi-bin/media/upload';
+
+/**
+ * Counts the bytes read from files by `fs.read` (whole reads, positional reads and file streams all use
+ * it) until the test ends.
+ */
+/** A JPEG of about 2.4 MB (comment segments after SOI): above the size hashed while it uploads. */
+function largeJpeg(label: string): Buffer {
+  return withJpegSegments(
+    distinctJpeg(label),
+    Array.from({ length: 40 }, () => jpegSegment(0xfe, Buffer.alloc(60_000, 0x20))),
+  );
+}
+
+/** The bytes the rules alone read (`inspect`), counted by `reads`, which is then set back to 0. */
+async function rulesReads(reads: { bytes: number }, inspect: () => Promise<unknown>): Promise<number> {
+  const before = reads.bytes;
+  await inspect();
+  const rules = reads.bytes - before;
+  reads.bytes = before;
+  return rules;
+}
+
+function fileReads(): { bytes: number } {
+  const counter = { bytes: 0 };
+  const read = fs.read;
+  mock.method(fs, 'read', (...args: unknown[]) => {
+    const callback = args.pop() as (error: Error | null, bytesRead: number, buffer: Buffer) => void;
+    return (read as (...a: unknown[]) => void).call(
+      fs,
+      ...args,
+      (error: Error | null, bytesRead: number, buffer: Buffer) => {
+        counter.bytes += bytesRead || 0;
+        callback(error, bytesRead, buffer);
+      },
+    );
+  });
+  return counter;
+}
 
 const UPLOAD = '/cgi-bin/media/upload';
 const HOUR_MS = 60 * 60 * 1000;
@@ -167,8 +208,8 @@ describe('media reuse with the service', () => {
 
   it('a stream source is read once: hashed while it is spooled, the spool read only to upload', async () => {
     const context = await weixin.module();
-    const content = distinctJpeg('stream-once');
-    const reads = mock.method(fs, 'createReadStream');
+    const content = largeJpeg('stream-once');
+    const reads = fileReads();
     let pulls = 0;
     const source = () =>
       new Readable({
@@ -179,42 +220,86 @@ describe('media reuse with the service', () => {
       });
     const first = await context.service.uploadImage(source());
     assert.equal(first.reused, false);
-    const spoolReads = reads.mock.calls.filter((call) => String(call.arguments[0]).startsWith(tmpdir()));
-    assert.equal(
-      spoolReads.length,
-      1,
-      'the spooled copy is read once, for the upload (not again for the hash)',
+    const rules = await rulesReads(reads, () => context.service.inspect('image', Readable.from([content])));
+    assert.ok(
+      reads.bytes <= content.length + rules,
+      `the spooled copy is read once, for the upload, not again for the hash ` +
+        `(${reads.bytes} bytes: ${content.length} + ${rules} for the rules at most)`,
     );
     assert.ok(weixin.fake.getMedia(first.mediaId)!.data.equals(content));
 
-    reads.mock.resetCalls();
+    reads.bytes = 0;
     const again = await context.service.uploadImage(source());
     assert.equal(again.reused, true);
     assert.equal(again.mediaId, first.mediaId);
-    assert.equal(
-      reads.mock.callCount(),
-      0,
-      'a reuse hit reads nothing back: the hash came from the spooling pass',
+    assert.ok(
+      reads.bytes <= rules,
+      `a reuse hit reads back only what the rules need (${reads.bytes} bytes), not the spool`,
     );
     assert.equal(pulls, 4, 'each source stream was pulled to its end once');
   });
 
-  it('a file is read once to hash it; a hit reads nothing more, reuse: false does not hash at all', async () => {
+  it('a small file is read once for the rules, the hash and the upload; a hit hashes nothing', async () => {
     const context = await weixin.module();
     // A fresh copy: a file this process hashed before would already be in the digest memo.
     const path = join(mkdtempSync(join(tmpdir(), 'reuse-reads-')), 'voice.mp3');
     copyFileSync(mediaFixture('voice-speech.mp3'), path);
-    const reads = mock.method(fs, 'createReadStream');
-    const count = () => reads.mock.calls.filter((call) => call.arguments[0] === path).length;
+    const size = statSync(path).size;
+    const reads = fileReads();
 
     await context.service.uploadVoice(path, { reuse: false });
-    assert.equal(count(), 1, 'reuse: false: only the upload reads the file');
-    reads.mock.resetCalls();
+    assert.equal(reads.bytes, size, 'reuse: false: the file is read once');
+    reads.bytes = 0;
     const first = await context.service.uploadVoice(path);
-    assert.equal(count(), 2, 'a miss: the hash (needed before any network call), then the upload');
-    reads.mock.resetCalls();
+    assert.equal(reads.bytes, size, 'a miss: one read serves the rules, the hash and the upload');
+    reads.bytes = 0;
     const hit = await context.service.uploadVoice(path);
     assert.equal(hit.mediaId, first.mediaId);
-    assert.equal(count(), 0, 'a hit: the digest is remembered by file identity, nothing is read again');
+    assert.equal(hit.reused, true);
+    assert.equal(reads.bytes, size, 'a hit: read once at opening, the digest remembered by file identity');
+  });
+
+  it('a large new file is hashed as it uploads: one read, and a hit stops the upload before its end', async () => {
+    const context = await weixin.module();
+    const dir = mkdtempSync(join(tmpdir(), 'reuse-reads-'));
+    const image = largeJpeg('hash-while-sending');
+    const path = join(dir, 'large.jpg');
+    writeFileSync(path, image);
+    const reads = fileReads();
+    const rules = await rulesReads(reads, () => context.service.inspect('image', path));
+
+    const first = await context.service.uploadImage(path);
+    assert.equal(first.reused, false);
+    assert.ok(weixin.fake.getMedia(first.mediaId)!.data.equals(image));
+    assert.ok(
+      reads.bytes <= image.length + rules,
+      `the new file is read once, hashed as it is sent (${reads.bytes} bytes: ${image.length} + ${rules} for the rules)`,
+    );
+
+    // The same file again: its digest was learned during the upload, so no request starts.
+    const uploads = weixin.fake.countRequests(UPLOAD_PATH);
+    reads.bytes = 0;
+    const again = await context.service.uploadImage(path);
+    assert.deepEqual([again.reused, again.mediaId], [true, first.mediaId]);
+    assert.equal(
+      weixin.fake.countRequests(UPLOAD_PATH),
+      uploads,
+      'a known digest answers before any request',
+    );
+    assert.ok(reads.bytes <= rules, `only the rules read the file (${reads.bytes} bytes)`);
+
+    // The same content under a new name (a new file identity): found while sending, stopped before its end.
+    const copy = join(dir, 'copy.jpg');
+    copyFileSync(path, copy);
+    reads.bytes = 0;
+    const copied = await context.service.uploadImage(copy);
+    assert.deepEqual([copied.reused, copied.mediaId], [true, first.mediaId]);
+    assert.ok(reads.bytes <= image.length + rules, `the copy is read once (${reads.bytes} bytes)`);
+    assert.equal(weixin.fake.countRequests(UPLOAD_PATH), uploads + 1, 'the copy started its upload');
+    assert.equal(
+      weixin.fake.requests.filter((request) => request.path === UPLOAD_PATH && request.status === 200).length,
+      1,
+      'Weixin answered one whole upload, the first: the copy was stopped before its last bytes',
+    );
   });
 });

@@ -15,7 +15,7 @@ const LAYERS: string[][] = [
   ['controller', 'health'],
   ['validation'],
   ['temporary-media.service.ts'],
-  ['operations', 'media-download.ts'],
+  ['operations', 'media-download.ts', 'media-upload.ts'],
   ['weixin-api.client.ts'],
   ['accounts'],
   ['tokens', 'store-outage'],
