@@ -13,6 +13,8 @@ export interface FileContent extends MediaContent {
    * opened twice), `chunkBytes` at a time. Any number of these, one after another; `close` still closes.
    */
   stream(chunkBytes: number): Readable;
+  /** Reads the whole content into `buffer` (at least `size` bytes); answers the part holding it. */
+  readInto(buffer: Buffer): Promise<Buffer>;
   /** Closes the descriptor; once, however often it is called. */
   close(): Promise<void>;
 }
@@ -51,26 +53,28 @@ export async function openFileContent(path: string): Promise<FileContent> {
     if (!stats.isFile())
       throw Object.assign(new Error(`EISDIR: not a file, open '${path}'`), { code: 'EISDIR' });
     const size = Number(stats.size);
+    /** Fills `buffer` from `start`; a positional read may return less than asked: stop early only at the end. */
+    const readAt = async (buffer: Buffer, start: number): Promise<Buffer> => {
+      let filled = 0;
+      while (filled < buffer.length) {
+        const bytesRead = await new Promise<number>((resolve, reject) =>
+          fs.read(fd, buffer, filled, buffer.length - filled, start + filled, (error, count) =>
+            error ? reject(error) : resolve(count),
+          ),
+        );
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return buffer.subarray(0, filled);
+    };
     return {
       size,
       identity: [stats.dev, stats.ino, stats.size, stats.mtimeNs, stats.ctimeNs].join(':'),
-      read: async (offset, length) => {
+      read: (offset, length) => {
         const start = Math.max(0, offset);
-        const wanted = Math.max(0, Math.min(length, size - start));
-        const buffer = Buffer.allocUnsafe(wanted);
-        let filled = 0;
-        // A positional read may return less than asked; stop early only at the end of the file.
-        while (filled < wanted) {
-          const bytesRead = await new Promise<number>((resolve, reject) =>
-            fs.read(fd, buffer, filled, wanted - filled, start + filled, (error, count) =>
-              error ? reject(error) : resolve(count),
-            ),
-          );
-          if (bytesRead === 0) break;
-          filled += bytesRead;
-        }
-        return buffer.subarray(0, filled);
+        return readAt(Buffer.allocUnsafe(Math.max(0, Math.min(length, size - start))), start);
       },
+      readInto: (buffer) => readAt(buffer.subarray(0, size), 0),
       stream: (chunkBytes) =>
         size === 0
           ? Readable.from([])

@@ -12,7 +12,7 @@ import { bufferContent, type MediaContent } from '../media-rules/media-content';
 import { tooLargeError } from '../media-rules/inspect-media';
 import { MEDIA_RULES } from '../media-rules/media-limits';
 import { fileDigests } from './file-digest-memo';
-import { wholeFileReads } from './whole-file-reads';
+import { wholeFileReads, type WholeFileBuffer } from './whole-file-reads';
 import { checkedUrl, fetchUrl } from './url-media-source';
 
 /** How much of a file one read takes for an upload or a hash: few reads, little memory per upload. */
@@ -164,13 +164,13 @@ async function readWholeFile(
   content: FileContent,
   name: string | undefined,
   declaredType: string | undefined,
-  held: () => void,
+  held: WholeFileBuffer,
 ): Promise<OpenedMedia> {
   let data: Buffer;
   try {
-    data = await content.read(0, content.size);
+    data = await content.readInto(held.buffer);
   } catch (error) {
-    held();
+    held.release();
     throw new MediaSourceError((error as NodeJS.ErrnoException).code ?? 'EIO', resolve(path), {
       cause: error,
     });
@@ -180,11 +180,17 @@ async function readWholeFile(
   const opened = openBuffer(data, name ?? basename(path), declaredType);
   return {
     ...opened,
+    // The buffer is reused after close: what the rules or fit read from it is a copy, never a view of it.
+    content: {
+      size: data.length,
+      read: async (offset, length) => Buffer.from(await opened.content.read(offset, length)),
+    },
     path,
     sha256: () => fileDigests.digest(content.identity, opened.sha256),
     knownSha256: () => fileDigests.known(content.identity) ?? opened.knownSha256(),
     learnSha256: (hex) => void fileDigests.learn(content.identity, hex),
-    close: async () => held(),
+    // The buffer goes back for another read: every try has settled, so no socket still writes from it.
+    close: async () => held.release(),
   };
 }
 

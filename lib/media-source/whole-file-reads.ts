@@ -5,28 +5,57 @@
 const WHOLE_FILE_MAX_BYTES = 2 * 1024 * 1024;
 /** All whole reads held at once by the process stay under this; past it, files are streamed. */
 const WHOLE_FILE_BUDGET_BYTES = 32 * 1024 * 1024;
+/**
+ * Buffers from this size are kept for the next read when released: a fresh 1 MiB buffer per upload cost
+ * more CPU than the upload (new pages, and garbage collections driven by external memory).
+ */
+const POOLED_FROM_BYTES = 128 * 1024;
+
+/** A buffer to read a file into, and its release (once) when the upload no longer needs it. */
+export interface WholeFileBuffer {
+  /** At least the file's size; read into it from the start. */
+  readonly buffer: Buffer;
+  release(): void;
+}
 
 /**
  * How much memory files read whole may hold at once: a process uploading thousands of images at the same
- * time streams most of them, so memory stays bounded whatever the concurrency.
+ * time streams most of them, so memory stays bounded whatever the concurrency. Released buffers of larger
+ * files are kept (by power-of-two size, within the same budget) for the next read.
  */
 export class WholeFileReads {
   protected held = 0;
+  protected pooled = 0;
+  protected readonly free = new Map<number, Buffer[]>();
 
   constructor(
     readonly maxFileBytes = WHOLE_FILE_MAX_BYTES,
     readonly budgetBytes = WHOLE_FILE_BUDGET_BYTES,
   ) {}
 
-  /** Reserves `bytes` when a file that size may be read whole now; answers the release (once), or undefined. */
-  take(bytes: number): (() => void) | undefined {
-    if (bytes > this.maxFileBytes || this.held + bytes > this.budgetBytes) return undefined;
-    this.held += bytes;
+  /** A buffer for a file of `bytes` when it may be read whole now; undefined when it should stream. */
+  take(bytes: number): WholeFileBuffer | undefined {
+    if (bytes > this.maxFileBytes) return undefined;
+    const size = bytes < POOLED_FROM_BYTES ? bytes : 2 ** Math.ceil(Math.log2(bytes));
+    if (this.held + size > this.budgetBytes) return undefined;
+    let buffer = this.free.get(size)?.pop();
+    if (buffer) this.pooled -= size;
+    else buffer = Buffer.allocUnsafeSlow(size);
+    this.held += size;
     let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.held -= bytes;
+    return {
+      buffer: buffer,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.held -= size;
+        if (size >= POOLED_FROM_BYTES && this.held + this.pooled + size <= this.budgetBytes) {
+          const list = this.free.get(size) ?? [];
+          list.push(buffer);
+          this.free.set(size, list);
+          this.pooled += size;
+        }
+      },
     };
   }
 

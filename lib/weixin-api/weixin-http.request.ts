@@ -34,7 +34,18 @@ export interface WeixinHttpRequest {
  */
 export function weixinHttpRequest<T>(agents: WeixinAgents, call: WeixinHttpRequest): Promise<T> {
   const { path, signal } = call;
-  return new Promise<T>((resolve, reject) => {
+  return new Promise<T>((settleResolve, settleReject) => {
+    // Settled only once the request is done with its body, so the caller may reuse the memory it was written
+    // from. The last write's completion may still be queued behind the answer: one turn of the loop for it;
+    // a request still writing after that was answered early, and is destroyed (no byte of it is read again).
+    const settle = (done: () => void) => {
+      if (req.writableFinished || req.destroyed) return done();
+      req.once('finish', done);
+      req.once('close', done);
+      setImmediate(() => req.writableFinished || req.destroy());
+    };
+    const resolve = (value: T) => settle(() => settleResolve(value));
+    const reject = (error: Error) => settle(() => settleReject(error));
     const origin = originOf(call.baseUrl);
     const https = origin.protocol === 'https:';
     const fail = (error: Error & { code?: string }) =>

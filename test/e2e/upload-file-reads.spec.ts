@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import fs, { copyFileSync, mkdtempSync } from 'node:fs';
+import fs, { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it, mock } from 'node:test';
 import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
+import { distinctJpeg } from '../support/fleet';
+import { jpegSegment, withJpegSegments } from '../support/media-builders';
 import { mediaFixture } from '../support/paths';
 
 describe('uploads from a file path open the file once', () => {
@@ -57,5 +59,30 @@ describe('uploads from a file path open the file once', () => {
     assert.equal(count(path), 1);
     const { readFile } = await import('node:fs/promises');
     assert.ok(weixin.fake.getMedia(uploaded.mediaId)!.data.equals(await readFile(mediaFixture('image.png'))));
+  });
+
+  it('memory a file was read into is reused only when nothing handed out still points at it', async () => {
+    const context = await weixin.module();
+    const dir = mkdtempSync(join(tmpdir(), 'file-opens-'));
+    // Two different images of the same size class (about 1 MiB: read whole into a pooled buffer).
+    const images = ['one', 'two'].map((label) =>
+      withJpegSegments(
+        distinctJpeg(label),
+        Array.from({ length: 16 }, () => jpegSegment(0xfe, Buffer.alloc(60_000, label.charCodeAt(0)))),
+      ),
+    );
+    const paths = images.map((image, index) => {
+      const path = join(dir, `image-${index}.jpg`);
+      writeFileSync(path, image);
+      return path;
+    });
+    // fit() answers a source that passes as it is: those bytes are the caller's, whatever is read next.
+    const fitted = await context.service.fit('image', paths[0]);
+    assert.equal(fitted.converted, false);
+    const second = await context.service.uploadImage(paths[1], { reuse: false });
+    assert.ok(fitted.data.equals(images[0]), 'what fit() answered is unchanged after another file was read');
+    const first = await context.service.uploadImage(paths[0], { reuse: false });
+    assert.ok(weixin.fake.getMedia(second.mediaId)!.data.equals(images[1]));
+    assert.ok(weixin.fake.getMedia(first.mediaId)!.data.equals(images[0]));
   });
 });
