@@ -121,12 +121,7 @@ export default tseslint.config(
     files: ['lib/health/**/*.ts'],
     ...forbid(
       'health/ sits beside the controller, above the service: it imports neither the controller nor the module.',
-      '**/controller',
-      '**/controller/*',
-      '**/validation',
-      '**/validation/*',
-      '**/weixin-media.module',
-      '**/weixin-media.module-definition',
+      ...ABOVE_TRANSPORT.slice(ABOVE_TRANSPORT.indexOf('**/controller')),
     ),
   },
   {

@@ -44,7 +44,7 @@ export class WholeFileReads {
     this.held += size;
     let released = false;
     return {
-      buffer: buffer,
+      buffer,
       release: () => {
         if (released) return;
         released = true;
