@@ -183,6 +183,7 @@ async function readWholeFile(
     // The buffer is reused after close: what the rules or fit read from it is a copy, never a view of it.
     content: {
       size: data.length,
+      inMemory: true,
       read: async (offset, length) => Buffer.from(await opened.content.read(offset, length)),
     },
     path,

@@ -18,6 +18,7 @@ import {
   isoBox,
   isoBoxToEnd,
   isoLargeBox,
+  jpegSegment,
   moovBox,
   mp3Frame,
   mp3FrameMs,
@@ -39,9 +40,13 @@ interface Manifest {
 }
 
 /** Content that counts what the rules read. */
-function countingContent(buffer: Buffer): MediaContent & { bytesRead: number; reads: number } {
+function countingContent(
+  buffer: Buffer,
+  inMemory = false,
+): MediaContent & { bytesRead: number; reads: number } {
   const counting = {
     size: buffer.length,
+    inMemory,
     bytesRead: 0,
     reads: 0,
     read: async (offset: number, length: number) => {
@@ -196,6 +201,18 @@ describe('JPEG segment walk', () => {
     const content = countingContent(jpeg);
     assert.equal((await outcome('image', content)).outcome, 'ok:jpeg');
     assert.ok(content.bytesRead <= 4096 + 64 * 1024, `${content.bytesRead} bytes read of ${jpeg.length}`);
+  });
+
+  it('jumps over 1 MB of comment segments in memory reading only their headers (no read-ahead to copy)', async () => {
+    const comments = Array.from({ length: 16 }, () => jpegSegment(0xfe, Buffer.alloc(65_000, 0x20)));
+    const jpeg = withJpegSegments(readFileSync(mediaFixture('thumb.jpg')), comments);
+    const inMemory = countingContent(jpeg, true);
+    assert.equal((await outcome('image', inMemory)).outcome, 'ok:jpeg');
+    assert.ok(inMemory.bytesRead < 3 * 4096, `${inMemory.bytesRead} bytes read in memory`);
+    const onDisk = countingContent(jpeg);
+    assert.equal((await outcome('image', onDisk)).outcome, 'ok:jpeg');
+    // From a file, a window of 64 KB at each other segment: the read-ahead pays there, not in memory.
+    assert.ok(onDisk.bytesRead >= 8 * 64 * 1024, `${onDisk.bytesRead} bytes read through windows`);
   });
 });
 

@@ -31,4 +31,15 @@ describe('WholeFileReads', () => {
     third.release();
     assert.equal(reads.heldBytes, 0);
   });
+
+  it('keeps thumb-sized buffers too (from 16 KiB), and never smaller ones', () => {
+    const reads = new WholeFileReads();
+    const thumb = reads.take(65_536)!;
+    thumb.release();
+    assert.equal(reads.take(40_000)!.buffer, thumb.buffer, 'a 64 KB thumb buffer serves the next thumb');
+    const tiny = reads.take(8_000)!;
+    assert.equal(tiny.buffer.length, 8_000, 'not rounded up: not kept');
+    tiny.release();
+    assert.notEqual(reads.take(8_000)!.buffer, tiny.buffer);
+  });
 });
