@@ -5,7 +5,7 @@ import { mediaTimes, type MediaReuse } from './media-cache/media-reuse';
 import { ReuseWhileSending } from './media-cache/reuse-while-sending';
 import { FORMAT_CONTENT_TYPES, weixinFilename } from './media-rules';
 import type { OpenedMedia } from './media-source/open-media-source';
-import { countedStream, throttledProgress } from './media-source/upload-progress';
+import { countedChunks, throttledProgress } from './media-source/upload-progress';
 import { WeixinApiClient } from './weixin-api.client';
 import { multipartBody } from './weixin-api/multipart-body';
 
@@ -26,7 +26,7 @@ interface UploadAnswer {
 
 /**
  * One upload of opened media to `media/upload`: the multipart body (the content in memory as it is, a
- * file streamed through its one descriptor on every try), progress, and the answer checked.
+ * file read in chunks through its one descriptor on every try), progress, and the answer checked.
  */
 export async function uploadMedia(
   client: WeixinApiClient,
@@ -42,12 +42,12 @@ export async function uploadMedia(
     filename: weixinFilename(format, options.filename ?? media.name),
     contentType: FORMAT_CONTENT_TYPES[format],
     size: bytes,
-    // Progress is counted on the file's stream, so with a listener even content in memory is streamed.
+    // Progress is counted on the file's chunks, so with a listener even content in memory goes as chunks.
     data: report || watch ? undefined : media.data,
     open: () => {
       watch?.restart();
-      const stream = media.createReadStream();
-      return report ? countedStream(stream, bytes, report) : stream;
+      const chunks = media.readChunks();
+      return report ? countedChunks(chunks, bytes, report) : chunks;
     },
     onChunk: watch && ((chunk) => watch.chunk(chunk)),
     beforeLast: watch && (() => watch.beforeLast()),

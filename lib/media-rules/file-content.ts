@@ -1,6 +1,5 @@
 import fs, { type BigIntStats } from 'node:fs';
-import { Readable } from 'node:stream';
-import type { MediaContent } from './media-content';
+import type { MediaChunks, MediaContent } from './media-content';
 
 export interface FileContent extends MediaContent {
   /**
@@ -10,24 +9,14 @@ export interface FileContent extends MediaContent {
   readonly identity: string;
   /**
    * The whole content from its first byte, read through the descriptor already open (the file is never
-   * opened twice), `chunkBytes` at a time. Any number of these, one after another; `close` still closes.
+   * opened twice), `chunkBytes` at a time into two buffers in turn (see `MediaChunks`): an upload of any
+   * size holds two chunks, and leaves no garbage per chunk. Any number of these; `close` still closes.
    */
-  stream(chunkBytes: number): Readable;
-  /** Reads the whole content into `buffer` (at least `size` bytes); answers the part holding it. */
-  readInto(buffer: Buffer): Promise<Buffer>;
+  chunks(chunkBytes: number): MediaChunks;
+  readInto(buffer: Buffer, offset: number): Promise<Buffer>;
   /** Closes the descriptor; once, however often it is called. */
   close(): Promise<void>;
 }
-
-/**
- * What a stream reads through: the descriptor stays ours. A destroyed stream closes its descriptor even
- * with `autoClose: false`; here that close is a no-op, and `close()` below closes it once.
- */
-const streamFs = {
-  open: (...args: Parameters<typeof fs.open>) => fs.open(...args),
-  read: (...args: Parameters<typeof fs.read>) => fs.read(...args),
-  close: (_fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => callback(null),
-};
 
 /**
  * A file on disk read by position, so only the parts the rules need are read (a 10 MB video: a few box
@@ -40,11 +29,18 @@ export async function openFileContent(path: string): Promise<FileContent> {
   const fd = await new Promise<number>((resolve, reject) =>
     fs.open(path, 'r', (error, opened) => (error ? reject(error) : resolve(opened))),
   );
+  // A read still in flight when the upload ends (a chunk read ahead) finishes before the descriptor
+  // closes: it never meets a closed descriptor, or another file's that took its number.
+  let readsInFlight = 0;
+  let whenNoReads: (() => void) | undefined;
   let closing: Promise<void> | undefined;
   const closeOnce = () =>
-    (closing ??= new Promise<void>((resolve, reject) =>
-      fs.close(fd, (error) => (error ? reject(error) : resolve())),
-    ));
+    (closing ??= (async () => {
+      if (readsInFlight > 0) await new Promise<void>((resolve) => (whenNoReads = resolve));
+      await new Promise<void>((resolve, reject) =>
+        fs.close(fd, (error) => (error ? reject(error) : resolve())),
+      );
+    })());
   try {
     const stats = await new Promise<BigIntStats>((resolve, reject) =>
       fs.fstat(fd, { bigint: true }, (error, result) => (error ? reject(error) : resolve(result))),
@@ -55,6 +51,15 @@ export async function openFileContent(path: string): Promise<FileContent> {
     const size = Number(stats.size);
     /** Fills `buffer` from `start`; a positional read may return less than asked: stop early only at the end. */
     const readAt = async (buffer: Buffer, start: number): Promise<Buffer> => {
+      if (closing) throw Object.assign(new Error('EBADF: the file is closed'), { code: 'EBADF' });
+      readsInFlight++;
+      try {
+        return await fill(buffer, start);
+      } finally {
+        if (--readsInFlight === 0) whenNoReads?.();
+      }
+    };
+    const fill = async (buffer: Buffer, start: number): Promise<Buffer> => {
       let filled = 0;
       while (filled < buffer.length) {
         const bytesRead = await new Promise<number>((resolve, reject) =>
@@ -74,18 +79,23 @@ export async function openFileContent(path: string): Promise<FileContent> {
         const start = Math.max(0, offset);
         return readAt(Buffer.allocUnsafe(Math.max(0, Math.min(length, size - start))), start);
       },
-      readInto: (buffer) => readAt(buffer.subarray(0, size), 0),
-      stream: (chunkBytes) =>
-        size === 0
-          ? Readable.from([])
-          : fs.createReadStream('', {
-              fd,
-              fs: streamFs,
-              start: 0,
-              end: Math.max(0, size - 1),
-              autoClose: false,
-              highWaterMark: Math.max(1, Math.min(size, chunkBytes)),
-            }),
+      readInto: (buffer, offset) => {
+        const start = Math.max(0, offset);
+        return readAt(buffer.subarray(0, Math.max(0, size - start)), start);
+      },
+      chunks: async function* (chunkBytes) {
+        const buffers: Buffer[] = [];
+        for (let position = 0, turn = 0; position < size; turn++) {
+          const buffer = (buffers[turn % 2] ??= Buffer.allocUnsafeSlow(
+            Math.max(1, Math.min(size, chunkBytes)),
+          ));
+          const chunk = await readAt(buffer.subarray(0, size - position), position);
+          // The file shrank since it was opened: the content ends early, and the reader sees it.
+          if (chunk.length === 0) return;
+          position += chunk.length;
+          yield chunk;
+        }
+      },
       close: closeOnce,
     };
   } catch (error) {

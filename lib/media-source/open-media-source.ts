@@ -3,12 +3,17 @@ import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MediaSourceError } from '../errors/media-source.error';
 import type { MediaSource, MediaType } from '../interfaces/media.interface';
 import { openFileContent, type FileContent } from '../media-rules/file-content';
-import { bufferContent, type MediaContent } from '../media-rules/media-content';
+import {
+  bufferChunks,
+  bufferContent,
+  type MediaChunks,
+  type MediaContent,
+} from '../media-rules/media-content';
 import { tooLargeError } from '../media-rules/inspect-media';
 import { MEDIA_RULES } from '../media-rules/media-limits';
 import { fileDigests } from './file-digest-memo';
@@ -18,7 +23,7 @@ import { checkedUrl, fetchUrl } from './url-media-source';
 /** How much of a file one read takes for an upload or a hash: few reads, little memory per upload. */
 const FILE_CHUNK_BYTES = 256 * 1024;
 
-/** A media source made readable any number of times: by position for the rules, as a stream per upload try. */
+/** A media source made readable any number of times: by position for the rules, in chunks per upload try. */
 export interface OpenedMedia {
   readonly content: MediaContent;
   /** The whole content when it is in memory (a Buffer source); files and spooled streams are streamed. */
@@ -36,7 +41,7 @@ export interface OpenedMedia {
   /** Records the SHA-256 that a whole read of the content computed (an upload hashing what it sent). */
   learnSha256(hex: string): void;
   /** The content from its first byte, for one upload try; a file is read through its one open descriptor. */
-  createReadStream(): Readable;
+  readChunks(): MediaChunks;
   /** Closes files and removes the temp file a stream was spooled to. */
   close(): Promise<void>;
 }
@@ -123,7 +128,7 @@ function openBuffer(buffer: Buffer, name?: string, declaredType?: string): Opene
     sha256: async () => known(),
     knownSha256: known,
     learnSha256: (hex) => void (hash = hex),
-    createReadStream: () => Readable.from([buffer], { objectMode: false }),
+    readChunks: () => bufferChunks(buffer),
     close: async () => undefined,
   };
 }
@@ -147,10 +152,10 @@ async function openFile(
     declaredType,
     path,
     sha256: () =>
-      (hash ??= fileDigests.digest(content.identity, () => hashStream(content.stream(FILE_CHUNK_BYTES)))),
+      (hash ??= fileDigests.digest(content.identity, () => hashChunks(content.chunks(FILE_CHUNK_BYTES)))),
     knownSha256: () => fileDigests.known(content.identity),
     learnSha256: (hex) => void fileDigests.learn(content.identity, hex),
-    createReadStream: () => content.stream(FILE_CHUNK_BYTES),
+    readChunks: () => content.chunks(FILE_CHUNK_BYTES),
     close: () => content.close(),
   };
 }
@@ -168,7 +173,7 @@ async function readWholeFile(
 ): Promise<OpenedMedia> {
   let data: Buffer;
   try {
-    data = await content.readInto(held.buffer);
+    data = await content.readInto(held.buffer, 0);
   } catch (error) {
     held.release();
     throw new MediaSourceError((error as NodeJS.ErrnoException).code ?? 'EIO', resolve(path), {
@@ -270,10 +275,8 @@ function streamName(stream: NodeJS.ReadableStream): string | undefined {
   return typeof path === 'string' ? basename(path) : undefined;
 }
 
-async function hashStream(stream: Readable): Promise<string> {
+async function hashChunks(chunks: MediaChunks): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of stream) {
-    hash.update(chunk as Buffer);
-  }
+  for await (const chunk of chunks) hash.update(chunk);
   return hash.digest('hex');
 }

@@ -1,5 +1,5 @@
-import { Transform, type Readable } from 'node:stream';
 import type { UploadProgress } from '../interfaces/fit.interface';
+import type { MediaChunks } from '../media-rules/media-content';
 
 /** At most this often (a few times a second); the first and the last report always go out. */
 export const PROGRESS_INTERVAL_MS = 200;
@@ -26,20 +26,16 @@ export function throttledProgress(
   };
 }
 
-/** The stream, counting the bytes read from it into `report(done, total)`. */
-export function countedStream(
-  stream: Readable,
+/** The chunks, counting the bytes read from them into `report(done, total)`. */
+export async function* countedChunks(
+  chunks: MediaChunks,
   total: number,
   report: (done: number, total: number) => void,
-): Readable {
+): MediaChunks {
   let done = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      done += chunk.length;
-      report(done, total);
-      callback(null, chunk);
-    },
-  });
-  stream.once('error', (error) => counter.destroy(error));
-  return stream.pipe(counter);
+  for await (const chunk of chunks) {
+    done += chunk.length;
+    report(done, total);
+    yield chunk;
+  }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
+import type { MediaChunks } from '../media-rules/media-content';
 
-/** One file for a `multipart/form-data` body: in memory, or a stream opened again for every try. */
+/** One file for a `multipart/form-data` body: in memory, or chunks read again for every try. */
 export interface MultipartFile {
   /** The form field (`media` for Weixin uploads). */
   field: string;
@@ -11,8 +11,8 @@ export interface MultipartFile {
   /** The whole content when it is in memory; otherwise `open` is called for every try. */
   data?: Buffer;
   /** The content from its first byte, exactly `size` bytes. */
-  open?: () => Readable;
-  /** Sees every chunk of a streamed file as it is sent, in order (a new try starts with a new `open`). */
+  open?: () => MediaChunks;
+  /** Sees every chunk of a streamed file once read, in order, before it is sent (a new try starts with a new `open`). */
   onChunk?: (chunk: Buffer) => void;
   /**
    * Awaited with a streamed file's last chunk in hand, before it and the closing boundary are sent; a
@@ -26,8 +26,11 @@ export interface MultipartBody {
   contentType: string;
   /** The exact length of the body, so it is sent with `Content-Length` (Weixin wants it), never chunked. */
   contentLength: number;
-  /** A fresh body for one try: its pieces for content in memory (written at once, never copied), a stream otherwise. */
-  body(): Buffer[] | Readable;
+  /**
+   * A fresh body for one try: its pieces for content in memory (written at once, never copied), chunks
+   * otherwise (ask for each only once the one before was written out: its memory may be read into again).
+   */
+  body(): Buffer[] | MediaChunks;
 }
 
 /**
@@ -47,7 +50,7 @@ export function multipartBody(file: MultipartFile): MultipartBody {
   return {
     contentType: `multipart/form-data; boundary=${boundary}`,
     contentLength: head.length + file.size + tail.length,
-    body: () => (file.data ? [head, file.data, tail] : new MultipartFileStream(head, file, tail)),
+    body: () => (file.data ? [head, file.data, tail] : multipartFileChunks(head, file, tail)),
   };
 }
 
@@ -56,68 +59,48 @@ function quoted(value: string): string {
   return value.replace(/["\r\n]/g, (c) => (c === '"' ? '%22' : c === '\r' ? '%0D' : '%0A'));
 }
 
-/** The file's stream with the part header before its first chunk and the closing boundary after its last. */
-class MultipartFileStream extends Readable {
-  private chunks?: AsyncIterator<Buffer>;
-  private sent = 0;
-
-  constructor(
-    private readonly head: Buffer,
-    private readonly file: MultipartFile,
-    private readonly tail: Buffer,
-  ) {
-    super();
+/**
+ * The file's chunks with the part header before the first and the closing boundary after the last. Each
+ * chunk is sent as it was read, and the next one is read (and seen by `onChunk`) meanwhile; the one after
+ * is read only once this body's consumer asked for more, that is once the chunk was written out (so the
+ * file's reader may read into its memory again: see `MediaChunks`). Small first and last chunks are copied
+ * to travel with the header or boundary in one write.
+ */
+async function* multipartFileChunks(head: Buffer, file: MultipartFile, tail: Buffer): MediaChunks {
+  if (file.size === 0) {
+    yield Buffer.concat([head, tail]);
+    return;
   }
-
-  override _read(): void {
-    if (this.file.size === 0) {
-      this.push(Buffer.concat([this.head, this.tail]));
-      this.push(null);
-      return;
+  const chunks = file.open!();
+  // `onChunk` sees a chunk as soon as it is read: while the chunk before is still being written out.
+  const read = () => {
+    const next = chunks.next().then((chunk) => {
+      if (!chunk.done) file.onChunk?.(chunk.value);
+      return chunk;
+    });
+    next.catch(() => undefined); // a read ahead left behind when the request ends early is nobody's error
+    return next;
+  };
+  let reading = read();
+  let sent = 0;
+  while (sent < file.size) {
+    const { done, value } = await reading;
+    if (done || value.length === 0) {
+      // The file shrank since it was measured: the declared Content-Length can no longer be met.
+      throw new Error(`the file ended at ${sent} of ${file.size} bytes while it was sent`);
     }
-    this.chunks ??= this.file.open!()[Symbol.asyncIterator]();
-    this.chunks.next().then(
-      ({ done, value }) => {
-        if (done || value.length === 0) {
-          // The file shrank since it was measured: the declared Content-Length can no longer be met.
-          this.destroy(
-            new Error(`the file ended at ${this.sent} of ${this.file.size} bytes while it was sent`),
-          );
-          return;
-        }
-        const first = this.sent === 0;
-        this.sent += value.length;
-        const last = this.sent >= this.file.size;
-        this.file.onChunk?.(value);
-        // Small pieces are copied to travel with their chunk (one write); a large chunk goes as it is.
-        const joined = value.length <= JOIN_BELOW_BYTES;
-        if (first && !joined) this.push(this.head);
-        const chunk =
-          joined && (first || last)
-            ? Buffer.concat([first ? this.head : EMPTY, value, last ? this.tail : EMPTY])
-            : value;
-        if (!last || !this.file.beforeLast) return this.pushChunk(chunk, last && !joined);
-        this.file.beforeLast().then(
-          () => this.pushChunk(chunk, !joined),
-          (error: Error) => this.destroy(error),
-        );
-      },
-      (error: Error) => this.destroy(error),
-    );
-  }
-
-  /** Pushes a chunk; after the last, the closing boundary (unless it was joined to it) and the end. */
-  private pushChunk(chunk: Buffer, tailApart: boolean): void {
-    if (this.destroyed) return;
-    this.push(chunk);
-    if (this.sent < this.file.size) return;
-    if (tailApart) this.push(this.tail);
-    this.push(null);
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    void this.chunks?.return?.();
-    callback(error);
+    const first = sent === 0;
+    sent += value.length;
+    const last = sent >= file.size;
+    if (!last) reading = read();
+    if (last) await file.beforeLast?.();
+    if (value.length <= JOIN_BELOW_BYTES && (first || last)) {
+      yield Buffer.concat([first ? head : EMPTY, value, last ? tail : EMPTY]);
+      continue;
+    }
+    if (first) yield head;
+    yield value;
+    if (last) yield tail;
   }
 }
 

@@ -1,8 +1,13 @@
-import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import {
+  request as httpRequest,
+  type Agent as HttpAgent,
+  type ClientRequest,
+  type IncomingMessage,
+} from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
-import type { Readable } from 'node:stream';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
+import type { MediaChunks } from '../media-rules/media-content';
 
 /** The most of an answer we read: Weixin's JSON answers to uploads and API calls are tiny. */
 const MAX_ANSWER_BYTES = 1024 * 1024;
@@ -20,8 +25,8 @@ export interface WeixinHttpRequest {
   path: string;
   query: Record<string, string>;
   headers?: Record<string, string | number>;
-  /** Pieces written in one go (corked: one `writev`, no copy), or a stream piped. */
-  body?: Buffer[] | Readable;
+  /** Pieces written in one go (corked: one `writev`, no copy), or chunks written one after another. */
+  body?: Buffer[] | MediaChunks;
   signal: AbortSignal;
 }
 
@@ -85,10 +90,20 @@ export function weixinHttpRequest<T>(agents: WeixinAgents, call: WeixinHttpReque
       for (const piece of body) req.write(piece);
       req.end();
     } else {
-      body.on('error', (error) => req.destroy(error));
-      body.pipe(req);
+      writeChunks(req, body).catch((error: Error) => req.destroy(error));
     }
   });
+}
+
+/** Writes chunks one after another, each asked for only once the one before was written out. */
+async function writeChunks(req: ClientRequest, chunks: MediaChunks): Promise<void> {
+  for await (const chunk of chunks) {
+    if (req.destroyed) return;
+    await new Promise<void>((resolve, reject) =>
+      req.write(chunk, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+  req.end();
 }
 
 interface Origin {

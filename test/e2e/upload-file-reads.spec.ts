@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import fs, { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -84,5 +85,30 @@ describe('uploads from a file path open the file once', () => {
     const first = await context.service.uploadImage(paths[0], { reuse: false });
     assert.ok(weixin.fake.getMedia(second.mediaId)!.data.equals(images[1]));
     assert.ok(weixin.fake.getMedia(first.mediaId)!.data.equals(images[0]));
+  });
+
+  it('a large file goes out through two chunk buffers in turn, each reused only once written out', async () => {
+    const context = await weixin.module();
+    // 6 MB of random comment segments: streamed (past the 2 MiB of whole reads) in 256 KiB chunks, every
+    // chunk different, so a buffer read into again while the socket still wrote it would corrupt the upload.
+    const image = withJpegSegments(
+      distinctJpeg('streamed'),
+      Array.from({ length: 100 }, () => jpegSegment(0xfe, randomBytes(60_000))),
+    );
+    const path = join(mkdtempSync(join(tmpdir(), 'file-chunks-')), 'large.jpg');
+    writeFileSync(path, image);
+    const allocations = mock.method(Buffer, 'allocUnsafeSlow');
+    weixin.fake.injectFault({ path: '/cgi-bin/media/upload', status: 502, times: 1 });
+    // The second try waits unread for a while: the socket fills, and writes wait on the reader's buffers.
+    weixin.fake.injectFault({ path: '/cgi-bin/media/upload', delayMs: 300, times: 1 });
+    let reported = 0;
+    const uploaded = await context.service.uploadImage(path, {
+      reuse: false,
+      onProgress: ({ done }) => (reported = done),
+    });
+    assert.ok(weixin.fake.getMedia(uploaded.mediaId)!.data.equals(image), 'Weixin got the file intact');
+    assert.equal(reported, image.length);
+    const chunkBuffers = allocations.mock.calls.filter((call) => call.arguments[0] === 256 * 1024);
+    assert.equal(chunkBuffers.length, 4, 'two chunk buffers per try (two tries), whatever the file size');
   });
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, mock } from 'node:test';
 import { MediaValidationError } from '../../lib/errors/media-validation.error';
 import type { MediaType } from '../../lib/interfaces/media.interface';
 import { openFileContent } from '../../lib/media-rules/file-content';
@@ -9,7 +11,7 @@ import { bufferContent, type MediaContent } from '../../lib/media-rules/media-co
 import { MEDIA_TYPES } from '../../lib/media-rules/media-limits';
 import { mediaOutcome as outcome } from '../support/media-outcome';
 import { mediaFixture } from '../support/paths';
-import { amrFile, mp3Frames } from '../support/media-builders';
+import { amrFile, jpegSegment, mp3Frames, withJpegSegments } from '../support/media-builders';
 
 interface Manifest {
   files: Record<string, Partial<Record<MediaType, string>> & { durationMs?: number }>;
@@ -288,6 +290,27 @@ describe('openFileContent', () => {
       assert.deepEqual(await file.read(whole.length - 4, 100), whole.subarray(whole.length - 4));
       assert.equal((await file.read(whole.length + 10, 10)).length, 0);
     } finally {
+      await file.close();
+    }
+  });
+});
+
+describe('walking a file through a window', () => {
+  it('reads a JPEG of 160 big segments into one window buffer, not a new one per jump', async () => {
+    const comments = Array.from({ length: 160 }, (_, index) =>
+      jpegSegment(0xfe, Buffer.alloc(65_000, index)),
+    );
+    const jpeg = withJpegSegments(readFileSync(mediaFixture('thumb.jpg')), comments);
+    const path = join(mkdtempSync(join(tmpdir(), 'content-window-')), 'segments.jpg');
+    writeFileSync(path, jpeg);
+    const file = await openFileContent(path);
+    const allocations = mock.method(Buffer, 'allocUnsafe');
+    try {
+      assert.equal((await outcome('image', file)).outcome, 'ok:jpeg');
+      const windows = allocations.mock.calls.filter((call) => (call.arguments[0] as number) >= 16 * 1024);
+      assert.equal(windows.length, 1, `${windows.length} window-sized buffers for one walk`);
+    } finally {
+      allocations.mock.restore();
       await file.close();
     }
   });

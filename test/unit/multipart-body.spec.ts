@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import busboy from 'busboy';
+import type { MediaChunks } from '../../lib/media-rules/media-content';
 import { multipartBody } from '../../lib/weixin-api/multipart-body';
 
 /** Parses a body as a server would (busboy, as multer does): the one file part, its name and bytes. */
@@ -22,19 +22,16 @@ async function parse(
   });
 }
 
-async function drain(body: Buffer[] | Readable): Promise<Buffer> {
+async function drain(body: Buffer[] | MediaChunks): Promise<Buffer> {
   if (Array.isArray(body)) return Buffer.concat(body);
   const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk as Buffer);
+  for await (const chunk of body) chunks.push(Buffer.from(chunk)); // a copy: the reader may reuse its memory
   return Buffer.concat(chunks);
 }
 
-/** A stream of `data` in chunks of `size`, as a file read by position gives it. */
-function chunked(data: Buffer, size: number): Readable {
-  const chunks: Buffer[] = [];
-  for (let offset = 0; offset < data.length; offset += size)
-    chunks.push(data.subarray(offset, offset + size));
-  return Readable.from(chunks);
+/** `data` in chunks of `size`, as a file read by position gives it. */
+async function* chunked(data: Buffer, size: number): MediaChunks {
+  for (let offset = 0; offset < data.length; offset += size) yield data.subarray(offset, offset + size);
 }
 
 describe('multipartBody', () => {
@@ -82,10 +79,10 @@ describe('multipartBody', () => {
       filename: 'thumb.jpg',
       contentType: 'image/jpeg',
       size: small.length,
-      open: () => Readable.from([small]),
+      open: () => chunked(small, small.length),
     });
     const chunks: Buffer[] = [];
-    for await (const chunk of multipart.body() as Readable) chunks.push(chunk as Buffer);
+    for await (const chunk of multipart.body() as MediaChunks) chunks.push(chunk);
     assert.equal(chunks.length, 1);
     assert.equal(chunks[0].length, multipart.contentLength);
   });
