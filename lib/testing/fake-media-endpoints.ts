@@ -5,12 +5,13 @@ import {
   FAKE_MEDIA_RULES,
   FORMAT_CONTENT_TYPES,
   FORMAT_EXTENSIONS,
+  FORMAT_SIGNATURE_BYTES,
   formatFromContentType,
   formatFromFilename,
   isFakeMediaType,
 } from './fake-media-format';
 import type { FakeMedia, FakeMediaStore } from './fake-media-store';
-import { readMediaPart } from './fake-multipart';
+import { joinedWhenAsked, leadingBytes, readMediaPart } from './fake-multipart';
 import type { FakeQuotaLedger } from './fake-quota';
 
 /** Not Weixin's: where the fake serves the `video_url` it hands out. */
@@ -41,24 +42,30 @@ export class FakeMediaEndpoints {
     if (outcome.kind === 'malformed' || !outcome.media) return exchange.error(41005);
     const part = outcome.media;
     if (part.filename !== undefined) exchange.entry.filename = part.filename;
-    exchange.entry.bytes = part.data.length;
+    exchange.entry.bytes = part.bytes;
 
     // Weixin goes by the filename extension first: `blob` or `phpA1B2` is refused whatever the bytes are.
     const format = formatFromFilename(part.filename);
     if (!format || !rules.formats.includes(format)) return exchange.error(40005);
-    if (part.truncated || part.data.length === 0) return exchange.error(40006);
-    if (!contentMatchesFormat(part.data, format)) return exchange.error(40005);
+    if (part.truncated || part.bytes === 0) return exchange.error(40006);
+    if (!contentMatchesFormat(leadingBytes(part.chunks, FORMAT_SIGNATURE_BYTES), format)) {
+      return exchange.error(40005);
+    }
 
+    const data = joinedWhenAsked(part.chunks);
     const media: FakeMedia = {
       mediaId: randomBytes(48).toString('base64url'),
       appId,
       type,
       filename: part.filename ?? '',
       contentType: FORMAT_CONTENT_TYPES[format],
-      data: part.data,
+      // Joined when first asked for (a download, or a test reading it), not for every upload.
+      get data() {
+        return data();
+      },
       createdAt: this.now(),
     };
-    this.media.add(media);
+    this.media.add(media, part.bytes);
     this.quotas.recordUpload(appId, media.createdAt);
     const idKey = type === 'thumb' ? 'thumb_media_id' : 'media_id';
     exchange.json(200, { type, [idKey]: media.mediaId, created_at: Math.floor(media.createdAt / 1000) });

@@ -72,6 +72,8 @@ export function formatFromContentType(contentType: string): FakeMediaFormat | un
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** The most leading bytes `contentMatchesFormat` looks at. */
+export const FORMAT_SIGNATURE_BYTES = 8;
 
 /** True when the leading bytes are the signature of the format the extension claims. */
 export function contentMatchesFormat(data: Buffer, format: FakeMediaFormat): boolean {

@@ -23,28 +23,29 @@ export const MEDIA_LIFETIME_MS = 3 * 24 * 60 * 60 * 1000;
  * media are dropped (a Map iterates in insertion order, so eviction is O(1) per entry).
  */
 export class FakeMediaStore {
-  private readonly media = new Map<string, FakeMedia>();
+  private readonly media = new Map<string, { media: FakeMedia; bytes: number }>();
   private storedBytes = 0;
 
   constructor(private readonly maxStoredBytes: number) {}
 
-  add(media: FakeMedia): void {
-    this.media.set(media.mediaId, media);
-    this.storedBytes += media.data.length;
+  /** Stores `media` of `bytes` bytes (its `data` may not be joined yet). */
+  add(media: FakeMedia, bytes: number): void {
+    this.media.set(media.mediaId, { media, bytes });
+    this.storedBytes += bytes;
     for (const [mediaId, oldest] of this.media) {
-      if (this.storedBytes <= this.maxStoredBytes || oldest === media) break;
+      if (this.storedBytes <= this.maxStoredBytes || oldest.media === media) break;
       this.media.delete(mediaId);
-      this.storedBytes -= oldest.data.length;
+      this.storedBytes -= oldest.bytes;
     }
   }
 
   get(mediaId: string): FakeMedia | undefined {
-    return this.media.get(mediaId);
+    return this.media.get(mediaId)?.media;
   }
 
   /** The media as the API sees it: unknown and expired are the same 40007. */
   getLive(mediaId: string, now: number): FakeMedia | undefined {
-    const media = this.media.get(mediaId);
+    const media = this.get(mediaId);
     return media && now - media.createdAt < MEDIA_LIFETIME_MS ? media : undefined;
   }
 

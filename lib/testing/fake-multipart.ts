@@ -4,9 +4,30 @@ import type { IncomingMessage } from 'node:http';
 /** The `media` part of an upload, as far as the fake read it. */
 export interface FakeUploadPart {
   filename?: string;
-  data: Buffer;
-  /** The file was larger than `maxFileBytes`; `data` holds only the first `maxFileBytes + 1` bytes. */
+  /**
+   * The bytes in order: one copy for a small file (it never pins a whole socket buffer), the chunks as
+   * received for a larger one (joining 10 MB would cost the fake more CPU than the client's whole upload).
+   */
+  chunks: Buffer[];
+  bytes: number;
+  /** The file was larger than `maxFileBytes`; `chunks` hold only the first `maxFileBytes + 1` bytes. */
   truncated: boolean;
+}
+
+/** Parts up to this size are copied into one buffer; larger ones keep the chunks they arrived in. */
+const COPIED_UP_TO_BYTES = 64 * 1024;
+
+/** The chunks as one buffer, joined on the first call and kept (the chunks let go). */
+export function joinedWhenAsked(chunks: Buffer[]): () => Buffer {
+  let joined: Buffer | undefined;
+  return () => (joined ??= chunks.length === 1 ? chunks[0] : Buffer.concat(chunks.splice(0)));
+}
+
+/** The first `count` bytes of `chunks` (fewer when there are fewer), as one buffer. */
+export function leadingBytes(chunks: Buffer[], count: number): Buffer {
+  return chunks.length > 0 && chunks[0].length >= count
+    ? chunks[0].subarray(0, count)
+    : Buffer.concat(chunks).subarray(0, count);
 }
 
 export type MultipartOutcome =
@@ -65,18 +86,22 @@ export function readMediaPart(req: IncomingMessage, maxFileBytes: number): Promi
         stream.resume();
         return;
       }
-      const part: FakeUploadPart = { filename: info.filename, data: Buffer.alloc(0), truncated: false };
+      const part: FakeUploadPart = { filename: info.filename, chunks: [], bytes: 0, truncated: false };
       media = part;
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('data', (chunk: Buffer) => {
+        part.chunks.push(chunk);
+        part.bytes += chunk.length;
+      });
       stream.on('limit', () => (part.truncated = true));
       // concat copies even one chunk, so a small file never pins a whole socket buffer.
-      stream.on('end', () => (part.data = Buffer.concat(chunks)));
+      stream.on('end', () => {
+        if (part.bytes <= COPIED_UP_TO_BYTES) part.chunks = [Buffer.concat(part.chunks)];
+      });
       stream.on('error', () => undefined);
     });
     // A `media` part without a filename arrives as a plain field; it is still "the media", with no name.
     parser.on('field', (name) => {
-      if (name === 'media' && !media) media = { data: Buffer.alloc(0), truncated: false };
+      if (name === 'media' && !media) media = { chunks: [], bytes: 0, truncated: false };
     });
     parser.on('error', () => settle({ kind: 'malformed' }));
     parser.on('close', () => settle({ kind: 'parsed', media }));

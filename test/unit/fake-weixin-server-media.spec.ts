@@ -1,5 +1,6 @@
-import { beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { type FakeMediaType } from '../../lib/testing';
 import { DAY, MB, fixture, json, newToken, upload, download } from '../support/fake-weixin-calls';
 import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
@@ -139,6 +140,20 @@ describe('FakeWeixinServer', () => {
       const mp3 = Buffer.alloc(2 * MB + 1, 0);
       fixture('voice-speech.mp3').copy(mp3);
       assert.equal((await upload(weixin.fake, token, 'voice', mp3, 'long.mp3')).body.errcode, 40006);
+    });
+
+    it('keeps a large file as it arrived and joins it only when asked for (no 10 MB copy per upload)', async () => {
+      const data = Buffer.concat([fixture('image.jpg'), randomBytes(3 * MB)]);
+      const concat = mock.method(Buffer, 'concat');
+      try {
+        const answer = await upload(weixin.fake, token, 'image', data, 'large.jpg');
+        const joins = () => concat.mock.calls.filter((call) => call.result!.length >= MB).length;
+        assert.equal(joins(), 0, 'nothing the size of the file was copied for the upload');
+        assert.ok(weixin.fake.getMedia(answer.body.media_id as string)!.data.equals(data));
+        assert.equal(joins(), 1, 'joined once, when read');
+      } finally {
+        concat.mock.restore();
+      }
     });
 
     it('survives 200 concurrent uploads', async () => {
