@@ -72,16 +72,8 @@ async function* multipartFileChunks(head: Buffer, file: MultipartFile, tail: Buf
     return;
   }
   const chunks = file.open!();
-  // `onChunk` sees a chunk as soon as it is read: while the chunk before is still being written out.
-  const read = () => {
-    const next = chunks.next().then((chunk) => {
-      if (!chunk.done) file.onChunk?.(chunk.value);
-      return chunk;
-    });
-    next.catch(() => undefined); // a read ahead left behind when the request ends early is nobody's error
-    return next;
-  };
-  let reading = read();
+  let reading = chunks.next();
+  reading.catch(() => undefined); // a read ahead left behind when the request ends early is nobody's error
   let sent = 0;
   while (sent < file.size) {
     const { done, value } = await reading;
@@ -92,7 +84,12 @@ async function* multipartFileChunks(head: Buffer, file: MultipartFile, tail: Buf
     const first = sent === 0;
     sent += value.length;
     const last = sent >= file.size;
-    if (!last) reading = read();
+    if (!last) {
+      // The next chunk is read while this one is hashed and written.
+      reading = chunks.next();
+      reading.catch(() => undefined);
+    }
+    file.onChunk?.(value);
     if (last) await file.beforeLast?.();
     if (value.length <= JOIN_BELOW_BYTES && (first || last)) {
       yield Buffer.concat([first ? head : EMPTY, value, last ? tail : EMPTY]);
