@@ -12,7 +12,10 @@ export interface MultipartFile {
   data?: Buffer;
   /** The content from its first byte, exactly `size` bytes. */
   open?: () => MediaChunks;
-  /** Sees every chunk of a streamed file once read, in order, before it is sent (a new try starts with a new `open`). */
+  /**
+   * Sees every chunk of a streamed file once read, in order, before it is sent (a new try starts with a
+   * new `open`).
+   */
   onChunk?: (chunk: Buffer) => void;
   /**
    * Awaited with a streamed file's last chunk in hand, before it and the closing boundary are sent; a
@@ -61,8 +64,8 @@ function quoted(value: string): string {
 
 /**
  * The file's chunks with the part header before the first and the closing boundary after the last. Each
- * chunk is sent as it was read, and the next one is read (and seen by `onChunk`) meanwhile; the one after
- * is read only once this body's consumer asked for more, that is once the chunk was written out (so the
+ * chunk is sent as it was read; the next one is read while it is seen by `onChunk` and written, and the one
+ * after only once this body's consumer asked for more, that is once the chunk was written out (so the
  * file's reader may read into its memory again: see `MediaChunks`). Small first and last chunks are copied
  * to travel with the header or boundary in one write.
  */
