@@ -5,7 +5,7 @@ import { mediaTimes, type MediaReuse } from './media-cache/media-reuse';
 import { ReuseWhileSending } from './media-cache/reuse-while-sending';
 import { FORMAT_CONTENT_TYPES, weixinFilename } from './media-rules';
 import type { OpenedMedia } from './media-source/open-media-source';
-import { countedChunks, throttledProgress } from './media-source/upload-progress';
+import { throttledProgress } from './media-source/upload-progress';
 import { WeixinApiClient } from './weixin-api.client';
 import { multipartBody } from './weixin-api/multipart-body';
 
@@ -37,24 +37,29 @@ export async function uploadMedia(
 ): Promise<TemporaryMedia> {
   const { type, format, bytes } = inspection;
   const report = throttledProgress(options.onProgress, 'upload');
+  let read = 0;
   const multipart = multipartBody({
     field: 'media',
     filename: weixinFilename(format, options.filename ?? media.name),
     contentType: FORMAT_CONTENT_TYPES[format],
     size: bytes,
-    // Progress is counted on the file's chunks, so with a listener even content in memory goes as chunks.
+    // Progress and the hash see each chunk as it is read (every try from the first byte), so with either,
+    // even content in memory goes as chunks.
     data: report || watch ? undefined : media.data,
     open: () => {
       watch?.restart();
-      const chunks = media.readChunks();
-      return report ? countedChunks(chunks, bytes, report) : chunks;
+      read = 0;
+      return media.readChunks();
     },
-    onChunk: watch && ((chunk) => watch.chunk(chunk)),
+    onChunk: (chunk) => {
+      watch?.chunk(chunk);
+      report?.((read += chunk.length), bytes);
+    },
     beforeLast: watch && (() => watch.beforeLast()),
   });
   const data = await client.send<UploadAnswer>(
     UPLOAD_PATH,
-    // A fresh body for every try: a consumed stream cannot be sent again. Every try reads the one
+    // A fresh body for every try: consumed chunks cannot be sent again. Every try reads the one
     // descriptor the upload opened (closed with the upload), so a try cut short leaves none open.
     () => ({
       method: 'POST',

@@ -1,5 +1,4 @@
 import type { UploadProgress } from '../interfaces/fit.interface';
-import type { MediaChunks } from '../media-rules/media-content';
 
 /** At most this often (a few times a second); the first and the last report always go out. */
 export const PROGRESS_INTERVAL_MS = 200;
@@ -24,18 +23,4 @@ export function throttledProgress(
       // A failing progress callback is the caller's bug; it must not fail the upload.
     }
   };
-}
-
-/** The chunks, counting the bytes read from them into `report(done, total)`. */
-export async function* countedChunks(
-  chunks: MediaChunks,
-  total: number,
-  report: (done: number, total: number) => void,
-): MediaChunks {
-  let done = 0;
-  for await (const chunk of chunks) {
-    done += chunk.length;
-    report(done, total);
-    yield chunk;
-  }
 }

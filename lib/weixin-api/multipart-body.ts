@@ -39,8 +39,8 @@ export interface MultipartBody {
 /**
  * A `multipart/form-data` body of one file: the part header, the file, the closing boundary; nothing
  * else (form-data + combined-stream cost more than the upload itself for small files). Content in memory
- * is sent as its three pieces in one write; a file's header and closing boundary travel in its first and last chunk, so a
- * file read in one chunk is written to the socket at once.
+ * is sent as its three pieces in one write; a file's header and closing boundary travel in its first and
+ * last chunk, so a file read in one chunk is written to the socket at once.
  */
 export function multipartBody(file: MultipartFile): MultipartBody {
   const boundary = `----WeixinMediaBoundary${randomUUID().replaceAll('-', '')}`;
