@@ -1,20 +1,27 @@
 /**
  * A media source could not be opened or read: a file path that does not exist, is a directory or may not be
- * read. Not a broken Weixin rule (nothing was checked, Weixin would never see it), so not a
- * `MediaValidationError`. As an HTTP answer (controller, pipes, `toHttpException`, the exception filter):
+ * read; a URL whose server cannot be reached or does not answer HTTP. Not a broken Weixin rule (nothing was
+ * checked, Weixin would never see it), so not a `MediaValidationError`. As an HTTP answer (controller, pipes, `toHttpException`, the exception filter):
  * 404 for a path that does not exist, 400 otherwise, errcode equal to the status, and no server path.
  */
 export class MediaSourceError extends Error {
   override readonly name = 'MediaSourceError';
 
   constructor(
-    /** The system error code: `ENOENT`, `EACCES`, `EISDIR`, ... */
+    /** The system error code: `ENOENT`, `EACCES`, `EISDIR`, `ECONNREFUSED`, `HPE_HEADER_OVERFLOW`, ... */
     readonly code: string,
-    /** The absolute path that was tried (a relative path is resolved against `process.cwd()`). */
+    /**
+     * The absolute path that was tried (a relative path is resolved against `process.cwd()`); for a URL, the
+     * URL without credentials, query or fragment (they may hold tokens).
+     */
     readonly path: string,
-    options?: { cause?: unknown },
+    /** `detail`: what happened, when the code alone does not say it. */
+    options?: { cause?: unknown; detail?: string },
   ) {
-    super(`Cannot read the media source ${path}: ${code} (${describeCode(code)})`, options);
+    super(
+      `Cannot read the media source ${path}: ${code} (${options?.detail ?? describeCode(code)})`,
+      options,
+    );
   }
 
   toJSON(): Record<string, unknown> {
@@ -32,7 +39,19 @@ function describeCode(code: string): string {
       return 'permission denied';
     case 'EISDIR':
       return 'a directory, not a file';
+    case 'ECONNREFUSED':
+      return 'the server refused the connection';
+    case 'ECONNRESET':
+      return 'the server closed the connection before the whole answer was read';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the host name does not resolve';
+    case 'HPE_HEADER_OVERFLOW':
+      return "the answer's headers pass Node's limit: 16 KB unless --max-http-header-size raises it";
+    case 'ERR_INVALID_URL':
+      return 'not a valid URL';
     default:
-      return 'the file cannot be read';
+      if (code.startsWith('HPE_')) return 'the answer is not valid HTTP';
+      return 'the source cannot be read';
   }
 }

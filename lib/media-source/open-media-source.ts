@@ -18,7 +18,7 @@ import { tooLargeError } from '../media-rules/inspect-media';
 import { MEDIA_RULES } from '../media-rules/media-limits';
 import { fileDigests } from './file-digest-memo';
 import { wholeFileReads, type WholeFileBuffer } from './whole-file-reads';
-import { checkedUrl, fetchUrl } from './url-media-source';
+import { checkedUrl, fetchUrl, urlSourceError } from './url-media-source';
 
 /** How much of a file one read takes for an upload or a hash: few reads, little memory per upload. */
 const FILE_CHUNK_BYTES = 256 * 1024;
@@ -91,7 +91,9 @@ export async function openMediaSource(
       timeoutMs: options.urlTimeoutMs ?? DEFAULT_URL_TIMEOUT_MS,
       signal,
     });
-    return spoolStream(fetched.body, limit, fetched.name, fetched.contentType, signal);
+    return spoolStream(fetched.body, limit, fetched.name, fetched.contentType, signal).catch((error) => {
+      throw urlSourceError(fetched.url, error);
+    });
   }
   if (source && typeof source === 'object') {
     const named = source as {

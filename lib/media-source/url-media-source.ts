@@ -3,6 +3,8 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { basename } from 'node:path';
+import { MediaFitError } from '../errors/media-fit.error';
+import { MediaSourceError } from '../errors/media-source.error';
 import { MediaValidationError } from '../errors/media-validation.error';
 import { isPrivateAddress } from './private-address';
 
@@ -17,6 +19,8 @@ export interface UrlFetchOptions {
 
 export interface FetchedUrl {
   body: IncomingMessage;
+  /** The URL the body came from, after redirects. */
+  url: URL;
   /** The last path segment of the final URL: a hint, the content decides the format. */
   name?: string;
   contentType?: string;
@@ -28,7 +32,8 @@ export const MAX_REDIRECTS = 3;
  * Opens a URL source: `http:`/`https:` only, at most 3 redirects, and every address connected to (on the
  * first request and on each redirect) checked against loopback, private, link-local and unspecified
  * ranges, on the resolved address itself (a DNS answer can change between a check and the connection).
- * The caller reads the body with its size limit; the time limit covers the whole fetch.
+ * The caller reads the body with its size limit (see `urlSourceError` for its failures); the time limit
+ * covers the whole fetch.
  */
 export async function fetchUrl(url: URL, options: UrlFetchOptions): Promise<FetchedUrl> {
   const timeout = AbortSignal.timeout(options.timeoutMs);
@@ -37,7 +42,7 @@ export async function fetchUrl(url: URL, options: UrlFetchOptions): Promise<Fetc
   for (let redirects = 0; ; redirects++) {
     const response = await requestOnce(current, options, signal).catch((error: Error) => {
       if (timeout.aborted && !options.signal?.aborted) throw timedOut(current, options.timeoutMs);
-      throw error;
+      throw urlSourceError(current, error);
     });
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
@@ -46,7 +51,7 @@ export async function fetchUrl(url: URL, options: UrlFetchOptions): Promise<Fetc
       if (redirects >= MAX_REDIRECTS) {
         throw unreadable(`the media URL redirected more than ${MAX_REDIRECTS} times (${hostOf(url)})`);
       }
-      current = checkedUrl(new URL(location, current));
+      current = checkedUrl(redirectTarget(location, current));
       continue;
     }
     if (status < 200 || status >= 300) {
@@ -65,6 +70,7 @@ export async function fetchUrl(url: URL, options: UrlFetchOptions): Promise<Fetc
     const segment = decodeURIComponent(current.pathname.split('/').pop() ?? '');
     return {
       body: response,
+      url: current,
       name: segment ? basename(segment) : undefined,
       contentType: response.headers['content-type'],
     };
@@ -82,7 +88,45 @@ export function checkedUrl(value: URL | string): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw unreadable(`the media URL must be http: or https:, got ${url.protocol}`);
   }
+  try {
+    // The path names the file; a bad escape would fail there, after the fetch.
+    decodeURIComponent(url.pathname);
+  } catch (error) {
+    throw new MediaSourceError('ERR_INVALID_URL', displayedUrl(url), {
+      cause: error,
+      detail: 'its path has a % not followed by two hex digits of UTF-8',
+    });
+  }
   return url;
+}
+
+/**
+ * A raw failure of a URL source (the connection refused or reset, an answer that is not HTTP) as a
+ * `MediaSourceError`; the library's own errors (a limit, the time limit) and aborts are answered as they are.
+ */
+export function urlSourceError(url: URL, error: unknown): unknown {
+  if (
+    !(error instanceof Error) ||
+    error.name === 'AbortError' ||
+    error instanceof MediaValidationError ||
+    error instanceof MediaFitError ||
+    error instanceof MediaSourceError
+  ) {
+    return error;
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  return new MediaSourceError(typeof code === 'string' ? code : 'EIO', displayedUrl(url), { cause: error });
+}
+
+function redirectTarget(location: string, from: URL): URL {
+  try {
+    return new URL(location, from);
+  } catch (error) {
+    throw new MediaSourceError('ERR_INVALID_URL', displayedUrl(from), {
+      cause: error,
+      detail: 'it redirected to a Location that is not a valid URL',
+    });
+  }
 }
 
 function requestOnce(url: URL, options: UrlFetchOptions, signal: AbortSignal): Promise<IncomingMessage> {
@@ -144,4 +188,9 @@ function unreadable(message: string): MediaValidationError {
 
 function hostOf(url: URL): string {
   return url.host;
+}
+
+/** The URL without what may hold a secret: credentials, query and fragment. */
+function displayedUrl(url: URL): string {
+  return `${url.origin}${url.pathname}`;
 }
