@@ -1,8 +1,9 @@
 /**
  * A media source could not be opened or read: a file path that does not exist, is a directory or may not be
  * read; a URL whose server cannot be reached or does not answer HTTP. Not a broken Weixin rule (nothing was
- * checked, Weixin would never see it), so not a `MediaValidationError`. As an HTTP answer (controller, pipes, `toHttpException`, the exception filter):
- * 404 for a path that does not exist, 400 otherwise, errcode equal to the status, and no server path.
+ * checked, Weixin would never see it), so not a `MediaValidationError`. As an HTTP answer (controller, pipes,
+ * `toHttpException`, the exception filter): 404 for a path that does not exist, 400 otherwise, errcode equal
+ * to the status, and no server path.
  */
 export class MediaSourceError extends Error {
   override readonly name = 'MediaSourceError';

@@ -89,7 +89,7 @@ export function checkedUrl(value: URL | string): URL {
     throw unreadable(`the media URL must be http: or https:, got ${url.protocol}`);
   }
   try {
-    // The path names the file; a bad escape would fail there, after the fetch.
+    // The file's name is decoded from the path: a bad escape is refused now, before any request.
     decodeURIComponent(url.pathname);
   } catch (error) {
     throw new MediaSourceError('ERR_INVALID_URL', displayedUrl(url), {
