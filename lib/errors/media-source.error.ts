@@ -40,6 +40,8 @@ function describeCode(code: string): string {
       return 'permission denied';
     case 'EISDIR':
       return 'a directory, not a file';
+    case 'EFTYPE':
+      return 'a FIFO, socket or device, not a regular file';
     case 'ECONNREFUSED':
       return 'the server refused the connection';
     case 'ECONNRESET':

@@ -1,6 +1,8 @@
 import fs, { type BigIntStats } from 'node:fs';
 import type { MediaChunks, MediaContent } from './media-content';
 
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
+
 export interface FileContent extends MediaContent {
   /**
    * Which file and which version of it: device, inode, size and change times to the nanosecond. Equal
@@ -26,8 +28,10 @@ export interface FileContent extends MediaContent {
  * (whose every call goes through a promise made in C++).
  */
 export async function openFileContent(path: string): Promise<FileContent> {
+  // Non-blocking: opening a FIFO for reading waits for a writer, holding a libuv thread for good. A
+  // regular file reads the same either way; anything else is refused below, once its type is known.
   const fd = await new Promise<number>((resolve, reject) =>
-    fs.open(path, 'r', (error, opened) => (error ? reject(error) : resolve(opened))),
+    fs.open(path, OPEN_FLAGS, (error, opened) => (error ? reject(error) : resolve(opened))),
   );
   // A read still in flight when the upload ends (a chunk read ahead) finishes before the descriptor
   // closes: it never meets a closed descriptor, or another file's that took its number.
@@ -46,8 +50,11 @@ export async function openFileContent(path: string): Promise<FileContent> {
       fs.fstat(fd, { bigint: true }, (error, result) => (error ? reject(error) : resolve(result))),
     );
     // A directory opens on Linux and fails only when read: refuse it here, as the system would on a read.
-    if (!stats.isFile())
+    if (stats.isDirectory())
       throw Object.assign(new Error(`EISDIR: not a file, open '${path}'`), { code: 'EISDIR' });
+    // A FIFO, socket or device has no size and may never end (BSD's code for a file of the wrong type).
+    if (!stats.isFile())
+      throw Object.assign(new Error(`EFTYPE: not a regular file, open '${path}'`), { code: 'EFTYPE' });
     const size = Number(stats.size);
     /** Fills `buffer` from `start`; a positional read may return less than asked: stop early only at the end. */
     const readAt = async (buffer: Buffer, start: number): Promise<Buffer> => {

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import fs, { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import fs, { closeSync, copyFileSync, mkdtempSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, it, mock } from 'node:test';
-import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
+import { after, afterEach, before, describe, it, mock } from 'node:test';
+import { MediaSourceError } from '../../lib';
+import { fakeWeixinPerSuite, fakeWeixinPerTest } from '../support/fake-weixin-hooks';
+import { openDescriptors } from '../support/open-descriptors';
 import { distinctJpeg } from '../support/fleet';
 import { jpegSegment, withJpegSegments } from '../support/media-builders';
 import { mediaFixture } from '../support/paths';
@@ -110,5 +113,63 @@ describe('uploads from a file path open the file once', () => {
     assert.equal(reported, image.length);
     const chunkBuffers = allocations.mock.calls.filter((call) => call.arguments[0] === 256 * 1024);
     assert.equal(chunkBuffers.length, 4, 'two chunk buffers per try (two tries), whatever the file size');
+  });
+});
+
+describe('a path that is not a regular file is refused without blocking', () => {
+  const weixin = fakeWeixinPerSuite();
+  const dir = mkdtempSync(join(tmpdir(), 'not-files-'));
+  const fifo = join(dir, 'photo.jpg');
+  const linked = join(dir, 'link-to-fifo.jpg');
+  before(() => {
+    execFileSync('mkfifo', [fifo]);
+    symlinkSync(fifo, linked);
+  });
+  // Had an open waited for a writer, this one lets it return, so the process can still end.
+  after(() => {
+    try {
+      closeSync(openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    } catch {
+      // ENXIO: no reader waits, as it should be.
+    }
+  });
+
+  /** Rejects with EFTYPE naming the path; a blocked open would hang instead, and the test times out. */
+  async function refusedAsNotAFile(call: Promise<unknown>, path: string): Promise<void> {
+    await assert.rejects(call, (error: unknown) => {
+      assert.ok(error instanceof MediaSourceError, String(error));
+      assert.equal(error.code, 'EFTYPE');
+      assert.equal(error.path, path);
+      assert.match(error.message, /a FIFO, socket or device, not a regular file/);
+      return true;
+    });
+  }
+
+  it(
+    'a FIFO: upload, inspect, fit, a Multer-like { path } and a symlink to it',
+    { timeout: 10_000 },
+    async () => {
+      const { service } = await weixin.module();
+      await refusedAsNotAFile(service.uploadImage(fifo), fifo);
+      await refusedAsNotAFile(service.inspect('image', fifo), fifo);
+      await refusedAsNotAFile(service.fit('image', fifo), fifo);
+      await refusedAsNotAFile(service.uploadImage({ path: fifo, originalname: 'photo.jpg' }), fifo);
+      await refusedAsNotAFile(service.uploadVoice(linked), linked);
+      assert.equal(weixin.fake.countRequests('/cgi-bin/media/upload'), 0, 'nothing was sent');
+      assert.ok(!openDescriptors().includes(fifo), 'no descriptor of the FIFO is left open');
+    },
+  );
+
+  it('a FIFO with a signal aborted meanwhile: the call settles', { timeout: 10_000 }, async () => {
+    const { service } = await weixin.module();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50).unref();
+    await refusedAsNotAFile(service.uploadImage(fifo, { signal: controller.signal }), fifo);
+  });
+
+  it('a character device is refused as a FIFO is; a directory keeps EISDIR', async () => {
+    const { service } = await weixin.module();
+    await refusedAsNotAFile(service.uploadImage('/dev/zero'), '/dev/zero');
+    await assert.rejects(service.uploadImage(dir), { name: 'MediaSourceError', code: 'EISDIR' });
   });
 });
