@@ -81,7 +81,7 @@ export class FakeMediaEndpoints {
     if (hdVoice) {
       // Only voice has a high-definition (speex) version.
       if (!media || media.type !== 'voice') return exchange.error(40007);
-      return this.sendMedia(exchange, media, 'audio/speex', 'speex');
+      return this.sendMedia(exchange, media, 'audio/speex', 'speex', media.hdVoice);
     }
     if (!media) return exchange.error(40007);
     if (media.type === 'video') {
@@ -106,7 +106,13 @@ export class FakeMediaEndpoints {
     exchange.send(200, { 'Content-Type': 'video/mp4' }, media.data);
   }
 
-  private sendMedia(exchange: FakeExchange, media: FakeMedia, contentType: string, extension: string): void {
+  private sendMedia(
+    exchange: FakeExchange,
+    media: FakeMedia,
+    contentType: string,
+    extension: string,
+    data = media.data,
+  ): void {
     exchange.send(
       200,
       {
@@ -114,7 +120,7 @@ export class FakeMediaEndpoints {
         'Content-disposition': `attachment; filename="${media.mediaId}.${extension}"`,
         'Cache-Control': 'no-cache, must-revalidate',
       },
-      media.data,
+      data,
     );
   }
 }

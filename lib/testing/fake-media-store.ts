@@ -11,6 +11,11 @@ export interface FakeMedia {
   /** Derived from the format the fake recognised, not from what the client claimed. */
   contentType: string;
   data: Buffer;
+  /**
+   * A voice's high-definition recording as the JS-SDK makes it (`setHdVoice`): headerless 16 kHz wideband
+   * Speex, what `media/get/jssdk` answers. Without one it answers `data`.
+   */
+  hdVoice?: Buffer;
   /** Upload time on the fake clock (ms). */
   createdAt: number;
 }

@@ -179,6 +179,17 @@ export class FakeWeixinServer {
     return this.media.get(mediaId);
   }
 
+  /**
+   * Gives the voice `mediaId` the high-definition recording the JS-SDK makes of it: `media/get/jssdk` then
+   * answers `speex` (headerless 16 kHz wideband Speex, 60-byte frames of 20 ms) instead of the upload.
+   */
+  setHdVoice(mediaId: string, speex: Buffer): void {
+    const media = this.media.get(mediaId);
+    if (media?.type !== 'voice')
+      throw new RangeError(`setHdVoice needs the media_id of a voice; got ${mediaId}`);
+    media.hdVoice = speex;
+  }
+
   protected listen(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);

@@ -224,6 +224,23 @@ describe('FakeWeixinServer', () => {
       assert.equal((await json(await download(weixin.fake, token, imageId, true))).body.errcode, 40007);
     });
 
+    it("answers a voice's high-definition recording (setHdVoice) on /get/jssdk, the upload on /get", async () => {
+      const voiceId = await uploaded('voice', 'voice-speech.amr');
+      const speex = Buffer.alloc(600, 0x30);
+      weixin.fake.setHdVoice(voiceId, speex);
+      const hd = await download(weixin.fake, token, voiceId, true);
+      assert.equal(hd.headers.get('content-type'), 'audio/speex');
+      assert.ok(Buffer.from(await hd.arrayBuffer()).equals(speex));
+      const plain = await download(weixin.fake, token, voiceId);
+      assert.ok(Buffer.from(await plain.arrayBuffer()).equals(fixture('voice-speech.amr')));
+
+      const imageId = await uploaded('image', 'image.jpg');
+      assert.throws(() => weixin.fake.setHdVoice(imageId, speex), {
+        name: 'RangeError',
+        message: `setHdVoice needs the media_id of a voice; got ${imageId}`,
+      });
+    });
+
     it('answers 40007 as JSON for an unknown media_id and once the media is older than 3 days', async () => {
       const unknown = await json(await download(weixin.fake, token, 'no-such-media'));
       assert.equal(unknown.status, 200);
