@@ -2,7 +2,8 @@ import type { MediaType } from '../interfaces/media.interface';
 
 /**
  * - `engine-missing`: the engine for this conversion (sharp, ffmpeg, or an ffmpeg encoder) is not installed
- * - `input-too-large`: the source is over `fit.maxInputBytes` (or its image over `fit.maxInputPixels`)
+ * - `input-too-large`: the source is over `fit.maxInputBytes` (or its image over `fit.maxInputPixels`), or
+ *   voice `downloadAudio` reads is over 2 MB or plays over 61 s (Weixin keeps no such voice)
  * - `unsupported-input`: no engine on this machine decodes the source
  * - `timeout`: the conversion ran longer than `fit.timeoutMs` and was stopped
  * - `failed`: the engine failed on the source (damaged or hostile input)

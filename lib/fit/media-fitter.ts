@@ -9,6 +9,13 @@ import { SNIFF_BYTES } from '../media-rules/format-sniffer';
 import { assertMediaType, inspectMediaContent } from '../media-rules/inspect-media';
 import { bufferContent, type MediaContent } from '../media-rules/media-content';
 import { formatBytes } from '../media-rules/media-limits';
+import {
+  audioEngine,
+  decodeAudio,
+  MAX_VOICE_BYTES,
+  type AudioDecodeRequest,
+  type DecodedAudio,
+} from './audio-decode';
 import { FFMPEG_ENCODERS, findFfmpegOnce, requireEncoders, type FfmpegDiscovery } from './ffmpeg-engine';
 import { probeMedia } from './ffmpeg-probe';
 import { fitImageSource } from './image-source';
@@ -91,6 +98,20 @@ export class MediaFitter {
     if (sharp) engines.sharp = sharpVersion(sharp);
     if (ffmpeg.engine) engines.ffmpeg = `${ffmpeg.engine.version} (${ffmpeg.engine.path})`;
     return { image: !!sharp, thumb: !!sharp, voice, video, engines, missing };
+  }
+
+  /**
+   * Decodes voice downloaded from Weixin for speech recognition (see `decodeAudio`): the engine is checked
+   * before `read` downloads at most `maxBytes` (Weixin's voice limit, or `fit.maxInputBytes` when lower),
+   * and the decoding is one of the `concurrency` conversions.
+   */
+  async decodeAudio(
+    request: AudioDecodeRequest,
+    read: (maxBytes: number) => Promise<Buffer>,
+  ): Promise<DecodedAudio> {
+    const engine = audioEngine(await this.findFfmpeg(), request);
+    const voice = await read(Math.min(this.maxInputBytes, MAX_VOICE_BYTES));
+    return this.limiter.run(() => decodeAudio(engine, voice, request, this.timeoutMs), request.signal);
   }
 
   /** Answers media that passes the rules of `type`: the source itself when it passes, else a conversion. */

@@ -6,3 +6,4 @@ export * from './weixin-account.interface';
 export * from './weixin-operations.interface';
 export * from './fit.interface';
 export * from './redis-client.interface';
+export * from './downloaded-audio.interface';
