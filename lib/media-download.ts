@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
+import { MediaFitError } from './errors/media-fit.error';
 import { WeixinApiError } from './errors/weixin-api.error';
 import { WeixinErrorCode } from './errors/weixin-error-codes';
 import type { DownloadedMedia, DownloadedMediaStream } from './interfaces';
+import { formatBytes } from './media-rules/media-limits';
 import { WeixinApiClient } from './weixin-api.client';
 import { dispositionFilename } from './weixin-api/content-disposition';
 import { watchDownload } from './weixin-api/download-watchdog';
@@ -63,6 +65,41 @@ export async function collectMedia(media: DownloadedMediaStream): Promise<Downlo
   }
   const { stream: _stream, contentLength: _length, ...file } = media;
   return { ...file, data: Buffer.concat(chunks) };
+}
+
+/**
+ * Reads a downloaded voice whole, at most `maxBytes` of it: an answer declared longer is refused before a
+ * byte is read, one that runs past the bound as soon as it does, its socket closed with it.
+ */
+export async function collectVoice(media: DownloadedMediaStream, maxBytes: number): Promise<Buffer> {
+  if (media.kind === 'video') {
+    throw new MediaFitError(
+      'unsupported-input',
+      `media ${media.mediaId} is a video (Weixin answered its video_url); downloadAudio decodes voice`,
+      { type: 'voice' },
+    );
+  }
+  const tooLarge = (bytes: number, atLeast: boolean) => {
+    media.stream.destroy();
+    return new MediaFitError(
+      'input-too-large',
+      `Weixin answered ${atLeast ? 'more than ' : ''}${formatBytes(atLeast ? maxBytes : bytes)} for the voice ` +
+        `${media.mediaId}; downloadAudio reads at most ${formatBytes(maxBytes)} (Weixin keeps no larger voice; ` +
+        'fit.maxInputBytes when lower)',
+      { type: 'voice', limit: maxBytes, actual: bytes },
+    );
+  };
+  if (media.contentLength !== undefined && media.contentLength > maxBytes) {
+    throw tooLarge(media.contentLength, false);
+  }
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of media.stream) {
+    bytes += (chunk as Buffer).length;
+    if (bytes > maxBytes) throw tooLarge(bytes, true);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, bytes);
 }
 
 function isStream(value: unknown): value is Readable {

@@ -3,13 +3,16 @@ import { WeixinAccounts } from './accounts/weixin-accounts';
 import { MediaFitError } from './errors/media-fit.error';
 import { WeixinApiError } from './errors/weixin-api.error';
 import { WeixinErrorCode } from './errors/weixin-error-codes';
+import { audioDecodeRequest } from './fit/audio-decode';
 import { MediaFitter } from './fit/media-fitter';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
 import { MediaReuse } from './media-cache/media-reuse';
-import { collectMedia, fetchMedia } from './media-download';
+import { collectMedia, collectVoice, fetchMedia } from './media-download';
 import { hashesWhileSending, uploadMedia, uploadWhileHashing } from './media-upload';
 import { WeixinApiClient } from './weixin-api.client';
 import type {
+  AudioDownloadOptions,
+  DownloadedAudio,
   DownloadedMedia,
   DownloadedMediaStream,
   FitOptions,
@@ -229,6 +232,20 @@ export class TemporaryMediaService {
   /** Downloads voice recorded by the JS-SDK in high definition (16 kHz speex). */
   async downloadHdVoice(mediaId: string, signal?: AbortSignal): Promise<DownloadedMedia> {
     return collectMedia(await this.fetchMedia(HD_VOICE_PATH, mediaId, signal));
+  }
+
+  /**
+   * Downloads voice decoded for speech recognition: mono 16-bit WAV at 16 kHz unless `format` and
+   * `sampleRate` say otherwise; with `hd`, the JS-SDK's Speex from media/get/jssdk. ffmpeg decodes it as
+   * `fit` runs it (its time limit, concurrency and safety); `MediaFitError` when it cannot.
+   */
+  async downloadAudio(mediaId: string, options: AudioDownloadOptions = {}): Promise<DownloadedAudio> {
+    const request = audioDecodeRequest(options);
+    const path = request.hd ? HD_VOICE_PATH : DOWNLOAD_PATH;
+    const decoded = await this.fitter.decodeAudio(request, async (maxBytes) =>
+      collectVoice(await this.fetchMedia(path, mediaId, request.signal), maxBytes),
+    );
+    return { mediaId, ...decoded };
   }
 
   /**
