@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, string> = {
   controllerMemory: 'controller-memory.bench.js',
   fleet: 'fleet.bench.js',
   fit: 'fit.bench.js',
+  downloadAudio: 'download-audio.bench.js',
   accounts: 'accounts-memory.bench.js',
 };
 
