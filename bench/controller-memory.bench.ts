@@ -17,6 +17,7 @@ import { Readable } from 'node:stream';
 import { TemporaryMediaService, WeixinMediaModule } from '../lib';
 import { MEDIA_UPLOAD_FILE_PREFIX } from '../lib/controller/upload-session';
 import { FakeWeixinServer } from '../lib/testing';
+import { ftypBox, moovBox } from '../test/support/media-builders';
 import { runBenchmark } from './bench-results';
 
 const MB = 1024 * 1024;
@@ -182,21 +183,8 @@ function mb(bytes: number): number {
 
 // ------------------------------------------------------------------------------- the generated video
 
-const FTYP = (() => {
-  const box = Buffer.alloc(24);
-  box.writeUInt32BE(24, 0);
-  box.write('ftypisom', 4, 'latin1');
-  box.writeUInt32BE(0x200, 12);
-  box.write('isommp41', 16, 'latin1');
-  return box;
-})();
-const MOOV = (() => {
-  const box = Buffer.alloc(108);
-  box.writeUInt32BE(108, 0);
-  box.write('moovmvhd', 4, 'latin1');
-  box.writeUInt32BE(100, 8);
-  return box;
-})();
+const FTYP = ftypBox('isom', ['isom', 'mp41']);
+const MOOV = moovBox(1000);
 
 /** A 10 MB MP4 (`ftyp` isom + big `mdat` + small `moov`) in 64 KB chunks; `seed` makes its content unique. */
 function* mp4Parts(seed: number): Generator<Buffer> {

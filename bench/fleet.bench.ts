@@ -14,6 +14,7 @@ import {
 } from '../lib';
 import { FakeWeixinServer } from '../lib/testing';
 import { Fleet, fleetTargets, type WorkerReport } from '../test/support/fleet';
+import { ftypBox, moovBox } from '../test/support/media-builders';
 import { RedisServer } from '../test/support/redis-server';
 import { runBenchmark } from './bench-results';
 
@@ -241,16 +242,8 @@ function sha256Ms(bytes: number): number {
 
 /** A valid MP4 of exactly `bytes`: `ftyp` (brand isom), a small `moov`, then one big `mdat`. */
 export function mp4OfSize(bytes: number): Buffer {
-  const ftyp = Buffer.alloc(24);
-  ftyp.writeUInt32BE(24, 0);
-  ftyp.write('ftypisom', 4, 'latin1');
-  ftyp.writeUInt32BE(0x200, 12);
-  ftyp.write('isommp41', 16, 'latin1');
-  const moov = Buffer.alloc(8 + 100);
-  moov.writeUInt32BE(moov.length, 0);
-  moov.write('moov', 4, 'latin1');
-  moov.writeUInt32BE(100, 8);
-  moov.write('mvhd', 12, 'latin1');
+  const ftyp = ftypBox('isom', ['isom', 'mp41']);
+  const moov = moovBox(1000);
   const mdatSize = bytes - ftyp.length - moov.length;
   const mdat = Buffer.alloc(mdatSize);
   mdat.writeUInt32BE(mdatSize, 0);

@@ -366,12 +366,37 @@ export function ftypBox(major: string, compatible: string[] = [major]): Buffer {
   return isoBox('ftyp', Buffer.concat([Buffer.from(major, 'latin1'), Buffer.alloc(4), ...brands]));
 }
 
-/** A minimal `moov` with an `mvhd` (timescale 1000, the given duration). */
-export function moovBox(durationMs: number): Buffer {
+/** Handler types of ISO media tracks: video, sound, timed text. */
+export type TrackHandler = 'vide' | 'soun' | 'text';
+
+/**
+ * A minimal `moov` with an `mvhd` (timescale 1000, the given duration) and one `trak` per handler, each
+ * `trak` a `tkhd` and an `mdia` with `mdhd`, `hdlr` and `minf` (`stblBytes` of sample tables: the bulk of
+ * a real moov, which the rules jump over).
+ */
+export function moovBox(
+  durationMs: number,
+  handlers: readonly TrackHandler[] = ['vide'],
+  stblBytes = 64,
+): Buffer {
   const mvhd = Buffer.alloc(100);
   mvhd.writeUInt32BE(1000, 12); // timescale
   mvhd.writeUInt32BE(durationMs, 16);
   mvhd.writeUInt32BE(0x00010000, 20); // rate 1.0
   mvhd.writeUInt16BE(0x0100, 24); // volume 1.0
-  return isoBox('moov', isoBox('mvhd', mvhd));
+  return isoBox('moov', Buffer.concat([isoBox('mvhd', mvhd), ...handlers.map(trakBox)]));
+
+  function trakBox(handler: TrackHandler, index: number): Buffer {
+    const tkhd = Buffer.alloc(84);
+    tkhd.writeUInt32BE(index + 1, 12); // track id
+    tkhd.writeUInt32BE(durationMs, 20);
+    const mdhd = Buffer.alloc(24);
+    mdhd.writeUInt32BE(1000, 12); // timescale
+    mdhd.writeUInt32BE(durationMs, 16);
+    // version and flags, pre_defined, handler type, 3 reserved words, an empty name
+    const hdlr = Buffer.concat([Buffer.alloc(8), Buffer.from(handler, 'latin1'), Buffer.alloc(13)]);
+    const minf = isoBox('minf', isoBox('stbl', Buffer.alloc(stblBytes)));
+    const mdia = isoBox('mdia', Buffer.concat([isoBox('mdhd', mdhd), isoBox('hdlr', hdlr), minf]));
+    return isoBox('trak', Buffer.concat([isoBox('tkhd', tkhd), mdia]));
+  }
 }

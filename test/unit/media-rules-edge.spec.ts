@@ -221,7 +221,7 @@ describe('MP4 box walk', () => {
     const file = Buffer.concat([
       ftypBox('isom', ['isom', 'mp41']),
       isoBox('free', Buffer.alloc(0)),
-      isoBox('mdat', Buffer.alloc(10 * 1024 * 1024 - 300)),
+      isoBox('mdat', Buffer.alloc(10 * 1024 * 1024 - 1000)),
       moovBox(5000),
     ]);
     const content = countingContent(file);
