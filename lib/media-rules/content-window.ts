@@ -5,10 +5,11 @@ import type { MediaContent } from './media-content';
  * segments, MP4 boxes) costs one read instead of one per header, and a jump far ahead costs one more.
  * A file is read into one window buffer again and again (a walk over a 10 MB file of big segments leaves
  * no garbage per jump), so what `bytesAt` answers from it is a copy. Content in memory is read without
- * the window: each read there is a copy, and a jump reads only its header.
+ * the window: each read there is a copy, and a jump reads only its header. A walk that starts in the bytes
+ * the sniffer already read starts with them as its window, so it reads nothing twice.
  */
 export class ContentWindow {
-  private window: Buffer = Buffer.alloc(0);
+  private window: Buffer;
   private windowStart = 0;
   /** The memory a file's windows are read into, when the content can read into a buffer. */
   private reused?: Buffer;
@@ -16,7 +17,11 @@ export class ContentWindow {
   constructor(
     private readonly content: MediaContent,
     private readonly windowBytes: number,
-  ) {}
+    /** The content's first bytes, when already read. */
+    head: Buffer = Buffer.alloc(0),
+  ) {
+    this.window = head;
+  }
 
   /** Bytes [offset, offset + length), fewer at the end of the content. */
   async bytesAt(offset: number, length: number): Promise<Buffer> {

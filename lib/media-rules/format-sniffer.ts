@@ -3,7 +3,7 @@ import type { MediaFormat } from '../interfaces/media.interface';
 import { AMR_MAGIC } from './amr';
 import { id3v2TagLength } from './id3-tags';
 import type { MediaContent } from './media-content';
-import { mp3FrameLengthAt } from './mp3';
+import { mp3FrameLengthAt, startsMp3FrameRun } from './mp3';
 import { classifyFtyp } from './mp4';
 import { PNG_SIGNATURE } from './png';
 
@@ -14,6 +14,12 @@ import { PNG_SIGNATURE } from './png';
 
 /** Enough for every signature here, a full `ftyp` box and a short ID3 tag with what follows. */
 export const SNIFF_BYTES = 4096;
+/** Junk before an MP3's first frame that decoders skip (ffmpeg and mpg123 look through 64 KiB). */
+const MP3_JUNK_BYTES = 64 * 1024;
+/** Frames in a row that make junk followed by MPEG audio an MP3: chance does not line up four headers. */
+const MP3_RUN_FRAMES = 4;
+/** Room for that run after the last byte where it may start: the largest Layer III frame is 1441 bytes. */
+const MP3_RUN_BYTES = MP3_RUN_FRAMES * 1441;
 
 export interface DetectedFormat {
   /** Set when the content is a format Weixin accepts for at least one media type. */
@@ -111,13 +117,23 @@ function detectAt(head: Buffer, depth: number): DetectedFormat {
   for (const [signature, label] of MAGIC) {
     if (startsWith(head, signature)) return { label };
   }
-  return classifyBitmap(head) ?? detectZeroPaddedMp3(head) ?? classifyText(head) ?? {};
+  return (
+    classifyBitmap(head) ?? detectZeroPaddedMp3(head) ?? detectMp3AfterJunk(head) ?? classifyText(head) ?? {}
+  );
 }
 
-/** Reads the head of the content, looking past an ID3 tag too large for it (big cover art). */
+/**
+ * Reads the head of the content, looking past an ID3 tag too large for it (big cover art), and, when the
+ * head names nothing, for MP3 frames after junk too long for it.
+ */
 export async function sniffContent(content: MediaContent): Promise<DetectedFormat & { head: Buffer }> {
   const head = await content.read(0, SNIFF_BYTES);
   const detected = detectFormat(head);
+  const unnamed = detected.label === undefined || detected.label === 'text';
+  if (unnamed && content.size > head.length) {
+    const junkAndRun = await content.read(0, MP3_JUNK_BYTES + MP3_RUN_BYTES);
+    return { ...(detectMp3AfterJunk(junkAndRun) ?? detected), head };
+  }
   const tagLength = id3v2TagLength(head);
   if (detected.format !== 'mp3' || tagLength === 0 || tagLength < head.length) return { ...detected, head };
   const after = detectAt(await content.read(tagLength, SNIFF_BYTES), 1);
@@ -156,6 +172,15 @@ function detectZeroPaddedMp3(head: Buffer): DetectedFormat | undefined {
   while (start < head.length && head[start] === 0) start++;
   const length = start > 0 ? mp3FrameLengthAt(head, start) : 0;
   return length > 0 && mp3FrameLengthAt(head, start + length) > 0 ? ACCEPTED.mp3 : undefined;
+}
+
+/** Junk before the first frame (a broken tag, a download's leftovers): MP3 when a run of frames follows. */
+function detectMp3AfterJunk(data: Buffer): DetectedFormat | undefined {
+  const end = Math.min(data.length, MP3_JUNK_BYTES);
+  for (let at = data.indexOf(0xff); at >= 0 && at < end; at = data.indexOf(0xff, at + 1)) {
+    if (startsMp3FrameRun(data, at, MP3_RUN_FRAMES)) return ACCEPTED.mp3;
+  }
+  return undefined;
 }
 
 function classifyContainer(head: Buffer): DetectedFormat | undefined {

@@ -8,7 +8,8 @@ import { readJpegHeader } from './jpeg';
 import type { MediaContent } from './media-content';
 import { formatBytes, isMediaType, MAX_MEDIA_BYTES, MEDIA_RULES, MEDIA_TYPES } from './media-limits';
 import { measureMp3 } from './mp3';
-import { readMp4Layout } from './mp4';
+import { readMp4Video } from './mp4';
+import { OtherFormatError } from './other-format.error';
 import { readPngHeader } from './png';
 
 export { detectFormat, sniffContent, type DetectedFormat } from './format-sniffer';
@@ -45,15 +46,16 @@ export async function inspectMediaContent(type: unknown, content: MediaContent):
 
   const detected = await sniffContent(content);
   const { format } = detected;
-  if (!format || !rules.formats.includes(format)) {
-    const message = `${describe(detected)}; ${type} accepts ${acceptedFormats(type)}`;
-    throw new MediaValidationError('unsupported-format', message, { type });
-  }
+  if (!format || !rules.formats.includes(format)) throw unsupportedFormatError(type, detected);
 
   let durationMs: number | undefined;
   try {
     durationMs = await readFormat(format, content, detected.head);
   } catch (error) {
+    // The reader looked further than the signature and found another format.
+    if (error instanceof OtherFormatError) {
+      throw unsupportedFormatError(type, { ...detected, label: error.label });
+    }
     if (!(error instanceof DamagedMediaError)) throw error;
     const message = `this ${FORMAT_NAMES[format]} file cannot be read: ${error.message}`;
     throw new MediaValidationError('unreadable', message, { type });
@@ -77,7 +79,7 @@ async function readFormat(
 ): Promise<number | undefined> {
   switch (format) {
     case 'png':
-      readPngHeader(head);
+      await readPngHeader(content, head);
       return undefined;
     case 'gif':
       readGifHeader(head);
@@ -86,7 +88,7 @@ async function readFormat(
       await readJpegHeader(content);
       return undefined;
     case 'mp4':
-      await readMp4Layout(content);
+      await readMp4Video(content, head);
       return undefined;
     // Voice is at most 2 MB, so it is read whole: one read, then a synchronous walk over the frames.
     case 'amr':
@@ -145,6 +147,14 @@ function invalidTypeMessage(type: unknown): string {
   if (type === undefined || type === null || type === '') return `the media type is missing; ${expected}`;
   const shown = typeof type === 'string' ? JSON.stringify(type.slice(0, 40)) : typeof type;
   return `${shown} is not a Weixin media type; ${expected}`;
+}
+
+function unsupportedFormatError(
+  type: MediaType,
+  detected: DetectedFormat & { head: Buffer },
+): MediaValidationError {
+  const message = `${describe(detected)}; ${type} accepts ${acceptedFormats(type)}`;
+  return new MediaValidationError('unsupported-format', message, { type });
 }
 
 /** "this is WAV audio", or the first bytes of content no signature matched. */

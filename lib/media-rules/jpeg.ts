@@ -1,6 +1,7 @@
 import { DamagedMediaError } from './damaged-media.error';
 import { ContentWindow } from './content-window';
 import type { MediaContent } from './media-content';
+import { OtherFormatError } from './other-format.error';
 
 /**
  * JPEG: SOI, then marker segments up to the frame header (SOF). EXIF, ICC profiles and other APPn segments
@@ -10,6 +11,8 @@ import type { MediaContent } from './media-content';
 const WINDOW_BYTES = 64 * 1024;
 const MAX_SEGMENTS = 1024;
 const FILL_RUN_BYTES = 4096;
+/** SOF55: the frame header of JPEG-LS (ITU-T T.87), another codec behind the same SOI. */
+const JPEG_LS_FRAME = 0xf7;
 
 export interface JpegHeader {
   width: number;
@@ -60,6 +63,7 @@ export async function readJpegHeader(content: MediaContent): Promise<JpegHeader>
     if (length < 2) {
       throw new DamagedMediaError(`the segment at byte ${offset} has an impossible length of ${length}`);
     }
+    if (code === JPEG_LS_FRAME) throw new OtherFormatError('a JPEG-LS image');
     if (isFrameHeader(code)) {
       const frame = await bytesAt(offset + 4, 6);
       if (frame.length < 6 || length < 8) {

@@ -43,6 +43,20 @@ export function mp3FrameLengthAt(data: Buffer, offset: number): number {
   return length === 0 ? 0 : length + ((b2 >> 1) & 1);
 }
 
+/**
+ * True when `frames` Layer III frames of one stream follow each other from `offset`; the last one's header
+ * must lie in `data`, its body may lie beyond.
+ */
+export function startsMp3FrameRun(data: Buffer, offset: number, frames: number): boolean {
+  const key = offset + 4 <= data.length ? streamKeyAt(data, offset) : -1;
+  for (let found = 0; found < frames; found++) {
+    const length = mp3FrameLengthAt(data, offset);
+    if (length === 0 || streamKeyAt(data, offset) !== key) return false;
+    offset += length;
+  }
+  return true;
+}
+
 /** True for a Layer III header with bitrate index 0: free format, which these rules do not play. */
 function isFreeFormatHeader(data: Buffer, offset: number): boolean {
   if (offset + 4 > data.length || data[offset] !== 0xff) return false;

@@ -2,10 +2,13 @@ import { ContentWindow } from './content-window';
 import { DamagedMediaError } from './damaged-media.error';
 import type { DetectedFormat } from './format-sniffer';
 import type { MediaContent } from './media-content';
+import { readMp4Tracks, printableFourcc as printable, type IsoBox, type Mp4Tracks } from './mp4-tracks';
+import { OtherFormatError } from './other-format.error';
 
 /**
- * MP4: an ISO base media file whose `ftyp` box names an MP4 brand. QuickTime (`qt  `), HEIF/AVIF images and
- * M4A audio share the box structure but are not what Weixin plays as video.
+ * MP4: an ISO base media file whose `ftyp` box names an MP4 brand and whose `moov` holds a video track.
+ * QuickTime (`qt  `), 3GP, HEIF/AVIF images and M4A audio share the box structure but are not what Weixin
+ * plays as video.
  */
 
 const MP4_BRANDS = new Set([
@@ -76,56 +79,63 @@ const FTYP_MAX_BYTES = 4096;
 const MAX_TOP_LEVEL_BOXES = 1024;
 const BOX_WINDOW_BYTES = FTYP_MAX_BYTES;
 
+/** Brands for the box structure or a codec, not a file family: isom, iso2-iso9, isoa-isoc, avc1. */
+const ISO_BASE_BRANDS = /^(iso[2-9a-c]|isom|avc1)$/;
+const MP4_VIDEO: DetectedFormat = { format: 'mp4', label: 'an MP4 video' };
+
 /** Classifies the content when it starts with an `ftyp` box; undefined when it does not. */
 export function classifyFtyp(head: Buffer): DetectedFormat | undefined {
   if (head.length < 12 || head.toString('latin1', 4, 8) !== 'ftyp') return undefined;
-  const major = head.toString('latin1', 8, 12);
-  if (OTHER_ISO_MEDIA[major]) return { label: OTHER_ISO_MEDIA[major] };
-  const brands = ftypBrands(head);
-  if (brands.some((brand) => MP4_BRANDS.has(brand))) return { format: 'mp4', label: 'an MP4 video' };
-  if (brands.some((brand) => brand.startsWith('3g'))) return { label: 'a 3GP video' };
-  return { label: `an ISO media file of brand "${printable(major)}"` };
+  const [major, ...compatible] = ftypBrands(head);
+  // The major brand names the file's family; failing that, the first compatible brand that names one. isom
+  // and its kin say only that the file is built of ISO boxes (3GP and M4A files list them too), so they
+  // count when no other brand does.
+  const named = compatible.filter((brand) => brandFamily(brand));
+  const telling = named.find((brand) => !ISO_BASE_BRANDS.test(brand)) ?? named[0];
+  const family = brandFamily(major) ?? (telling === undefined ? undefined : brandFamily(telling));
+  return family ?? { label: `an ISO media file of brand "${printable(major)}"` };
 }
 
-/** The major brand and the compatible brands that fit in `head`. */
+function brandFamily(brand: string): DetectedFormat | undefined {
+  if (OTHER_ISO_MEDIA[brand]) return { label: OTHER_ISO_MEDIA[brand] };
+  if (MP4_BRANDS.has(brand)) return MP4_VIDEO;
+  return brand.startsWith('3g') ? { label: 'a 3GP video' } : undefined;
+}
+
+/** The major brand and the compatible brands that fit in `head`; NUL padding read as spaces (`M4A\0`). */
 function ftypBrands(head: Buffer): string[] {
   const end = Math.min(head.length, head.readUInt32BE(0), FTYP_MAX_BYTES);
   const brands = [head.toString('latin1', 8, 12)];
   for (let offset = 16; offset + 4 <= end; offset += 4) {
     brands.push(head.toString('latin1', offset, offset + 4));
   }
-  return brands;
-}
-
-export interface Mp4Box {
-  type: string;
-  offset: number;
-  /** Bytes including the box header; a box of declared size 0 runs to the end of the file. */
-  size: number;
+  return brands.map((brand) => brand.replace(/\0/g, ' '));
 }
 
 export interface Mp4Layout {
   majorBrand: string;
   /** The top-level boxes, read from their headers only (`mdat` is never read). */
-  boxes: Mp4Box[];
+  boxes: IsoBox[];
   /** The boxes tile the file exactly; false when it is cut short or a box header is corrupt. */
   complete: boolean;
+  /** The tracks in the first `moov` box, up to the first video track; undefined without a `moov`. */
+  tracks?: Mp4Tracks;
 }
 
 /**
  * Walks the top-level boxes by their headers: 32-bit sizes, 64-bit `largesize` (size 1) and "to the end"
- * (size 0). A file cut short or corrupt after `ftyp` is still taken, as Weixin takes it; only a broken
- * `ftyp` is refused.
+ * (size 0), then the tracks in `moov`. A file cut short or corrupt after `ftyp` is described as far as it
+ * goes (`complete: false`); only a broken `ftyp` is refused here.
  */
-export async function readMp4Layout(content: MediaContent): Promise<Mp4Layout> {
+export async function readMp4Layout(content: MediaContent, head?: Buffer): Promise<Mp4Layout> {
   // Box headers close together share one read; `mdat` is jumped over, never read.
-  const window = new ContentWindow(content, BOX_WINDOW_BYTES);
+  const window = new ContentWindow(content, BOX_WINDOW_BYTES, head);
   const ftyp = await window.bytesAt(0, FTYP_MAX_BYTES);
   const ftypSize = ftyp.length >= 8 ? ftyp.readUInt32BE(0) : 0;
   if (ftypSize < FTYP_MIN_BYTES || ftypSize > content.size) {
     throw new DamagedMediaError(`its ftyp box declares an impossible size of ${ftypSize} bytes`);
   }
-  const boxes: Mp4Box[] = [{ type: 'ftyp', offset: 0, size: ftypSize }];
+  const boxes: IsoBox[] = [{ type: 'ftyp', offset: 0, size: ftypSize, headerBytes: 8 }];
   let offset = ftypSize;
   let complete = offset === content.size;
   while (!complete && boxes.length < MAX_TOP_LEVEL_BOXES) {
@@ -133,7 +143,9 @@ export async function readMp4Layout(content: MediaContent): Promise<Mp4Layout> {
     if (header.length < 8) break;
     const declared = header.readUInt32BE(0);
     let size = declared;
+    let headerBytes = 8;
     if (declared === 1) {
+      headerBytes = 16;
       if (header.length < 16) break;
       const large = header.readBigUInt64BE(8);
       size = large > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(large);
@@ -143,16 +155,45 @@ export async function readMp4Layout(content: MediaContent): Promise<Mp4Layout> {
     } else if (declared < 8) {
       break;
     }
-    boxes.push({ type: printable(header.toString('latin1', 4, 8)), offset, size });
+    boxes.push({ type: printable(header.toString('latin1', 4, 8)), offset, size, headerBytes });
     offset += size;
     if (offset >= content.size) {
       complete = offset === content.size;
       break;
     }
   }
-  return { majorBrand: ftyp.toString('latin1', 8, 12), boxes, complete };
+  const majorBrand = ftyp.toString('latin1', 8, 12);
+  const moov = boxes.find((box) => box.type === 'moov');
+  if (!moov) return { majorBrand, boxes, complete };
+  return { majorBrand, boxes, complete, tracks: await readMp4Tracks(window, moov, content.size) };
 }
 
-function printable(fourcc: string): string {
-  return fourcc.replace(/[^\x20-\x7e]/g, '?');
+/**
+ * Reads as far as the first video track: an MP4 without one (sound only) is another format for Weixin's
+ * video, and one whose track list cannot be reached or read holds nothing a player shows.
+ */
+export async function readMp4Video(content: MediaContent, head: Buffer): Promise<Mp4Layout> {
+  const layout = await readMp4Layout(content, head);
+  const { boxes, complete, tracks } = layout;
+  if (!tracks) {
+    const last = boxes[boxes.length - 1];
+    const stop = Math.min(last.offset + last.size, content.size);
+    throw new DamagedMediaError(
+      boxes.length >= MAX_TOP_LEVEL_BOXES
+        ? `it has more than ${MAX_TOP_LEVEL_BOXES} top-level boxes before a moov box (the list of its tracks)`
+        : complete
+          ? 'it has no moov box (the list of its tracks)'
+          : `it is cut short or damaged at byte ${stop}, before its moov box (the list of its tracks)`,
+    );
+  }
+  if (tracks.handlers.includes('vide')) return layout;
+  if (tracks.damage) throw new DamagedMediaError(`${tracks.damage}, before any video track`);
+  const { handlers } = tracks;
+  throw new OtherFormatError(
+    handlers.includes('soun')
+      ? 'audio in an MP4 file (it has no video track)'
+      : handlers.length === 0
+        ? 'an MP4 file with no tracks'
+        : `an MP4 file with no video track (its tracks: ${handlers.join(', ')})`,
+  );
 }

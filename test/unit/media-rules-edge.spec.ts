@@ -23,8 +23,10 @@ import {
   mp3Frame,
   mp3FrameMs,
   mp3Frames,
+  pngChunk,
   randomBytes,
   seededRandom,
+  solidPng,
   withJpegSegments,
   xingFrame,
   type Mp3FrameSpec,
@@ -260,9 +262,9 @@ describe('MP4 box walk', () => {
     const cut = whole.subarray(0, whole.length - 500);
     assert.equal((await readMp4Layout(bufferContent(cut))).complete, false);
     assert.equal((await outcome('video', bufferContent(cut))).outcome, 'ok:mp4');
-    // A largesize past Number.MAX_SAFE_INTEGER.
+    // A largesize past Number.MAX_SAFE_INTEGER: the walk stops there, with no moov reached.
     const huge = Buffer.concat([ftypBox('isom'), Buffer.from('000000016d646174ffffffffffffffff', 'hex')]);
-    assert.equal((await outcome('video', bufferContent(huge))).outcome, 'ok:mp4');
+    assert.equal((await readMp4Layout(bufferContent(huge))).complete, false);
   });
 
   it('stops after 1024 top-level boxes', async () => {
@@ -271,6 +273,197 @@ describe('MP4 box walk', () => {
     const layout = await readMp4Layout(bufferContent(file));
     assert.equal(layout.boxes.length, 1024);
     assert.equal(layout.complete, false);
+  });
+});
+
+describe('MP4 tracks: a video is an MP4 with a video track', () => {
+  /** An MP4 of `bytes` with moov at the end, after an mdat that fills the rest. */
+  function moovAtEnd(bytes: number, moov: Buffer, ftyp = ftypBox('isom', ['isom', 'iso2', 'mp41'])): Buffer {
+    const mdat = isoBox('mdat', Buffer.alloc(bytes - ftyp.length - 8 - moov.length));
+    return Buffer.concat([ftyp, mdat, moov]);
+  }
+
+  it('refuses a 3GP whose compatible brands list isom, by its major brand', async () => {
+    const file = Buffer.concat([ftypBox('3gp6', ['3gp6', 'isom', 'iso2', 'avc1']), moovBox(1000)]);
+    const { outcome: got, error } = await outcome('video', bufferContent(file));
+    assert.equal(got, 'unsupported-format');
+    assert.equal(error?.message, 'this is a 3GP video; video accepts MP4 only');
+    // A brand of another family among the compatible ones says more than isom does.
+    const unknownMajor = Buffer.concat([ftypBox('abcd', ['isom', '3gp4']), moovBox(1000)]);
+    assert.equal((await outcome('video', bufferContent(unknownMajor))).error?.message, error?.message);
+    const itunesVideo = Buffer.concat([ftypBox('abcd', ['M4V ', 'M4A ', 'mp42', 'isom']), moovBox(1000)]);
+    assert.equal((await outcome('video', bufferContent(itunesVideo))).outcome, 'ok:mp4');
+  });
+
+  it('refuses an audio-only M4A whose major brand is written "M4A\\0"', async () => {
+    const file = Buffer.concat([ftypBox('M4A\0', ['M4A ', 'isom', 'iso2']), moovBox(1000, ['soun'])]);
+    const { error } = await outcome('video', bufferContent(file));
+    assert.equal(error?.reason, 'unsupported-format');
+    assert.equal(error?.message, 'this is M4A (AAC) audio; video accepts MP4 only');
+  });
+
+  it('refuses sound alone under an MP4 brand, reading moov at the end of 10 MB by headers only', async () => {
+    const file = moovAtEnd(10 * 1024 * 1024, moovBox(60_000, ['soun', 'text'], 500_000));
+    const content = countingContent(file);
+    const { error } = await outcome('video', content);
+    assert.equal(error?.reason, 'unsupported-format');
+    assert.equal(
+      error?.message,
+      'this is audio in an MP4 file (it has no video track); video accepts MP4 only',
+    );
+    assert.ok(content.bytesRead < 6 * 4096, `${content.bytesRead} bytes read`);
+    const subtitles = Buffer.concat([ftypBox('mp42'), moovBox(1000, ['text'])]);
+    assert.equal(
+      (await outcome('video', bufferContent(subtitles))).error?.message,
+      'this is an MP4 file with no video track (its tracks: text); video accepts MP4 only',
+    );
+  });
+
+  it('finds the video track behind a sound track of 1 MB of sample tables, jumping over them', async () => {
+    const file = moovAtEnd(8 * 1024 * 1024, moovBox(60_000, ['soun', 'vide'], 1024 * 1024));
+    const content = countingContent(file);
+    assert.equal((await outcome('video', content)).outcome, 'ok:mp4');
+    assert.ok(content.bytesRead < 6 * 4096, `${content.bytesRead} bytes read`);
+    const layout = await readMp4Layout(bufferContent(file));
+    assert.deepEqual(layout.tracks, { handlers: ['soun', 'vide'] });
+  });
+
+  it('refuses as unreadable an MP4 whose track list is missing, cut short or damaged', async () => {
+    const cases: Array<[Buffer, string]> = [
+      [
+        Buffer.concat([ftypBox('isom'), isoBox('mdat', Buffer.alloc(100))]),
+        'it has no moov box (the list of its tracks)',
+      ],
+      [
+        Buffer.concat([ftypBox('isom'), isoBox('mdat', Buffer.alloc(100))]).subarray(0, 60),
+        'it is cut short or damaged at byte 60, before its moov box (the list of its tracks)',
+      ],
+      [
+        Buffer.concat([ftypBox('isom'), moovBox(1000, ['soun', 'vide'])]).subarray(0, 400),
+        'it ends at byte 400, inside its track list (moov), before any video track',
+      ],
+      [
+        Buffer.concat([
+          ftypBox('isom'),
+          isoBox('moov', isoBox('trak', Buffer.from('000000ff6d646961', 'hex'))),
+        ]),
+        'the mdia box at byte 36 declares 255 bytes, which do not fit in the trak box around it, ' +
+          'before any video track',
+      ],
+      [
+        Buffer.concat([
+          ftypBox('isom'),
+          isoBox('moov', Buffer.concat(Array(1100).fill(isoBox('free', Buffer.alloc(0))))),
+        ]),
+        'its track list (moov) holds more than 1024 boxes, before any video track',
+      ],
+    ];
+    for (const [file, reason] of cases) {
+      const { outcome: got, error } = await outcome('video', bufferContent(file));
+      assert.equal(got, 'unreadable', reason);
+      assert.equal(error?.message, `this MP4 file cannot be read: ${reason}`);
+    }
+  });
+});
+
+describe('PNG chunk walk', () => {
+  const png = solidPng(16, 16);
+  const withChunk = (chunk: Buffer) => Buffer.concat([png.subarray(0, 33), chunk, png.subarray(33)]);
+
+  it('refuses a chunk whose length is over 2^31 - 1 before the image data', async () => {
+    const hostile = Buffer.concat([
+      Buffer.from('80000000', 'hex'),
+      Buffer.from('zTXt', 'latin1'),
+      Buffer.alloc(40),
+    ]);
+    const { outcome: got, error } = await outcome('image', bufferContent(withChunk(hostile)));
+    assert.equal(got, 'unreadable');
+    assert.equal(
+      error?.message,
+      'this PNG file cannot be read: its zTXt chunk at byte 33 declares 2147483648 bytes, over the PNG ' +
+        'limit of 2147483647 (2^31 - 1), so no decoder reaches its image data',
+    );
+  });
+
+  it('jumps over a 2 MB ICC profile before IDAT, reading chunk headers only', async () => {
+    const file = withChunk(pngChunk('iCCP', Buffer.alloc(2 * 1024 * 1024, 0x2a)));
+    const content = countingContent(file);
+    assert.equal((await outcome('image', content)).outcome, 'ok:png');
+    assert.ok(content.bytesRead <= 2 * 4096, `${content.bytesRead} bytes read`);
+  });
+
+  it('refuses a PNG whose chunks end, or stop being chunks, before IDAT', async () => {
+    const cases: Array<[Buffer, string]> = [
+      [
+        Buffer.concat([png.subarray(0, 33), png.subarray(png.length - 12)]),
+        'it ends (IEND) at byte 33, before any image data (IDAT)',
+      ],
+      [
+        withChunk(pngChunk('tEXt', Buffer.alloc(100))).subarray(0, 100),
+        'it ends at byte 100, before its image data (IDAT)',
+      ],
+      [
+        withChunk(Buffer.from('0000000a\x00\x01\x02\x03', 'latin1')),
+        'byte 33 should start a chunk but its type is not four letters',
+      ],
+    ];
+    for (const [file, reason] of cases) {
+      const { error } = await outcome('image', bufferContent(file));
+      assert.equal(error?.message, `this PNG file cannot be read: ${reason}`);
+    }
+  });
+});
+
+describe('JPEG-LS', () => {
+  const jpegLs = readFileSync(join(EDGE_DIR, 'ffmpeg-jpeg-ls.jpg'));
+
+  it('names JPEG-LS (SOF55) as another format, not a damaged JPEG', async () => {
+    for (const type of ['image', 'thumb'] as const) {
+      const { outcome: got, error } = await outcome(type, bufferContent(jpegLs));
+      assert.equal(got, 'unsupported-format');
+      assert.match(error?.message ?? '', /^this is a JPEG-LS image; /);
+    }
+  });
+
+  it('finds SOF55 behind 80 KB of EXIF and ICC segments', async () => {
+    const file = withJpegSegments(jpegLs, [exifSegment(60_000), ...iccSegments(20_000)]);
+    const { error } = await outcome('image', bufferContent(file));
+    assert.equal(error?.message, 'this is a JPEG-LS image; image accepts PNG, JPEG or GIF');
+  });
+});
+
+describe('MP3 after junk', () => {
+  const spec: Mp3FrameSpec = { version: 1, sampleRate: 44100, bitrateKbps: 128 };
+  const frames = mp3Frames(200, (i) => ({ ...spec, padding: i % 3 === 0 }));
+  /** Random junk with a frame-header look-alike every 37 bytes, none followed by a second frame. */
+  function junk(length: number): Buffer {
+    const bytes = randomBytes(length, seededRandom(length));
+    for (let i = 5; i + 4 < length; i += 37) bytes.set([0xff, 0xfb, 0x90, 0x44], i);
+    return bytes;
+  }
+
+  it('takes junk before the first frame, as decoders skip it, and counts the frames exactly', async () => {
+    for (const bytes of [500, 3000, 40_000, 64 * 1024 - 1]) {
+      const file = Buffer.concat([junk(bytes), frames]);
+      const { outcome: got, result, error } = await outcome('voice', bufferContent(file));
+      assert.equal(got, 'ok:mp3', `${bytes} bytes of junk: ${error?.message}`);
+      assert.equal(result?.durationMs, Math.round(200 * mp3FrameMs(spec)));
+    }
+  });
+
+  it('looks no further than 64 KiB, and refuses what is not MPEG audio', async () => {
+    const tooFar = Buffer.concat([junk(64 * 1024 + 1), frames]);
+    assert.equal((await outcome('voice', bufferContent(tooFar))).outcome, 'unsupported-format');
+    const garbage = [
+      junk(100_000),
+      randomBytes(9000, seededRandom(7)),
+      Buffer.concat([junk(3000), mp3Frames(3, spec)]),
+    ];
+    for (const file of garbage) {
+      const { error } = await outcome('voice', bufferContent(file));
+      assert.equal(error?.reason, 'unsupported-format');
+      assert.match(error.message, /^this is not a media format Weixin knows/);
+    }
   });
 });
 

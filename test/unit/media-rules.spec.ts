@@ -11,7 +11,7 @@ import { bufferContent, type MediaContent } from '../../lib/media-rules/media-co
 import { MEDIA_TYPES } from '../../lib/media-rules/media-limits';
 import { mediaOutcome as outcome } from '../support/media-outcome';
 import { mediaFixture } from '../support/paths';
-import { amrFile, jpegSegment, mp3Frames, withJpegSegments } from '../support/media-builders';
+import { amrFile, ftypBox, jpegSegment, mp3Frames, withJpegSegments } from '../support/media-builders';
 
 interface Manifest {
   files: Record<string, Partial<Record<MediaType, string>> & { durationMs?: number }>;
@@ -221,6 +221,8 @@ describe('detectFormat', () => {
       [Buffer.from(`${EBML_HEADER}4282847765626d`, 'hex'), 'a WebM video'],
       [Buffer.from(`${EBML_HEADER}4282886d6174726f736b61`, 'hex'), 'a Matroska (MKV) video'],
       [Buffer.from('0000001466747970717420200000000071742020', 'hex'), 'a QuickTime movie (MOV)'],
+      [ftypBox('3gp6', ['3gp6', 'isom', 'iso2', 'avc1']), 'a 3GP video'],
+      [ftypBox('M4A\0', ['M4A ', 'isom', 'iso2']), 'M4A (AAC) audio'],
       ['%PDF-1.7\n', 'a PDF document'],
       ['PK\x03\x04\x14\x00', 'a ZIP archive (or a document packed as one, like DOCX or APK)'],
       ['\x7fELF\x02\x01', 'an ELF executable'],
@@ -235,6 +237,12 @@ describe('detectFormat', () => {
       assert.equal(detectFormat(bytes).label, label, JSON.stringify(head));
       assert.equal(detectFormat(bytes).format, undefined);
     }
+  });
+
+  it('names MP3 after junk when a run of frames follows it in the head', () => {
+    const junk = Buffer.from('not a tag, not audio: a download leftover\n'.repeat(20), 'latin1');
+    assert.equal(detectFormat(Buffer.concat([junk, mp3Frames(8)]).subarray(0, 4096)).format, 'mp3');
+    assert.equal(detectFormat(Buffer.concat([junk, mp3Frames(3)])).label, 'text');
   });
 
   it('answers no label for bytes it cannot name', () => {
