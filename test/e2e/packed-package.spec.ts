@@ -1,28 +1,13 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { installApp, packPackage, REQUIRED_PEERS, run, TSC } from '../support/packed-app';
 import { mediaFixture, REPO_ROOT } from '../support/paths';
 
 const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
-const TSC = join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
-/** The required peers only, at the versions this repository develops against (so npm finds them in its cache). */
-const REQUIRED_PEERS = ['@nestjs/common', '@nestjs/core', 'reflect-metadata', 'rxjs', '@types/node'];
-
-function installedVersion(name: string): string {
-  return JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
-}
-
-function run(command: string, args: string[], cwd: string): string {
-  return execFileSync(command, args, {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 120_000,
-  });
-}
 
 /** A newcomer's app: strict TypeScript, skipLibCheck false, the package from its tarball, no optional peer. */
 const APP_TSCONFIG = {
@@ -93,28 +78,9 @@ describe('the packed package in a new app', () => {
 
   before(() => {
     work = mkdtempSync(join(tmpdir(), 'packed-package-'));
-    // Build and pack from a copy, so the repository's dist/ and tree stay as they are.
-    const pkg = join(work, 'package');
-    run(
-      process.execPath,
-      [TSC, '-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')],
-      REPO_ROOT,
-    );
-    for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']) {
-      cpSync(join(REPO_ROOT, file), join(pkg, file));
-    }
-    const tarball = join(work, run('npm', ['pack', '--silent', '--pack-destination', work], pkg).trim());
     app = join(work, 'app');
-    mkdirSync(join(app, 'src'), { recursive: true });
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'newcomer-app', private: true }));
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(APP_TSCONFIG, null, 2));
+    installApp(app, packPackage(work), APP_TSCONFIG, REQUIRED_PEERS);
     writeFileSync(join(app, 'src/main.ts'), APP_MAIN);
-    const peers = REQUIRED_PEERS.map((name) => `${name}@${installedVersion(name)}`);
-    run(
-      'npm',
-      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball, ...peers],
-      app,
-    );
   });
   after(() => {
     if (fake?.exitCode === null) fake.kill();
