@@ -4,7 +4,7 @@ import { createSampleApp } from './sample-app';
 
 /**
  * `npm run sample`: the sample Official Account backend. Settings come from the environment, or from a
- * `.env` file in the working directory; see the README's "Run the sample".
+ * `.env` file in the working directory; see docs/sample.md.
  */
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
