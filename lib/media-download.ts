@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { MediaFitError } from './errors/media-fit.error';
 import { WeixinApiError } from './errors/weixin-api.error';
 import { WeixinErrorCode } from './errors/weixin-error-codes';
+import { WeixinNetworkError } from './errors/weixin-network.error';
 import type { DownloadedMedia, DownloadedMediaStream } from './interfaces';
 import { formatBytes } from './media-rules/media-limits';
 import { WeixinApiClient } from './weixin-api.client';
@@ -13,6 +14,7 @@ const MEDIA_ID_PATTERN = /^[\w-]{1,256}$/;
 /**
  * Downloads one media item from `path` (media/get or media/get/jssdk): a stream with its content type
  * and filename, or a video's URL. The stream ends on `signal` or after `idleMs` without a byte.
+ * `contentLength` is set only when it counts the stream's bytes (not for an answer that came compressed).
  */
 export async function fetchMedia(
   client: WeixinApiClient,
@@ -44,8 +46,18 @@ export async function fetchMedia(
       path,
     );
   }
-  const contentType = String(response.headers['content-type'] ?? 'application/octet-stream');
+  if (response.status !== 200) {
+    // A 206 (or any other success) is not the whole file, whatever its Content-Range says.
+    body.destroy();
+    throw new WeixinNetworkError(
+      `Weixin answered HTTP ${response.status} for ${path}, not a whole file`,
+      path,
+      response.status,
+    );
+  }
+  // The transport kept a Content-Length only where it counts the bytes of `body` (content-encoding.ts).
   const length = Number(response.headers['content-length']);
+  const contentType = String(response.headers['content-type'] ?? 'application/octet-stream');
   return {
     kind: 'file',
     mediaId,

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
 import type { ResolvedWeixinMediaOptions } from '../interfaces/resolved-weixin-media-options.interface';
+import { askUndecoded, decodeStreamedAnswer } from './content-encoding';
 
 /** The most of an error body we read from a streamed download: Weixin's JSON errors are tiny. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -39,6 +40,7 @@ export function createWeixinAxios(
     httpAgent: new HttpAgent(agentOptions),
     httpsAgent: new HttpsAgent(agentOptions),
   });
+  instance.interceptors.request.use(askUndecoded);
   instance.interceptors.response.use(mapWeixinResponse, mapWeixinFailure);
   return instance;
 }
@@ -47,9 +49,10 @@ async function mapWeixinResponse(response: AxiosResponse): Promise<AxiosResponse
   const path = apiPath(response.config);
   const contentType = String(response.headers['content-type'] ?? '');
   if (response.config.responseType === 'stream') {
+    decodeStreamedAnswer(response as AxiosResponse<Readable>, path);
     if (/json|text/i.test(contentType) || response.status >= 400) {
       // Weixin answers download errors as JSON with status 200: read it before trusting the body.
-      response.data = parseJson(await readCapped(response.data as Readable, MAX_ERROR_BODY_BYTES));
+      response.data = parseJson(await readCapped(response.data as Readable, MAX_ERROR_BODY_BYTES, path));
     }
   }
   if (response.status >= 400) {
@@ -87,16 +90,22 @@ function apiPath(config: InternalAxiosRequestConfig | undefined): string {
   return (config?.url ?? '').split('?')[0];
 }
 
-async function readCapped(stream: Readable, maxBytes: number): Promise<string> {
+async function readCapped(stream: Readable, maxBytes: number, path: string): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of stream) {
-    chunks.push(chunk as Buffer);
-    total += (chunk as Buffer).length;
-    if (total >= maxBytes) {
-      stream.destroy();
-      break;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      total += (chunk as Buffer).length;
+      if (total >= maxBytes) {
+        stream.destroy();
+        break;
+      }
     }
+  } catch (error) {
+    // A reset, or a body that does not decode: never the raw stream error.
+    const code = (error as NodeJS.ErrnoException).code ?? 'ECONNRESET';
+    throw new WeixinNetworkError(`the answer from ${path} broke off: ${code}`, path, undefined, code);
   }
   return Buffer.concat(chunks).toString('utf8');
 }

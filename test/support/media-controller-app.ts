@@ -13,8 +13,7 @@ import {
   type WeixinMediaControllerOptions,
   type WeixinMediaModuleOptions,
 } from '../../lib';
-import type { FakeWeixinServer } from '../../lib/testing';
-import { optionsFor } from './testing-module';
+import { optionsFor, type WeixinEndpoint } from './testing-module';
 
 export interface ControllerAppOptions {
   controller?: WeixinMediaControllerOptions | false;
@@ -67,10 +66,10 @@ export interface ControllerApp {
 
 /**
  * A real Nest application listening on 127.0.0.1 with `WeixinMediaModule` (controller mounted) pointed at
- * the fake Weixin server; the upload interceptor writes into a fresh temp directory.
+ * the fake Weixin server (or a stand-in); the upload interceptor writes into a fresh temp directory.
  */
 export async function startControllerApp(
-  fake: FakeWeixinServer,
+  fake: WeixinEndpoint,
   options: ControllerAppOptions = {},
 ): Promise<ControllerApp> {
   const uploadDir = mkdtempSync(join(tmpdir(), 'weixin-media-ctrl-'));

@@ -8,16 +8,19 @@ export interface MediaTestContext {
   close(): Promise<void>;
 }
 
+/** Where a module finds Weixin: the fake, or a test's own stand-in server with the same three fields. */
+export type WeixinEndpoint = Pick<FakeWeixinServer, 'appId' | 'appSecret' | 'baseUrl'>;
+
 /** The options that point `WeixinMediaModule` at the fake: its default account and its address. */
 export function optionsFor(
-  fake: FakeWeixinServer,
+  fake: WeixinEndpoint,
 ): Required<Pick<WeixinMediaModuleOptions, 'appId' | 'appSecret' | 'apiBaseUrl'>> {
   return { appId: fake.appId, appSecret: fake.appSecret, apiBaseUrl: fake.baseUrl };
 }
 
 /** A real Nest testing module with `WeixinMediaModule` pointed at the fake Weixin server; fast retries. */
 export async function createMediaTestingModule(
-  fake: FakeWeixinServer,
+  fake: WeixinEndpoint,
   options: WeixinMediaModuleOptions = {},
 ): Promise<MediaTestContext> {
   const moduleRef = await Test.createTestingModule({
