@@ -26,6 +26,7 @@ export { UnknownAccountError } from './errors/unknown-account.error';
 export { WeixinApiError } from './errors/weixin-api.error';
 export { WeixinMediaOptionsError } from './errors/weixin-media-options.error';
 export { WeixinNetworkError } from './errors/weixin-network.error';
+export { WeixinDownloadTooLargeError } from './errors/weixin-download-too-large.error';
 export { WeixinStoreError } from './errors/weixin-store.error';
 export {
   WeixinErrorCode,

@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
 import { MediaFitError } from './errors/media-fit.error';
 import { WeixinApiError } from './errors/weixin-api.error';
+import { WeixinDownloadTooLargeError } from './errors/weixin-download-too-large.error';
 import { WeixinErrorCode } from './errors/weixin-error-codes';
 import { WeixinNetworkError } from './errors/weixin-network.error';
 import type { DownloadedMedia, DownloadedMediaStream } from './interfaces';
-import { formatBytes } from './media-rules/media-limits';
+import { formatBytes, MAX_MEDIA_BYTES } from './media-rules/media-limits';
 import { WeixinApiClient } from './weixin-api.client';
 import { dispositionFilename } from './weixin-api/content-disposition';
 import { watchDownload } from './weixin-api/download-watchdog';
@@ -13,7 +14,8 @@ const MEDIA_ID_PATTERN = /^[\w-]{1,256}$/;
 
 /**
  * Downloads one media item from `path` (media/get or media/get/jssdk): a stream with its content type
- * and filename, or a video's URL. The stream ends on `signal` or after `idleMs` without a byte.
+ * and filename, or a video's URL. The stream ends on `signal` or after `idleMs` without a byte, and fails
+ * with `WeixinDownloadTooLargeError` before it passes on more than the largest media Weixin serves.
  * `contentLength` is set only when it counts the stream's bytes (not for an answer that came compressed).
  */
 export async function fetchMedia(
@@ -57,6 +59,10 @@ export async function fetchMedia(
   }
   // The transport kept a Content-Length only where it counts the bytes of `body` (content-encoding.ts).
   const length = Number(response.headers['content-length']);
+  if (length > MAX_MEDIA_BYTES) {
+    body.destroy();
+    throw new WeixinDownloadTooLargeError(path, MAX_MEDIA_BYTES, length, true);
+  }
   const contentType = String(response.headers['content-type'] ?? 'application/octet-stream');
   return {
     kind: 'file',
@@ -64,7 +70,7 @@ export async function fetchMedia(
     contentType,
     filename: dispositionFilename(response.headers['content-disposition'] as string | undefined, mediaId),
     contentLength: Number.isFinite(length) ? length : undefined,
-    stream: watchDownload(body, { idleMs, path, signal }),
+    stream: watchDownload(body, { idleMs, maxBytes: MAX_MEDIA_BYTES, path, signal }),
   };
 }
 

@@ -23,6 +23,7 @@ import { MediaSourceError } from '../errors/media-source.error';
 import { MediaValidationError } from '../errors/media-validation.error';
 import { UnknownAccountError } from '../errors/unknown-account.error';
 import { WeixinApiError } from '../errors/weixin-api.error';
+import { WeixinDownloadTooLargeError } from '../errors/weixin-download-too-large.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
 import { WeixinErrorCode } from '../errors/weixin-error-codes';
 
@@ -178,6 +179,9 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
   /** Says what went wrong with the call to Weixin without internals (addresses, stacks). */
   protected networkErrorMessage(error: WeixinNetworkError): string {
     if (error.timedOut) return 'Weixin did not answer in time; try again later';
+    if (error instanceof WeixinDownloadTooLargeError) {
+      return `the media from Weixin is larger than ${error.limit} bytes, the largest media Weixin serves`;
+    }
     const detail = error.status ? `HTTP ${error.status}` : (error.code ?? 'no answer');
     return `Weixin could not be reached (${detail}); try again later`;
   }

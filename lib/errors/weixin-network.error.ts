@@ -2,7 +2,7 @@ import { redactSecrets } from './secret-redaction';
 
 /** A call to Weixin failed below the API: no answer, a reset, a timeout or an HTTP error status. */
 export class WeixinNetworkError extends Error {
-  override readonly name = 'WeixinNetworkError';
+  override readonly name: string = 'WeixinNetworkError';
 
   constructor(
     message: string,
@@ -10,7 +10,10 @@ export class WeixinNetworkError extends Error {
     readonly path: string,
     /** The HTTP status when Weixin's front end answered one. */
     readonly status?: number,
-    /** The system error code, e.g. `ECONNRESET`, or `ETIMEDOUT` for our own timeout. */
+    /**
+     * The system error code, e.g. `ECONNRESET`, `ETIMEDOUT` for our own timeout, or `ERR_DOWNLOAD_TOO_LARGE`
+     * (`WeixinDownloadTooLargeError`).
+     */
     readonly code?: string,
   ) {
     super(redactSecrets(message));

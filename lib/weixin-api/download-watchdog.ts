@@ -1,10 +1,13 @@
 import { Transform, type Readable } from 'node:stream';
+import { WeixinDownloadTooLargeError } from '../errors/weixin-download-too-large.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
 import { abortReason } from './retry-policy';
 
 export interface DownloadWatchOptions {
   /** No byte moved for this long (Weixin stopped sending, or the reader stopped reading): stalled. */
   idleMs: number;
+  /** The most bytes passed on: the chunk that would pass it fails the stream instead. */
+  maxBytes: number;
   /** The API path, for error messages. */
   path: string;
   /** The caller's signal: aborting it destroys the download at any point of the body. */
@@ -14,14 +17,24 @@ export interface DownloadWatchOptions {
 /**
  * The stream a caller gets for a download body. The per-try timeout ends with the headers; this keeps
  * the body from holding its socket forever: it is destroyed, the socket with it, when `signal` aborts,
- * when no byte moved for `idleMs` (a stalled Weixin, or a reader that walked away), or when the caller
+ * when no byte moved for `idleMs` (a stalled Weixin, or a reader that walked away), when more than
+ * `maxBytes` came (counted as decoded: a small gzip answer may inflate to any size), or when the caller
  * destroys it. A stream nobody listens to is closed without an error, which would crash the app.
  */
-export function watchDownload(body: Readable, { idleMs, path, signal }: DownloadWatchOptions): Readable {
+export function watchDownload(
+  body: Readable,
+  { idleMs, maxBytes, path, signal }: DownloadWatchOptions,
+): Readable {
   let lastMoved = Date.now();
+  let received = 0;
   const watched = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       lastMoved = Date.now();
+      received += chunk.length;
+      if (received > maxBytes) {
+        stop(new WeixinDownloadTooLargeError(path, maxBytes, received));
+        return callback();
+      }
       callback(null, chunk);
     },
   });

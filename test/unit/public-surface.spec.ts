@@ -30,6 +30,7 @@ const ENTRY = [
   'WEIXIN_ERROR_CODES',
   'WEIXIN_MEDIA_MODULE_OPTIONS',
   'WeixinApiError',
+  'WeixinDownloadTooLargeError',
   'WeixinErrorCode',
   'WeixinMediaExceptionFilter',
   'WeixinMediaFileValidator',
