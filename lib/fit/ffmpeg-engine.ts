@@ -41,7 +41,7 @@ export async function findFfmpeg(
     if (path === undefined) continue;
     const run = await describeFfmpeg(path, foundBy, env);
     if ('engine' in run) return run;
-    return { problem: `${foundBy} "${path}" does not run (${run.failure}); fix it or unset it` };
+    return { problem: `${foundBy} "${path}" does not run (${run.failure})${await cure(foundBy, env)}` };
   }
   const onPath = await describeFfmpeg('ffmpeg', 'PATH', env);
   if ('engine' in onPath) return onPath;
@@ -52,6 +52,21 @@ export async function findFfmpeg(
     return { problem: `@ffmpeg-installer/ffmpeg's binary "${installed}" does not run (${run.failure})` };
   }
   return { problem: `ffmpeg was not found: ${INSTALL_FFMPEG}` };
+}
+
+/**
+ * What to do about a chosen ffmpeg that does not run: unset it for the one found without it, or, when
+ * there is none, install one (the chosen path often names an ffmpeg that was never installed here).
+ */
+async function cure(foundBy: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const without = await findFfmpeg(undefined, foundBy === 'FFMPEG_PATH' ? { ...env, FFMPEG_PATH: '' } : env);
+  if (without.engine) {
+    return `; fix it, or unset it to use ${without.engine.path} (from ${without.engine.foundBy})`;
+  }
+  return (
+    ', and no other ffmpeg runs here: install ffmpeg (apt-get install ffmpeg, brew install ffmpeg) or the ' +
+    `optional package @ffmpeg-installer/ffmpeg, then point ${foundBy} at it or unset it`
+  );
 }
 
 /** Memoised discovery: one search per explicit path and environment for the life of the process. */

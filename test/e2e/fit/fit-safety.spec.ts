@@ -202,6 +202,30 @@ describe('fit: hostile input, limits, abort and engines', () => {
     assert.match(none.problem!, /apt-get install ffmpeg.*@ffmpeg-installer\/ffmpeg.*fit\.ffmpegPath/);
   });
 
+  it('an explicit ffmpeg that does not run names the cure: the ffmpeg found without it, or what to install', async () => {
+    const emptyPath = media.path('no-ffmpeg');
+    mkdirSync(emptyPath);
+    const alone = await findFfmpeg('/nonexistent/ffmpeg', { PATH: emptyPath });
+    assert.equal(alone.engine, undefined);
+    assert.match(
+      alone.problem!,
+      /^fit\.ffmpegPath "\/nonexistent\/ffmpeg" does not run \(ENOENT\), and no other ffmpeg runs here: install ffmpeg \(apt-get install ffmpeg, brew install ffmpeg\) or the optional package @ffmpeg-installer\/ffmpeg, then point fit\.ffmpegPath at it or unset it$/,
+    );
+    const envAlone = await findFfmpeg(undefined, { PATH: emptyPath, FFMPEG_PATH: '/nonexistent/ffmpeg' });
+    assert.match(
+      envAlone.problem!,
+      /^FFMPEG_PATH .* install ffmpeg .*then point FFMPEG_PATH at it or unset it$/,
+    );
+    const bin = media.path('bin-beside');
+    mkdirSync(bin);
+    symlinkSync('/usr/bin/ffmpeg', `${bin}/ffmpeg`);
+    const beside = await findFfmpeg('/nonexistent/ffmpeg', { PATH: bin });
+    assert.match(
+      beside.problem!,
+      /does not run \(ENOENT\); fix it, or unset it to use ffmpeg \(from PATH\)$/,
+    );
+  });
+
   it('finds ffmpeg as fit.ffmpegPath, then FFMPEG_PATH, then PATH, and lists its encoders', async () => {
     const bin = media.path('bin');
     mkdirSync(bin);
