@@ -10,16 +10,17 @@ const PROBE_TIMEOUT_MS = 30_000;
 
 /**
  * Reads a source's container, duration and first audio and video streams from ffmpeg's description of
- * its input (`ffmpeg -i` with no output: headers only, nothing decoded).
+ * its input (`ffmpeg -i` with no output: headers, and at most a first frame within `maxPixels`).
  */
 export async function probeMedia(
   engine: FfmpegEngine,
   path: string,
   type: MediaType,
+  maxPixels: number,
   signal?: AbortSignal,
 ): Promise<ProbedMedia> {
   const { stderr } = await runFfmpeg(engine.path, {
-    args: [...safeInput(path)],
+    args: safeInput(path, maxPixels),
     type,
     timeoutMs: PROBE_TIMEOUT_MS,
     signal,
@@ -42,15 +43,15 @@ export async function measureDuration(
   engine: FfmpegEngine,
   path: string,
   type: MediaType,
-  timeoutMs: number,
+  limits: { timeoutMs: number; maxPixels: number },
   signal?: AbortSignal,
 ): Promise<number | undefined> {
   let seconds: number | undefined;
   const stream = type === 'voice' ? ['-map', '0:a:0'] : ['-map', '0:v:0'];
   await runFfmpeg(engine.path, {
-    args: [...safeInput(path), ...stream, '-f', 'null', '-'],
+    args: [...safeInput(path, limits.maxPixels), ...stream, '-f', 'null', '-'],
     type,
-    timeoutMs,
+    timeoutMs: limits.timeoutMs,
     signal,
     onProgress: (done) => (seconds = done),
   });

@@ -34,9 +34,16 @@ export const ALLOWED_DEMUXERS = [
   'gif',
 ].join(',');
 
-/** Input options that keep ffmpeg on the local file it is given. */
-export function safeInput(path: string): string[] {
-  return ['-protocol_whitelist', 'file,pipe', '-format_whitelist', ALLOWED_DEMUXERS, '-i', `file:${path}`];
+/**
+ * Input options that keep ffmpeg on the local file it is given, and its decoders within `fit.maxInputPixels`:
+ * `-max_pixels` refuses a larger frame before allocating it, even while ffmpeg only describes its input (that
+ * decodes an H.264 stream's first frame) and for a frame that grows in the middle of a stream.
+ */
+export function safeInput(path: string, maxPixels: number): string[] {
+  return [
+    ...['-max_pixels', String(maxPixels), '-protocol_whitelist', 'file,pipe'],
+    ...['-format_whitelist', ALLOWED_DEMUXERS, '-i', `file:${path}`],
+  ];
 }
 
 export interface FfmpegRun {

@@ -2,6 +2,7 @@ import { MediaFitError } from '../errors/media-fit.error';
 import { MediaValidationError } from '../errors/media-validation.error';
 import type { MediaType } from '../interfaces/media.interface';
 import { formatBytes, MEDIA_RULES } from '../media-rules/media-limits';
+import { assertFramePixels } from './pixel-limit';
 import type { SharpFactory, SharpImage as Sharp } from './sharp-engine';
 
 /** Raster formats sharp decodes here; SVG and PDF are refused (they can name other files, and render slowly). */
@@ -56,9 +57,7 @@ export async function readImageHeader(
       { type },
     );
   }
-  if (width * height > maxInputPixels) {
-    throw tooManyPixels(type, width, height, maxInputPixels);
-  }
+  assertFramePixels(type, { width, height }, maxInputPixels);
   // Orientations 5 to 8 turn the picture a quarter: the shown width is the stored height.
   const turned = (metadata.orientation ?? 1) >= 5;
   return {
@@ -67,16 +66,6 @@ export async function readImageHeader(
     height: turned ? width : height,
     hasAlpha: metadata.hasAlpha === true,
   };
-}
-
-export function tooManyPixels(type: MediaType, width: number, height: number, limit: number): MediaFitError {
-  const megapixels = (pixels: number) => `${+(pixels / 1e6).toFixed(1)} megapixels`;
-  return new MediaFitError(
-    'input-too-large',
-    `this ${type} source is ${width}×${height} (${megapixels(width * height)}); fit decodes at most ` +
-      `${megapixels(limit)} (fit.maxInputPixels)`,
-    { type, limit, actual: width * height },
-  );
 }
 
 /**

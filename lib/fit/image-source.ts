@@ -4,7 +4,8 @@ import type { MediaType } from '../interfaces/media.interface';
 import type { FfmpegDiscovery } from './ffmpeg-engine';
 import { probeMedia } from './ffmpeg-probe';
 import { lastMessage, runFfmpeg, safeInput } from './ffmpeg-runner';
-import { fitImage, fitThumb, readImageHeader, tooManyPixels, type ImageFitResult } from './image-fit';
+import { fitImage, fitThumb, readImageHeader, type ImageFitResult } from './image-fit';
+import { assertFramePixels } from './pixel-limit';
 import { requireSharp } from './sharp-engine';
 
 export interface ImageSourceRun {
@@ -43,16 +44,19 @@ export async function fitImageSource(
 async function decodeWithFfmpeg(run: ImageSourceRun, refusal: MediaFitError): Promise<string> {
   const { engine } = await run.ffmpeg();
   if (!engine) throw refusal;
-  const probed = await probeMedia(engine, run.source, run.type, run.signal).catch(() => undefined);
+  const probed = await probeMedia(engine, run.source, run.type, run.maxInputPixels, run.signal).catch(
+    () => undefined,
+  );
   const video = probed?.video;
   // Only still-image demuxers: a video handed in as an image stays refused.
   if (!video || !probed.container.endsWith('_pipe')) throw refusal;
-  if (video.width * video.height > run.maxInputPixels) {
-    throw tooManyPixels(run.type, video.width, video.height, run.maxInputPixels);
-  }
+  assertFramePixels(run.type, video, run.maxInputPixels);
   const output = join(run.workDir, 'decoded.png');
   const { exitCode, stderr } = await runFfmpeg(engine.path, {
-    args: [...safeInput(run.source), '-frames:v', '1', '-c:v', 'png', '-f', 'image2', '-y', `file:${output}`],
+    args: [
+      ...safeInput(run.source, run.maxInputPixels),
+      ...['-frames:v', '1', '-c:v', 'png', '-f', 'image2', '-y', `file:${output}`],
+    ],
     type: run.type,
     timeoutMs: run.timeoutMs,
     signal: run.signal,

@@ -162,7 +162,13 @@ export class MediaFitter {
     const ffmpeg = await this.findFfmpeg();
     if (!ffmpeg.engine) return false;
     return this.inWorkspace(content, undefined, async (path) => {
-      const probed = await probeMedia(ffmpeg.engine!, path, 'video', request.signal).catch(() => undefined);
+      const probed = await probeMedia(
+        ffmpeg.engine!,
+        path,
+        'video',
+        this.maxInputPixels,
+        request.signal,
+      ).catch(() => undefined);
       return probed?.video !== undefined && probed.video.codec !== 'h264';
     });
   }
@@ -190,12 +196,16 @@ export class MediaFitter {
         return { data: image.data, from: sourceFormatName(head, image.engineFormat) };
       }
       const engine = requireEncoders(await this.findFfmpeg(), FFMPEG_ENCODERS[type], `fitting ${type}`);
-      const run = { engine, source, workDir, timeoutMs: this.timeoutMs, signal, onProgress };
+      const { timeoutMs, maxInputPixels } = this;
+      const run = { engine, source, workDir, timeoutMs, maxInputPixels, signal, onProgress };
       // Voice is converted in one run that describes its input on the way; video needs the duration first.
       const media =
         type === 'voice'
           ? await fitVoice({ ...run, trim: request.trim === true })
-          : await fitVideo({ ...run, probed: await probeMedia(engine, source, type, signal) });
+          : await fitVideo({
+              ...run,
+              probed: await probeMedia(engine, source, type, maxInputPixels, signal),
+            });
       const seconds = media.source?.durationSeconds;
       return {
         data: media.data,

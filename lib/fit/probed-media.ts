@@ -32,7 +32,11 @@ export function parseProbe(stderr: string): ProbedMedia | undefined {
   }
   const video = /Stream #0:\d+.*?: Video: (\w+)[^\n]*/.exec(stderr);
   if (video) {
-    const size = /, (\d{1,6})x(\d{1,6})/.exec(video[0]);
+    // A frame over `-max_pixels` is described without a size when only decoding it would tell (PNG in
+    // Matroska); the refusal names it.
+    const size =
+      /, (\d{1,6})x(\d{1,6})/.exec(video[0]) ??
+      /Picture size (\d{1,6})x(\d{1,6}) exceeds specified max pixel count/.exec(stderr);
     // A display matrix turns portrait phone video; ffmpeg applies it when it converts.
     const rotation = /rotation of (-?[\d.]+) degrees/.exec(stderr.slice(video.index));
     if (size) {

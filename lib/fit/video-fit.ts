@@ -5,6 +5,7 @@ import { MEDIA_RULES } from '../media-rules/media-limits';
 import type { FfmpegEngine } from './ffmpeg-engine';
 import { displayedSize, measureDuration, type ProbedMedia } from './ffmpeg-probe';
 import { lastMessage, runFfmpeg, safeInput } from './ffmpeg-runner';
+import { assertFramePixels } from './pixel-limit';
 
 export interface VideoFitRun {
   engine: FfmpegEngine;
@@ -12,6 +13,7 @@ export interface VideoFitRun {
   workDir: string;
   probed: ProbedMedia;
   timeoutMs: number;
+  maxInputPixels: number;
   signal?: AbortSignal;
   onProgress?: (seconds: number, total: number) => void;
 }
@@ -44,9 +46,12 @@ export async function fitVideo(
   if (!video) {
     throw new MediaFitError('unsupported-input', 'this video source has no video stream', { type: 'video' });
   }
+  // From the stream's header, before any run decodes it (a 400 KB MKV can hold a 12000×12000 frame).
+  assertFramePixels('video', video, run.maxInputPixels);
+  const limits = { timeoutMs: run.timeoutMs, maxPixels: run.maxInputPixels };
   let seconds = run.probed.durationSeconds;
   if (seconds === undefined || !(seconds > 0)) {
-    seconds = await measureDuration(run.engine, run.source, 'video', run.timeoutMs, run.signal);
+    seconds = await measureDuration(run.engine, run.source, 'video', limits, run.signal);
   }
   if (seconds === undefined || !(seconds > 0)) {
     throw new MediaFitError('unsupported-input', 'this video source has no frames ffmpeg can decode', {
@@ -61,7 +66,7 @@ export async function fitVideo(
     const width = Math.min(displayedSize(video).width, widthFor(plan.videoKbps));
     const { exitCode, stderr } = await runFfmpeg(run.engine.path, {
       args: [
-        ...safeInput(run.source),
+        ...safeInput(run.source, run.maxInputPixels),
         ...['-map', '0:v:0', ...(audio ? ['-map', '0:a:0'] : []), '-sn', '-dn', '-map_metadata', '-1'],
         // Even dimensions (4:2:0 needs them), the height following the width's scale.
         ...['-vf', `scale=w='trunc(min(${width},iw)/2)*2':h=-2`, '-pix_fmt', 'yuv420p'],

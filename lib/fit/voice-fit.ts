@@ -15,6 +15,8 @@ export interface VoiceFitRun {
   workDir: string;
   trim: boolean;
   timeoutMs: number;
+  /** Bounds the frames ffmpeg decodes while describing the input (a video or cover art beside the audio). */
+  maxInputPixels: number;
   signal?: AbortSignal;
   onProgress?: (seconds: number, total: number) => void;
 }
@@ -51,7 +53,7 @@ export async function fitVoice(run: VoiceFitRun): Promise<FittedVoice> {
   const signal = run.signal ? AbortSignal.any([run.signal, controller.signal]) : controller.signal;
   const result = await runFfmpeg(run.engine.path, {
     args: [
-      ...safeInput(run.source),
+      ...safeInput(run.source, run.maxInputPixels),
       ...['-t', capSeconds.toFixed(3), '-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1'],
       ...['-ac', '1', '-ar', String(SAMPLE_RATE), '-c:a', 'libmp3lame', '-b:a', `${BITRATE_KBPS}k`],
       ...['-f', 'mp3', '-y', `file:${output}`],

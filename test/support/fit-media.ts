@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -47,6 +47,90 @@ export class FitMediaDir {
 
   close(): void {
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface RecordedRun {
+  pid: number;
+  args: string;
+  /** Whether it has ended (it may also have been killed while held). */
+  ended: boolean;
+}
+
+/**
+ * An `fit.ffmpegPath` that is a shell script: it logs each run's start (pid, arguments) and end to a file,
+ * then runs the system's ffmpeg. `hold()` makes new runs wait (after logging their start, before starting
+ * ffmpeg) until `release()`, so a spec can act while a run is certainly in flight; a held run that is
+ * killed ends without ever starting ffmpeg. `ffmpeg -encoders` (the engine's discovery) is never held.
+ */
+export class RecordedFfmpeg {
+  readonly path: string;
+  private readonly log: string;
+  private readonly holdFile: string;
+
+  constructor(media: FitMediaDir, name = 'recorded-ffmpeg') {
+    this.path = media.path(name);
+    this.log = media.path(`${name}.log`);
+    this.holdFile = media.path(`${name}.hold`);
+    writeFileSync(this.log, '');
+    writeFileSync(
+      this.path,
+      [
+        '#!/bin/sh',
+        `echo "start $$ $*" >> '${this.log}'`,
+        `case "$*" in *-encoders*) ;; *) while [ -e '${this.holdFile}' ]; do sleep 0.01; done ;; esac`,
+        'ffmpeg "$@"',
+        'status=$?',
+        `echo "end $$" >> '${this.log}'`,
+        'exit $status',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+  }
+
+  hold(): void {
+    writeFileSync(this.holdFile, '');
+  }
+
+  release(): void {
+    rmSync(this.holdFile, { force: true });
+  }
+
+  /** Every run so far, in the order they started. */
+  runs(): RecordedRun[] {
+    const runs = new Map<number, RecordedRun>();
+    for (const line of this.lines()) {
+      const [event, pid, ...args] = line.split(' ');
+      if (event === 'start') runs.set(Number(pid), { pid: Number(pid), args: args.join(' '), ended: false });
+      else runs.get(Number(pid))!.ended = true;
+    }
+    return [...runs.values()];
+  }
+
+  /** The most runs that were in flight at one moment (ffmpeg, or the script holding before it). */
+  mostAtOnce(): number {
+    let running = 0;
+    let most = 0;
+    for (const line of this.lines()) {
+      running += line.startsWith('start ') ? 1 : -1;
+      most = Math.max(most, running);
+    }
+    return most;
+  }
+
+  /** Waits until `count` runs besides the discovery (`-encoders`) have started; answers the last of them. */
+  async started(count: number): Promise<RecordedRun> {
+    for (let i = 0; i < 2000; i++) {
+      const runs = this.runs().filter((run) => !run.args.includes('-encoders'));
+      if (runs.length >= count) return runs[count - 1];
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    throw new Error(`ffmpeg run ${count} never started: ${JSON.stringify(this.runs())}`);
+  }
+
+  private lines(): string[] {
+    return readFileSync(this.log, 'utf8').split('\n').filter(Boolean);
   }
 }
 

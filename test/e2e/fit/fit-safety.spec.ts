@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import { MediaFitError, MediaSourceError, MediaValidationError } from '../../../lib';
 import { findFfmpeg } from '../../../lib/fit/ffmpeg-engine';
 import { fakeWeixinPerSuite } from '../../support/fake-weixin-hooks';
-import { childProcesses, FitMediaDir, isAlive } from '../../support/fit-media';
+import { childProcesses, FitMediaDir, isAlive, RecordedFfmpeg } from '../../support/fit-media';
+
+const UPLOAD = '/cgi-bin/media/upload';
 
 describe('fit: hostile input, limits, abort and engines', () => {
   const weixin = fakeWeixinPerSuite({ fit: { maxInputBytes: 8 * 1024 * 1024 } });
@@ -78,6 +80,39 @@ describe('fit: hostile input, limits, abort and engines', () => {
     assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
     const grown = process.memoryUsage().rss - rssBefore;
     assert.ok(grown < 100 * 1024 * 1024, `resident memory grew ${Math.round(grown / 1048576)} MB`);
+  });
+
+  it('refuses a 12000×12000 video frame (a 400 KB MKV) from its header, before any run decodes it', async () => {
+    const ffmpeg = new RecordedFfmpeg(media, 'pixels-ffmpeg');
+    const strict = await weixin.module({ fit: { ffmpegPath: ffmpeg.path } });
+    try {
+      const mkv = await media.ffmpeg('huge-frame.mkv', [
+        ...['-f', 'lavfi', '-i', 'color=c=navy:s=12000x12000:d=1:r=1', '-frames:v', '1'],
+        ...['-c:v', 'libx264', '-preset', 'ultrafast'],
+      ]);
+      assert.ok(statSync(mkv).size < 1024 * 1024, `${statSync(mkv).size} bytes`);
+      for (const fit of [
+        () => strict.service.fit('video', mkv),
+        () => strict.service.upload('video', mkv, { fit: true }),
+      ]) {
+        const error = await fit().catch((caught: unknown) => caught);
+        assert.ok(error instanceof MediaFitError, String(error));
+        assert.equal(error.reason, 'input-too-large');
+        assert.equal(error.type, 'video');
+        assert.equal(error.limit, 100_000_000);
+        assert.equal(error.actual, 144_000_000);
+        assert.match(error.message, /12000×12000 \(144 megapixels\).*100 megapixels \(fit\.maxInputPixels\)/);
+      }
+      // Only descriptions of the input ran (no output file), each with ffmpeg's own pixel bound.
+      const runs = ffmpeg.runs().filter((run) => !run.args.includes('-encoders'));
+      assert.ok(runs.length > 0);
+      for (const run of runs) {
+        assert.match(run.args, /^-nostdin .*-max_pixels 100000000 .*-i file:\S+$/, run.args);
+      }
+      assert.equal(weixin.fake.requests.filter((request) => request.path === UPLOAD).length, 0);
+    } finally {
+      await strict.close();
+    }
   });
 
   it('refuses a source over fit.maxInputBytes: a file before reading it, a stream as soon as it passes', async () => {
