@@ -80,17 +80,18 @@ export async function fitImage(
 ): Promise<ImageFitResult> {
   const limit = MEDIA_RULES.image.maxBytes;
   const base = () => open(sharp, input, maxInputPixels).rotate();
+  const decode = <T>(work: () => Promise<T>) => decoded('image', work);
   let encodes = 0;
   const shown = { width: header.width, height: header.height };
-  if (header.hasAlpha && !(await base().stats()).isOpaque) {
+  if (header.hasAlpha && !(await decode(() => base().stats())).isOpaque) {
     for (const options of [{ compressionLevel: 9 }, { compressionLevel: 9, palette: true, quality: 90 }]) {
-      const data = await base().png(options).toBuffer();
+      const data = await decode(() => base().png(options).toBuffer());
       encodes++;
       if (data.length <= limit) return { data, format: 'png', ...shown, encodes };
     }
   }
   for (const quality of [90, 80, 70]) {
-    const data = await jpeg(base(), quality).toBuffer();
+    const data = await decode(() => jpeg(base(), quality).toBuffer());
     encodes++;
     if (data.length <= limit) return { data, format: 'jpeg', ...shown, encodes };
   }
@@ -99,7 +100,7 @@ export async function fitImage(
   for (let tries = 0; tries < 6; tries++) {
     scale *= Math.sqrt((limit * 0.9) / last);
     const size = scaled(header, scale);
-    const data = await jpeg(base().resize(size.width, size.height), 80).toBuffer();
+    const data = await decode(() => jpeg(base().resize(size.width, size.height), 80).toBuffer());
     encodes++;
     if (data.length <= limit) return { data, format: 'jpeg', ...size, encodes };
     last = data.length;
@@ -140,7 +141,7 @@ export async function fitThumb(
   while (encodes < THUMB_MAX_ENCODES) {
     const size = scaled(header, scale);
     const image = open(sharp, input, maxInputPixels).rotate().resize(size.width, size.height);
-    const data = await jpeg(image, quality).toBuffer();
+    const data = await decoded('thumb', () => jpeg(image, quality).toBuffer());
     encodes++;
     if (data.length <= limit) {
       if (!best || size.width > best.width) best = { data, format: 'jpeg', ...size, encodes };
@@ -159,6 +160,22 @@ export async function fitThumb(
   }
   if (!best) throw cannotReach('thumb', limit * 2, limit);
   return { ...best, encodes };
+}
+
+/**
+ * One decode of the source: a source whose header reads but whose pixels do not (a damaged PNG IDAT or
+ * VP8 payload) fails here, as a typed failure rather than sharp's own error.
+ */
+async function decoded<T>(type: MediaType, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw new MediaFitError(
+      'failed',
+      `sharp could not decode this ${type} source (damaged or truncated image data): ${firstLine(error)}`,
+      { type },
+    );
+  }
 }
 
 function open(sharp: SharpFactory, input: string | Buffer, maxInputPixels: number): Sharp {

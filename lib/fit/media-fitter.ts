@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaFitError } from '../errors/media-fit.error';
+import { MediaSourceError } from '../errors/media-source.error';
 import { MediaValidationError } from '../errors/media-validation.error';
 import type { FitOptions, FitSupport, FittedMedia, WeixinMediaFitOptions } from '../interfaces/fit.interface';
 import type { MediaInspection, MediaType } from '../interfaces/media.interface';
@@ -127,17 +128,18 @@ export class MediaFitter {
         { type, limit: this.maxInputBytes, actual: content.size },
       );
     }
-    const head = await content.read(0, SNIFF_BYTES);
-    const passing = await this.passing(type, content, request);
-    if (passing) {
-      return {
-        ...passing,
-        data: await content.read(0, content.size),
-        converted: false,
-        from: passing.format,
-      };
+    try {
+      const head = await content.read(0, SNIFF_BYTES);
+      const passing = await this.passing(type, content, request);
+      const outcome: FitOutcome = passing
+        ? { ...passing, data: await content.read(0, content.size), converted: false, from: passing.format }
+        : await this.limiter.run(() => this.convert(type, input, head, request), request.signal);
+      return outcome;
+    } catch (error) {
+      // An abort wins over what the stopped work answered (a killed probe reads as an unreadable source).
+      request.signal?.throwIfAborted();
+      throw typedFailure(type, error);
     }
-    return this.limiter.run(() => this.convert(type, input, head, request), request.signal);
   }
 
   /** The inspection when the source passes as it is; undefined when a conversion could make it pass. */
@@ -248,6 +250,19 @@ export class MediaFitter {
   protected findFfmpeg(): Promise<FfmpegDiscovery> {
     return (this.ffmpeg ??= findFfmpegOnce(this.options.ffmpegPath));
   }
+}
+
+/** A failure the engines did not type (a decoder's exception, a temp file's error) as `failed`, never raw. */
+function typedFailure(type: MediaType, error: unknown): unknown {
+  if (
+    error instanceof MediaFitError ||
+    error instanceof MediaValidationError ||
+    error instanceof MediaSourceError
+  ) {
+    return error;
+  }
+  const message = String((error as Error)?.message ?? error).split('\n')[0];
+  return new MediaFitError('failed', `fitting this ${type} source failed: ${message}`, { type });
 }
 
 function withTrimHint(error: MediaValidationError): MediaValidationError {

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
 
 const run = promisify(execFile);
 
@@ -43,6 +44,45 @@ export class FitMediaDir {
       '-shortest',
       ...codec,
     ]);
+  }
+
+  /**
+   * A real PNG whose compressed pixels (IDAT) are scrambled, every chunk's CRC still right: its header
+   * and structure read as a PNG, its pixels fail only when decoded.
+   */
+  async damagedPng(name: string, width = 320, height = 240): Promise<string> {
+    const path = await this.ffmpeg(name, [
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=${width}x${height}`,
+      '-frames:v',
+      '1',
+    ]);
+    const png = readFileSync(path);
+    for (let at = 8; at < png.length; at += 12 + png.readUInt32BE(at)) {
+      const length = png.readUInt32BE(at);
+      if (png.toString('latin1', at + 4, at + 8) !== 'IDAT') continue;
+      // After the 2-byte zlib header: the deflate stream itself.
+      for (let i = at + 8 + 2; i < at + 8 + length; i++) png[i] ^= 0x5a;
+      png.writeUInt32BE(crc32(png.subarray(at + 4, at + 8 + length)), at + 8 + length);
+    }
+    writeFileSync(path, png);
+    return path;
+  }
+
+  /** A real lossy WebP whose VP8 payload is scrambled past its frame header (which says the size). */
+  async damagedWebp(name: string, width = 320, height = 240): Promise<string> {
+    const path = await this.ffmpeg(name, [
+      ...['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}`, '-frames:v', '1', '-c:v', 'libwebp'],
+    ]);
+    const webp = readFileSync(path);
+    const vp8 = webp.indexOf('VP8 ', 12, 'latin1');
+    if (vp8 < 0) throw new Error(`${name}: no lossy VP8 chunk`);
+    // The chunk header (8 bytes), then the frame tag, start code and size (10 bytes), then the partitions.
+    for (let i = vp8 + 8 + 10 + 10; i < webp.length; i++) webp[i] ^= 0xa5;
+    writeFileSync(path, webp);
+    return path;
   }
 
   close(): void {

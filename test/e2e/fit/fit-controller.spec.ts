@@ -13,6 +13,13 @@ const MB = 1024 * 1024;
 describe('controller: { fit: true }', () => {
   let fake: FakeWeixinServer;
   const media = new FitMediaDir();
+  let hugeFrame: Promise<string> | undefined;
+  /** One 12000×12000 H.264 frame in a Matroska file of about 400 KB, made once. */
+  const hugeFrameMkv = () =>
+    (hugeFrame ??= media.ffmpeg('huge-frame.mkv', [
+      ...['-f', 'lavfi', '-i', 'color=c=navy:s=12000x12000:d=1:r=1', '-frames:v', '1'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast'],
+    ]));
 
   before(async () => {
     fake = await FakeWeixinServer.start();
@@ -65,6 +72,28 @@ describe('controller: { fit: true }', () => {
         assert.notEqual(res.status, 413, 'within the fit budget');
         assert.equal(res.status, 400, JSON.stringify(res.body));
         assert.equal(res.body.errcode, 40005);
+      });
+
+      it('answers Weixin-shaped 400 and 413, never 500, for damaged pixels and a frame over the limit', async () => {
+        const sent = () => fake.requests.filter((r) => r.path === UPLOAD).length;
+        const before = sent();
+        for (const [type, file] of [
+          ['thumb', await media.damagedPng(`damaged-${adapter}.png`)],
+          ['image', await media.damagedWebp(`damaged-${adapter}.webp`)],
+        ] as const) {
+          const res = await request(ctx.url).post('/weixin/media').query({ type }).attach('media', file);
+          assert.equal(res.status, 400, `${type}: ${JSON.stringify(res.body)}`);
+          assert.equal(res.body.errcode, 40005);
+          assert.match(res.body.errmsg, new RegExp(`^sharp could not decode this ${type} source`));
+        }
+        const res = await request(ctx.url)
+          .post('/weixin/media')
+          .query({ type: 'video' })
+          .attach('media', await hugeFrameMkv());
+        assert.equal(res.status, 413, JSON.stringify(res.body));
+        assert.equal(res.body.errcode, 40006);
+        assert.match(res.body.errmsg, /12000×12000 .*fit\.maxInputPixels/);
+        assert.equal(sent(), before, 'nothing was sent to Weixin');
       });
 
       it('refuses a body over fit.maxInputBytes with 413 40006', async () => {

@@ -115,6 +115,28 @@ describe('fit: hostile input, limits, abort and engines', () => {
     }
   });
 
+  it('images that fail only when decoded (a damaged PNG IDAT, a damaged WebP) fail with MediaFitError', async () => {
+    const png = await media.damagedPng('damaged.png');
+    const webp = await media.damagedWebp('damaged.webp');
+    for (const [type, source] of [
+      ['thumb', png],
+      ['image', webp],
+      ['thumb', webp],
+    ] as const) {
+      for (const fit of [
+        () => weixin.service.fit(type, source),
+        () => weixin.service.upload(type, source, { fit: true }),
+      ]) {
+        const error = await fit().catch((caught: unknown) => caught);
+        assert.ok(error instanceof MediaFitError, `${type} ${source}: ${error}`);
+        assert.equal(error.reason, 'failed');
+        assert.equal(error.type, type);
+        assert.match(error.message, new RegExp(`sharp could not decode this ${type} source \\(damaged`));
+      }
+    }
+    assert.equal(weixin.fake.requests.filter((request) => request.path === UPLOAD).length, 0);
+  });
+
   it('refuses a source over fit.maxInputBytes: a file before reading it, a stream as soon as it passes', async () => {
     const big = media.path('big.wav');
     writeFileSync(big, Buffer.alloc(9 * 1024 * 1024));
