@@ -1,6 +1,6 @@
 /**
- * At most `concurrency` conversions at once; the others wait in arrival order. A waiting conversion whose
- * signal aborts leaves the queue without ever starting.
+ * At most `concurrency` conversions at once (and codec checks, which run ffmpeg too); the others wait in
+ * arrival order. A waiting conversion whose signal aborts leaves the queue without ever starting.
  */
 export class FitLimiter {
   protected running = 0;

@@ -77,10 +77,11 @@ export async function fitImage(
   input: string | Buffer,
   header: ImageHeader,
   maxInputPixels: number,
+  signal?: AbortSignal,
 ): Promise<ImageFitResult> {
   const limit = MEDIA_RULES.image.maxBytes;
   const base = () => open(sharp, input, maxInputPixels).rotate();
-  const decode = <T>(work: () => Promise<T>) => decoded('image', work);
+  const decode = <T>(work: () => Promise<T>) => decoded('image', signal, work);
   let encodes = 0;
   const shown = { width: header.width, height: header.height };
   if (header.hasAlpha && !(await decode(() => base().stats())).isOpaque) {
@@ -130,6 +131,7 @@ export async function fitThumb(
   input: string | Buffer,
   header: ImageHeader,
   maxInputPixels: number,
+  signal?: AbortSignal,
 ): Promise<ImageFitResult> {
   const limit = MEDIA_RULES.thumb.maxBytes;
   const aim = limit * THUMB_AIM;
@@ -141,7 +143,7 @@ export async function fitThumb(
   while (encodes < THUMB_MAX_ENCODES) {
     const size = scaled(header, scale);
     const image = open(sharp, input, maxInputPixels).rotate().resize(size.width, size.height);
-    const data = await decoded('thumb', () => jpeg(image, quality).toBuffer());
+    const data = await decoded('thumb', signal, () => jpeg(image, quality).toBuffer());
     encodes++;
     if (data.length <= limit) {
       if (!best || size.width > best.width) best = { data, format: 'jpeg', ...size, encodes };
@@ -163,10 +165,16 @@ export async function fitThumb(
 }
 
 /**
- * One decode of the source: a source whose header reads but whose pixels do not (a damaged PNG IDAT or
- * VP8 payload) fails here, as a typed failure rather than sharp's own error.
+ * One decode of the source, after checking the signal (a search of several encodes stops between them): a
+ * source whose header reads but whose pixels do not (a damaged PNG IDAT or VP8 payload) fails here, as a
+ * typed failure rather than sharp's own error.
  */
-async function decoded<T>(type: MediaType, work: () => Promise<T>): Promise<T> {
+async function decoded<T>(
+  type: MediaType,
+  signal: AbortSignal | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  signal?.throwIfAborted();
   try {
     return await work();
   } catch (error) {

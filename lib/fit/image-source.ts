@@ -35,9 +35,8 @@ export async function fitImageSource(
     input = await decodeWithFfmpeg(run, error);
     header = await readImageHeader(sharp, input, run.type, run.maxInputPixels);
   }
-  run.signal?.throwIfAborted();
   const fit = run.type === 'thumb' ? fitThumb : fitImage;
-  const result = await fit(sharp, input, header, run.maxInputPixels);
+  const result = await fit(sharp, input, header, run.maxInputPixels, run.signal);
   return { ...result, engineFormat: input === run.source ? header.format : 'bmp' };
 }
 

@@ -118,7 +118,8 @@ export class MediaFitter {
   /** Answers media that passes the rules of `type`: the source itself when it passes, else a conversion. */
   async fit(type: MediaType, input: FitInput, request: FitRequest = {}): Promise<FitOutcome> {
     assertMediaType(type);
-    request.signal?.throwIfAborted();
+    const { signal } = request;
+    signal?.throwIfAborted();
     const { content } = input;
     if (content.size > this.maxInputBytes) {
       throw new MediaFitError(
@@ -133,11 +134,13 @@ export class MediaFitter {
       const passing = await this.passing(type, content, request);
       const outcome: FitOutcome = passing
         ? { ...passing, data: await content.read(0, content.size), converted: false, from: passing.format }
-        : await this.limiter.run(() => this.convert(type, input, head, request), request.signal);
+        : await this.limiter.run(() => this.convert(type, input, head, request), signal);
+      // Steps that cannot stop midway (a sharp encode, the rules' reads) may end after an abort.
+      signal?.throwIfAborted();
       return outcome;
     } catch (error) {
       // An abort wins over what the stopped work answered (a killed probe reads as an unreadable source).
-      request.signal?.throwIfAborted();
+      signal?.throwIfAborted();
       throw typedFailure(type, error);
     }
   }
@@ -160,19 +163,19 @@ export class MediaFitter {
     }
   }
 
-  protected async isOtherCodecMp4(content: MediaContent, request: FitRequest): Promise<boolean> {
-    const ffmpeg = await this.findFfmpeg();
-    if (!ffmpeg.engine) return false;
-    return this.inWorkspace(content, undefined, async (path) => {
-      const probed = await probeMedia(
-        ffmpeg.engine!,
-        path,
-        'video',
-        this.maxInputPixels,
-        request.signal,
-      ).catch(() => undefined);
-      return probed?.video !== undefined && probed.video.codec !== 'h264';
-    });
+  /** An ffmpeg run like the conversions, so it waits for a turn of `fit.concurrency` as they do. */
+  protected isOtherCodecMp4(content: MediaContent, request: FitRequest): Promise<boolean> {
+    const { signal } = request;
+    return this.limiter.run(async () => {
+      const { engine } = await this.findFfmpeg();
+      if (!engine) return false;
+      return this.inWorkspace(content, undefined, async (path) => {
+        const probed = await probeMedia(engine, path, 'video', this.maxInputPixels, signal).catch(
+          () => undefined,
+        );
+        return probed?.video !== undefined && probed.video.codec !== 'h264';
+      });
+    }, signal);
   }
 
   protected async convert(

@@ -210,31 +210,6 @@ describe('fit: hostile input, limits, abort and engines', () => {
     }
   });
 
-  it('runs at most fit.concurrency conversions at once; the others wait their turn', async () => {
-    const limited = await weixin.module({ fit: { concurrency: 1 } });
-    try {
-      const sources = await Promise.all(
-        [0, 1, 2].map((i) => media.audio(`queued-${i}.flac`, 8, ['-c:a', 'flac'])),
-      );
-      let most = 0;
-      let done = false;
-      const watching = (async () => {
-        while (!done) {
-          most = Math.max(most, childProcesses('ffmpeg').length);
-          await new Promise((resolve) => setTimeout(resolve, 5));
-        }
-      })();
-      const fitted = await Promise.all(sources.map((source) => limited.service.fit('voice', source)));
-      done = true;
-      await watching;
-      assert.equal(fitted.length, 3);
-      assert.ok(fitted.every((media) => media.format === 'mp3'));
-      assert.equal(most, 1, 'one ffmpeg at a time');
-    } finally {
-      await limited.close();
-    }
-  });
-
   it('a missing engine fails with engine-missing, naming what to install; an explicit path is never replaced', async () => {
     const broken = await weixin.module({ fit: { ffmpegPath: '/nonexistent/ffmpeg' } });
     try {
