@@ -46,6 +46,14 @@ export class FitMediaDir {
     ]);
   }
 
+  /** One 12000×12000 H.264 frame of one colour in a Matroska file of about 400 KB (decoded: 216 MB). */
+  hugeFrameMkv(name: string): Promise<string> {
+    return this.ffmpeg(name, [
+      ...['-f', 'lavfi', '-i', 'color=c=navy:s=12000x12000:d=1:r=1', '-frames:v', '1'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast'],
+    ]);
+  }
+
   /**
    * A real PNG whose compressed pixels (IDAT) are scrambled, every chunk's CRC still right: its header
    * and structure read as a PNG, its pixels fail only when decoded.

@@ -14,12 +14,7 @@ describe('controller: { fit: true }', () => {
   let fake: FakeWeixinServer;
   const media = new FitMediaDir();
   let hugeFrame: Promise<string> | undefined;
-  /** One 12000×12000 H.264 frame in a Matroska file of about 400 KB, made once. */
-  const hugeFrameMkv = () =>
-    (hugeFrame ??= media.ffmpeg('huge-frame.mkv', [
-      ...['-f', 'lavfi', '-i', 'color=c=navy:s=12000x12000:d=1:r=1', '-frames:v', '1'],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast'],
-    ]));
+  const hugeFrameMkv = () => (hugeFrame ??= media.hugeFrameMkv('huge-frame.mkv'));
 
   before(async () => {
     fake = await FakeWeixinServer.start();

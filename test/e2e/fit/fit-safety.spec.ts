@@ -86,10 +86,7 @@ describe('fit: hostile input, limits, abort and engines', () => {
     const ffmpeg = new RecordedFfmpeg(media, 'pixels-ffmpeg');
     const strict = await weixin.module({ fit: { ffmpegPath: ffmpeg.path } });
     try {
-      const mkv = await media.ffmpeg('huge-frame.mkv', [
-        ...['-f', 'lavfi', '-i', 'color=c=navy:s=12000x12000:d=1:r=1', '-frames:v', '1'],
-        ...['-c:v', 'libx264', '-preset', 'ultrafast'],
-      ]);
+      const mkv = await media.hugeFrameMkv('huge-frame.mkv');
       assert.ok(statSync(mkv).size < 1024 * 1024, `${statSync(mkv).size} bytes`);
       for (const fit of [
         () => strict.service.fit('video', mkv),
