@@ -67,8 +67,9 @@ export async function decodeAudio(
   engine: FfmpegEngine,
   voice: Buffer,
   request: AudioDecodeRequest,
-  timeoutMs: number,
+  limits: { timeoutMs: number; maxPixels: number },
 ): Promise<DecodedAudio> {
+  const { timeoutMs, maxPixels } = limits;
   const head = voice.subarray(0, SNIFF_BYTES);
   const speex = request.hd && !VOICE_CONTAINERS.has(sourceFormatName(head));
   let input = voice;
@@ -96,7 +97,7 @@ export async function decodeAudio(
       args: [
         // Every frame was framed here: one ffmpeg cannot decode means the answer is not Speex.
         ...(speex ? ['-xerror', '-f', 'flv'] : []),
-        ...safeInput(source),
+        ...safeInput(source, maxPixels),
         ...['-t', String(CAP_SECONDS), '-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1'],
         // No encoder tags: a plain 44-byte WAV header, which every speech API reads.
         ...['-fflags', '+bitexact', '-flags:a', '+bitexact', '-ac', '1', '-ar', String(request.sampleRate)],

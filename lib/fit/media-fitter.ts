@@ -112,7 +112,11 @@ export class MediaFitter {
   ): Promise<DecodedAudio> {
     const engine = audioEngine(await this.findFfmpeg(), request);
     const voice = await read(Math.min(this.maxInputBytes, MAX_VOICE_BYTES));
-    return this.limiter.run(() => decodeAudio(engine, voice, request, this.timeoutMs), request.signal);
+    return this.limiter.run(
+      () =>
+        decodeAudio(engine, voice, request, { timeoutMs: this.timeoutMs, maxPixels: this.maxInputPixels }),
+      request.signal,
+    );
   }
 
   /** Answers media that passes the rules of `type`: the source itself when it passes, else a conversion. */
