@@ -99,13 +99,7 @@ export async function collectVoice(media: DownloadedMediaStream, maxBytes: numbe
   }
   const tooLarge = (bytes: number, atLeast: boolean) => {
     media.stream.destroy();
-    return new MediaFitError(
-      'input-too-large',
-      `Weixin answered ${atLeast ? 'more than ' : ''}${formatBytes(atLeast ? maxBytes : bytes)} for the voice ` +
-        `${media.mediaId}; downloadAudio reads at most ${formatBytes(maxBytes)} (Weixin keeps no larger voice; ` +
-        'fit.maxInputBytes when lower)',
-      { type: 'voice', limit: maxBytes, actual: bytes },
-    );
+    return voiceTooLarge(media.mediaId, maxBytes, bytes, atLeast);
   };
   if (media.contentLength !== undefined && media.contentLength > maxBytes) {
     throw tooLarge(media.contentLength, false);
@@ -118,6 +112,24 @@ export async function collectVoice(media: DownloadedMediaStream, maxBytes: numbe
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks, bytes);
+}
+
+/** A download refused past the largest media Weixin serves is, for a voice, past the voice's own bound. */
+export function asVoiceTooLarge(mediaId: string, maxBytes: number): (error: unknown) => never {
+  return (error) => {
+    if (!(error instanceof WeixinDownloadTooLargeError)) throw error;
+    throw voiceTooLarge(mediaId, maxBytes, error.actual, !error.declared);
+  };
+}
+
+function voiceTooLarge(mediaId: string, maxBytes: number, bytes: number, atLeast: boolean): MediaFitError {
+  return new MediaFitError(
+    'input-too-large',
+    `Weixin answered ${atLeast ? 'more than ' : ''}${formatBytes(atLeast ? maxBytes : bytes)} for the voice ` +
+      `${mediaId}; downloadAudio reads at most ${formatBytes(maxBytes)} (Weixin keeps no larger voice; ` +
+      'fit.maxInputBytes when lower)',
+    { type: 'voice', limit: maxBytes, actual: bytes },
+  );
 }
 
 function isStream(value: unknown): value is Readable {

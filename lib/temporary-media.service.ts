@@ -7,7 +7,7 @@ import { audioDecodeRequest } from './fit/audio-decode';
 import { MediaFitter } from './fit/media-fitter';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
 import { MediaReuse } from './media-cache/media-reuse';
-import { collectMedia, collectVoice, fetchMedia } from './media-download';
+import { asVoiceTooLarge, collectMedia, collectVoice, fetchMedia } from './media-download';
 import { hashesWhileSending, uploadMedia, uploadWhileHashing } from './media-upload';
 import { WeixinApiClient } from './weixin-api.client';
 import type {
@@ -243,7 +243,10 @@ export class TemporaryMediaService {
     const request = audioDecodeRequest(options);
     const path = request.hd ? HD_VOICE_PATH : DOWNLOAD_PATH;
     const decoded = await this.fitter.decodeAudio(request, async (maxBytes) =>
-      collectVoice(await this.fetchMedia(path, mediaId, request.signal), maxBytes),
+      collectVoice(
+        await this.fetchMedia(path, mediaId, request.signal).catch(asVoiceTooLarge(mediaId, maxBytes)),
+        maxBytes,
+      ),
     );
     return { mediaId, ...decoded };
   }
