@@ -24,6 +24,7 @@ export {
 } from './errors/media-validation.error';
 export { UnknownAccountError } from './errors/unknown-account.error';
 export { WeixinApiError } from './errors/weixin-api.error';
+export { WeixinMediaError } from './errors/weixin-media.error';
 export { WeixinMediaOptionsError } from './errors/weixin-media-options.error';
 export { WeixinNetworkError } from './errors/weixin-network.error';
 export { WeixinDownloadTooLargeError } from './errors/weixin-download-too-large.error';
@@ -48,7 +49,8 @@ export { InMemoryMediaCache } from './media-cache/in-memory-media.cache';
 export { RedisMediaCache, type RedisMediaCacheOptions } from './media-cache/redis-media.cache';
 
 // Validation for your own routes
-export { toHttpException, type WeixinErrorBody } from './validation/media-validation-http';
+export type { WeixinErrorBody } from './errors/weixin-error-response';
+export { toHttpException } from './validation/media-validation-http';
 export { ParseWeixinMediaPipe, type ParseWeixinMediaPipeOptions } from './validation/parse-weixin-media.pipe';
 export { UploadMediaDto } from './validation/upload-media.dto';
 export {

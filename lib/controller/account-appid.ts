@@ -1,17 +1,13 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
-import { WeixinErrorCode } from '../errors/weixin-error-codes';
-import type { WeixinErrorBody } from '../validation/media-validation-http';
+import type { HttpException } from '@nestjs/common';
+import { invalidAppIdResponse } from '../errors/weixin-error-response';
+import { weixinHttpException } from '../validation/media-validation-http';
 
 /** What an AppID looks like (`wx` and 16 hexadecimal characters in practice): checked before any use. */
 export const APPID_PATTERN = /^[\w-]{1,64}$/;
 
 /** A 400 with Weixin's "invalid appid" errcode (40013): the appid is malformed or given in conflicting ways. */
 export function invalidAppIdHttpException(detail: string): HttpException {
-  const body: WeixinErrorBody = {
-    errcode: WeixinErrorCode.INVALID_APPID,
-    errmsg: `invalid appid: ${detail}`,
-  };
-  return new HttpException(body, HttpStatus.BAD_REQUEST);
+  return weixinHttpException(invalidAppIdResponse(detail));
 }
 
 /**

@@ -2,7 +2,6 @@ import {
   type CallHandler,
   type ExecutionContext,
   HttpException,
-  HttpStatus,
   Inject,
   Injectable,
   Logger,
@@ -14,14 +13,14 @@ import { tmpdir } from 'node:os';
 import { defer, lastValueFrom, type Observable } from 'rxjs';
 import { MediaFitError } from '../errors/media-fit.error';
 import { MediaValidationError } from '../errors/media-validation.error';
-import { WeixinErrorCode } from '../errors/weixin-error-codes';
 import type { MediaType, WeixinMediaUploadLimits } from '../interfaces';
 import { assertMediaType } from '../media-rules/inspect-media';
 import { MAX_MEDIA_BYTES, MEDIA_RULES } from '../media-rules/media-limits';
+import { weixinErrorResponse } from '../errors/weixin-error-response';
 import {
   missingMediaHttpException,
   toHttpException,
-  type WeixinErrorBody,
+  weixinHttpException,
 } from '../validation/media-validation-http';
 import { checkedAppId, invalidAppIdHttpException, queryAppId } from './account-appid';
 import { markWeixinMediaRequest, nodeRequest, sentContentType } from './http-platform';
@@ -33,12 +32,12 @@ import {
   type ReceivedUpload,
 } from './multipart-upload.reader';
 import {
-  quote,
   UploadAbortedError,
   UploadBodyTooLargeError,
   UploadFormError,
   UploadTimeoutError,
-} from './upload-errors';
+} from '../errors/upload-errors';
+import { quote } from './quoted-input';
 import {
   type ResolvedUploadLimits,
   resolveUploadLimits,
@@ -211,34 +210,20 @@ export class MediaUploadInterceptor implements NestInterceptor {
   /** Any failure of the upload as an `HttpException` with Weixin's body. */
   protected toHttpException(error: unknown, request?: IncomingMessage): unknown {
     if (error instanceof HttpException) return error;
-    if (error instanceof MediaValidationError || error instanceof MediaFitError)
-      return toHttpException(error);
-    if (error instanceof UploadFormError) return missingMediaHttpException(error.message);
-    if (error instanceof UploadBodyTooLargeError) {
-      return weixinHttpException(
-        HttpStatus.PAYLOAD_TOO_LARGE,
-        WeixinErrorCode.INVALID_MEDIA_SIZE,
-        error.message,
-      );
-    }
-    if (error instanceof UploadTimeoutError) {
-      return weixinHttpException(
-        HttpStatus.REQUEST_TIMEOUT,
-        WeixinErrorCode.MEDIA_DATA_MISSING,
-        `media data missing: ${error.message}`,
-      );
+    if (
+      error instanceof MediaValidationError ||
+      error instanceof MediaFitError ||
+      error instanceof UploadFormError ||
+      error instanceof UploadBodyTooLargeError ||
+      error instanceof UploadTimeoutError
+    ) {
+      return weixinHttpException(weixinErrorResponse(error)!, error);
     }
     if (error instanceof UploadAbortedError || (request?.destroyed && !request.complete)) {
       this.logger.debug('The client closed the connection during an upload');
-      const errmsg = 'media data missing: the client closed the connection';
-      return weixinHttpException(HttpStatus.BAD_REQUEST, WeixinErrorCode.MEDIA_DATA_MISSING, errmsg);
+      return weixinHttpException(weixinErrorResponse(new UploadAbortedError())!);
     }
     // System errors (ENOSPC writing the temp file) are server errors.
     return error;
   }
-}
-
-function weixinHttpException(status: number, errcode: number, errmsg: string): HttpException {
-  const body: WeixinErrorBody = { errcode, errmsg };
-  return new HttpException(body, status);
 }

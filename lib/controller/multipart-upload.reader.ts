@@ -7,12 +7,12 @@ import type { MediaType } from '../interfaces/media.interface';
 import { assertMediaType, tooLargeError } from '../media-rules/inspect-media';
 import { formatBytes } from '../media-rules/media-limits';
 import {
-  quote,
   UploadAbortedError,
   UploadBodyTooLargeError,
   UploadFormError,
   UploadTimeoutError,
-} from './upload-errors';
+} from '../errors/upload-errors';
+import { quote } from './quoted-input';
 import { type ResolvedUploadLimits, seconds } from './upload-limits';
 import type { UploadSession } from './upload-session';
 

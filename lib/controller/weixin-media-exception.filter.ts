@@ -17,28 +17,16 @@ import {
   nodeRequest,
   nodeResponse,
 } from './http-platform';
-import { toHttpException, type WeixinErrorBody } from '../validation/media-validation-http';
-import { MediaFitError } from '../errors/media-fit.error';
-import { MediaSourceError } from '../errors/media-source.error';
-import { MediaValidationError } from '../errors/media-validation.error';
-import { UnknownAccountError } from '../errors/unknown-account.error';
 import { WeixinApiError } from '../errors/weixin-api.error';
-import { WeixinDownloadTooLargeError } from '../errors/weixin-download-too-large.error';
-import { WeixinNetworkError } from '../errors/weixin-network.error';
 import { WeixinErrorCode } from '../errors/weixin-error-codes';
+import {
+  errcodeForStatus as weixinErrcodeForStatus,
+  weixinErrorResponse,
+  type WeixinErrorBody,
+  type WeixinErrorResponse,
+} from '../errors/weixin-error-response';
+import { WeixinNetworkError } from '../errors/weixin-network.error';
 
-/** The errcode sent with an HTTP status when the exception carries none: Weixin's nearest meaning. */
-const ERRCODE_BY_STATUS: Record<number, number> = {
-  // A guard's refusal is your server's answer, not Weixin's (41001 would read as a Weixin token problem): the
-  // errcode is the status itself, the guard's message is kept.
-  [HttpStatus.UNAUTHORIZED]: HttpStatus.UNAUTHORIZED,
-  [HttpStatus.FORBIDDEN]: HttpStatus.FORBIDDEN,
-  [HttpStatus.REQUEST_TIMEOUT]: WeixinErrorCode.MEDIA_DATA_MISSING, // the media data did not arrive
-  [HttpStatus.PAYLOAD_TOO_LARGE]: WeixinErrorCode.INVALID_MEDIA_SIZE,
-  [HttpStatus.TOO_MANY_REQUESTS]: WeixinErrorCode.MINUTE_QUOTA_REACHED,
-};
-/** Weixin's "invalid args" for any other client error. */
-const BAD_REQUEST_ERRCODE = WeixinErrorCode.INVALID_ARGS;
 const INTERNAL_ERROR: WeixinErrorBody = { errcode: WeixinErrorCode.SYSTEM_BUSY, errmsg: 'internal error' };
 
 /**
@@ -105,16 +93,7 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
    * everything on the library's own requests. Override to widen or narrow it.
    */
   protected owns(exception: unknown, request: unknown): boolean {
-    if (
-      exception instanceof MediaValidationError ||
-      exception instanceof MediaSourceError ||
-      exception instanceof MediaFitError ||
-      exception instanceof WeixinApiError ||
-      exception instanceof WeixinNetworkError ||
-      exception instanceof UnknownAccountError
-    ) {
-      return true;
-    }
+    if (weixinErrorResponse(exception)) return true;
     if (exception instanceof HttpException && isWeixinErrorBody(exception.getResponse())) return true;
     return isWeixinMediaRequest(request);
   }
@@ -124,35 +103,13 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
     return this.adapterHost?.httpAdapter ?? responseAdapter(response);
   }
 
-  /** The status and Weixin-shaped body for any exception. */
-  protected toWeixinError(exception: unknown): { status: number; body: WeixinErrorBody } {
-    if (
-      exception instanceof MediaValidationError ||
-      exception instanceof MediaSourceError ||
-      exception instanceof MediaFitError
-    ) {
-      // The same 400/413 mapping the pipes and validators answer with.
-      return this.toWeixinError(toHttpException(exception));
-    }
-    if (exception instanceof WeixinApiError) {
-      return {
-        status: this.statusForWeixinErrcode(exception.errcode),
-        body: { errcode: exception.errcode, errmsg: exception.errmsg },
-      };
-    }
-    if (exception instanceof UnknownAccountError) {
-      // The caller asked for an account this server does not serve: its mistake, like an unknown media_id.
-      return {
-        status: HttpStatus.NOT_FOUND,
-        body: { errcode: WeixinErrorCode.INVALID_APPID, errmsg: `invalid appid: ${exception.message}` },
-      };
-    }
-    if (exception instanceof WeixinNetworkError) {
-      return {
-        status: exception.timedOut ? HttpStatus.GATEWAY_TIMEOUT : HttpStatus.BAD_GATEWAY,
-        body: { errcode: WeixinErrorCode.SYSTEM_BUSY, errmsg: this.networkErrorMessage(exception) },
-      };
-    }
+  /**
+   * The status and Weixin-shaped body for any exception: the library's errors as the pipes and validators
+   * answer them (errors/weixin-error-response.ts), an `HttpException` with its status.
+   */
+  protected toWeixinError(exception: unknown): WeixinErrorResponse {
+    const known = weixinErrorResponse(exception);
+    if (known) return known;
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       return { status, body: this.httpExceptionBody(exception.getResponse(), status, exception.message) };
@@ -166,24 +123,6 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
       return { status, body: { errcode: this.errcodeForStatus(status), errmsg: message } };
     }
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: { ...INTERNAL_ERROR } };
-  }
-
-  /**
-   * The status for a Weixin errcode: 404 for an unknown or expired media_id (the caller's mistake),
-   * 502 for everything else (Weixin said no).
-   */
-  protected statusForWeixinErrcode(errcode: number): number {
-    return errcode === WeixinErrorCode.INVALID_MEDIA_ID ? HttpStatus.NOT_FOUND : HttpStatus.BAD_GATEWAY;
-  }
-
-  /** Says what went wrong with the call to Weixin without internals (addresses, stacks). */
-  protected networkErrorMessage(error: WeixinNetworkError): string {
-    if (error.timedOut) return 'Weixin did not answer in time; try again later';
-    if (error instanceof WeixinDownloadTooLargeError) {
-      return `the media from Weixin is larger than ${error.limit} bytes, the largest media Weixin serves`;
-    }
-    const detail = error.status ? `HTTP ${error.status}` : (error.code ?? 'no answer');
-    return `Weixin could not be reached (${detail}); try again later`;
   }
 
   /**
@@ -246,9 +185,9 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
     if (request.readableEnded || request.destroyed) end();
   }
 
-  /** The errcode for a status when the exception brought none. */
+  /** The errcode for a status when the exception brought none (a guard's 401/403 keeps its status). */
   protected errcodeForStatus(status: number): number {
-    return ERRCODE_BY_STATUS[status] ?? (status >= 500 ? -1 : BAD_REQUEST_ERRCODE);
+    return weixinErrcodeForStatus(status);
   }
 
   private httpExceptionBody(response: unknown, status: number, fallback: string): WeixinErrorBody {

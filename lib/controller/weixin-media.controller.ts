@@ -42,7 +42,7 @@ import { checkedAppId, invalidAppIdHttpException, queryAppId } from './account-a
 import { DEFAULT_CONTROLLER_PATH } from '../weixin-media.constants';
 import { attachmentDisposition } from './attachment-disposition';
 import type { UploadedMediaResponse, VideoUrlResponse } from './weixin-media-response.interface';
-import { WeixinErrorCode } from '../errors/weixin-error-codes';
+import { downloadFailedResponse } from '../errors/weixin-error-response';
 
 /** A content type as `type/subtype`, nothing else (no parameters, no header tricks). */
 const SAFE_CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/i;
@@ -177,16 +177,12 @@ export class WeixinMediaController {
         res.destroy();
         return;
       }
-      res.statusCode = HttpStatus.BAD_GATEWAY;
+      const { status, body } = downloadFailedResponse(error);
+      res.statusCode = status;
       res.setHeader('Content-Type', 'application/json; charset=utf-8');
       res.removeHeader('Content-Disposition');
       res.removeHeader('Content-Length');
-      res.end(
-        JSON.stringify({
-          errcode: WeixinErrorCode.SYSTEM_BUSY,
-          errmsg: `the download from Weixin failed (${error.name})`,
-        }),
-      );
+      res.end(JSON.stringify(body));
     });
   }
 

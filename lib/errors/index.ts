@@ -4,6 +4,7 @@ export * from './unknown-account.error';
 export * from './weixin-api.error';
 export * from './weixin-network.error';
 export * from './weixin-download-too-large.error';
+export * from './weixin-media.error';
 export * from './weixin-media-options.error';
 export * from './weixin-store.error';
 export {

@@ -1,4 +1,5 @@
 import type { MediaType } from '../interfaces/media.interface';
+import { WeixinMediaError } from './weixin-media.error';
 
 /**
  * - `engine-missing`: the engine for this conversion (sharp, ffmpeg, or an ffmpeg encoder) is not installed
@@ -19,8 +20,9 @@ export interface MediaFitDetails {
 }
 
 /** A source could not be converted to pass Weixin's rules on this machine. */
-export class MediaFitError extends Error {
+export class MediaFitError extends WeixinMediaError {
   override readonly name = 'MediaFitError';
+  override readonly code = 'WEIXIN_MEDIA_ERR_FIT';
   readonly type?: MediaType;
   readonly limit?: number;
   readonly actual?: number;
@@ -37,7 +39,7 @@ export class MediaFitError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    const { name, reason, type, limit, actual, message } = this;
-    return { name, reason, type, limit, actual, message };
+    const { name, code, reason, type, limit, actual, message } = this;
+    return { name, code, reason, type, limit, actual, message };
   }
 }

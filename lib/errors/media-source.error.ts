@@ -1,3 +1,5 @@
+import { WeixinMediaError } from './weixin-media.error';
+
 /**
  * A media source could not be opened or read: a file path that does not exist, is a directory or may not be
  * read; a URL whose server cannot be reached or does not answer HTTP. Not a broken Weixin rule (nothing was
@@ -5,12 +7,13 @@
  * `toHttpException`, the exception filter): 404 for a path that does not exist, 400 otherwise, errcode equal
  * to the status, and no server path.
  */
-export class MediaSourceError extends Error {
+export class MediaSourceError extends WeixinMediaError {
   override readonly name = 'MediaSourceError';
+  override readonly code = 'WEIXIN_MEDIA_ERR_SOURCE';
 
   constructor(
     /** The system error code: `ENOENT`, `EACCES`, `EISDIR`, `ECONNREFUSED`, `HPE_HEADER_OVERFLOW`, ... */
-    readonly code: string,
+    readonly systemCode: string,
     /**
      * The absolute path that was tried (a relative path is resolved against `process.cwd()`); for a URL, the
      * URL without credentials, query or fragment (they may hold tokens).
@@ -20,14 +23,14 @@ export class MediaSourceError extends Error {
     options?: { cause?: unknown; detail?: string },
   ) {
     super(
-      `Cannot read the media source ${path}: ${code} (${options?.detail ?? describeCode(code)})`,
+      `Cannot read the media source ${path}: ${systemCode} (${options?.detail ?? describeCode(systemCode)})`,
       options,
     );
   }
 
   toJSON(): Record<string, unknown> {
-    const { name, code, path, message } = this;
-    return { name, code, path, message };
+    const { name, code, systemCode, path, message } = this;
+    return { name, code, systemCode, path, message };
   }
 }
 

@@ -1,5 +1,6 @@
 import { WeixinErrorCode } from './weixin-error-codes';
 import type { MediaType } from '../interfaces/media.interface';
+import { WeixinMediaError } from './weixin-media.error';
 
 export type MediaValidationReason =
   'invalid-type' | 'empty' | 'too-large' | 'unsupported-format' | 'too-long' | 'unreadable';
@@ -23,8 +24,9 @@ export interface MediaValidationDetails {
 }
 
 /** A file breaks one of Weixin's rules; found locally, before any network call. */
-export class MediaValidationError extends Error {
+export class MediaValidationError extends WeixinMediaError {
   override readonly name = 'MediaValidationError';
+  override readonly code = 'WEIXIN_MEDIA_ERR_VALIDATION';
   readonly errcode: number;
   readonly type?: MediaType;
   readonly limit?: number;
@@ -43,7 +45,7 @@ export class MediaValidationError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    const { name, reason, errcode, type, limit, actual, message } = this;
-    return { name, reason, errcode, type, limit, actual, message };
+    const { name, code, reason, errcode, type, limit, actual, message } = this;
+    return { name, code, reason, errcode, type, limit, actual, message };
   }
 }

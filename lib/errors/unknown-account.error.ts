@@ -1,9 +1,12 @@
+import { WeixinMediaError } from './weixin-media.error';
+
 /**
  * No Official Account is configured for an AppID: not the top-level one, not in `accounts`, and the
  * accounts resolver answered nothing for it. `errcode` is what Weixin answers for an unknown AppID.
  */
-export class UnknownAccountError extends Error {
+export class UnknownAccountError extends WeixinMediaError {
   override readonly name = 'UnknownAccountError';
+  override readonly code = 'WEIXIN_MEDIA_ERR_UNKNOWN_ACCOUNT';
   readonly errcode = 40013;
   /** The AppID asked for (cut to 128 characters: it may come from a request). */
   readonly appId: string;
@@ -19,6 +22,7 @@ export class UnknownAccountError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    return { name: this.name, errcode: this.errcode, appId: this.appId, message: this.message };
+    const { name, code, errcode, appId, message } = this;
+    return { name, code, errcode, appId, message };
   }
 }

@@ -1,12 +1,14 @@
 import { isTokenInvalidErrcode } from './weixin-error-codes';
 import { weixinErrorHint } from './weixin-error-hints';
 import { redactSecrets } from './secret-redaction';
+import { WeixinMediaError } from './weixin-media.error';
 
 const RID_PATTERN = /rid:\s*([\w-]+)/;
 
 /** Weixin answered a call with a non-zero `errcode`. */
-export class WeixinApiError extends Error {
+export class WeixinApiError extends WeixinMediaError {
   override readonly name = 'WeixinApiError';
+  override readonly code = 'WEIXIN_MEDIA_ERR_API';
   /** The request id Weixin put into `errmsg`, for support tickets and `lookupRequest(rid)`. */
   readonly rid?: string;
   /** One sentence on what to do, for the codes that have a clear fix (40164, 40013, 45009, 40007, ...). */
@@ -32,7 +34,7 @@ export class WeixinApiError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    const { name, errcode, errmsg, rid, path, hint } = this;
-    return { name, errcode, errmsg, rid, path, hint };
+    const { name, code, errcode, errmsg, rid, path, hint } = this;
+    return { name, code, errcode, errmsg, rid, path, hint };
   }
 }

@@ -10,6 +10,7 @@ const MB = 1024 * 1024;
  */
 export class WeixinDownloadTooLargeError extends WeixinNetworkError {
   override readonly name = 'WeixinDownloadTooLargeError';
+  override readonly code = 'WEIXIN_MEDIA_ERR_DOWNLOAD_TOO_LARGE';
 
   constructor(
     path: string,

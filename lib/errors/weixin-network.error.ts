@@ -1,8 +1,10 @@
 import { redactSecrets } from './secret-redaction';
+import { WeixinMediaError } from './weixin-media.error';
 
 /** A call to Weixin failed below the API: no answer, a reset, a timeout or an HTTP error status. */
-export class WeixinNetworkError extends Error {
+export class WeixinNetworkError extends WeixinMediaError {
   override readonly name: string = 'WeixinNetworkError';
+  override readonly code: string = 'WEIXIN_MEDIA_ERR_NETWORK';
 
   constructor(
     message: string,
@@ -10,20 +12,18 @@ export class WeixinNetworkError extends Error {
     readonly path: string,
     /** The HTTP status when Weixin's front end answered one. */
     readonly status?: number,
-    /**
-     * The system error code, e.g. `ECONNRESET`, `ETIMEDOUT` for our own timeout, or `ERR_DOWNLOAD_TOO_LARGE`
-     * (`WeixinDownloadTooLargeError`).
-     */
-    readonly code?: string,
+    /** The system error code, e.g. `ECONNRESET`, or `ETIMEDOUT` for our own timeout. */
+    readonly systemCode?: string,
   ) {
     super(redactSecrets(message));
   }
 
   get timedOut(): boolean {
-    return this.code === 'ETIMEDOUT';
+    return this.systemCode === 'ETIMEDOUT';
   }
 
   toJSON(): Record<string, unknown> {
-    return { name: this.name, message: this.message, path: this.path, status: this.status, code: this.code };
+    const { name, code, message, path, status, systemCode } = this;
+    return { name, code, message, path, status, systemCode };
   }
 }

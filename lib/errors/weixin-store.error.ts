@@ -1,23 +1,25 @@
 import { redactSecrets } from './secret-redaction';
+import { WeixinMediaError } from './weixin-media.error';
 
 /**
  * A token store or media cache failed (Redis refused a write: `READONLY` after a failover, `OOM` under
  * `maxmemory`; the connection is gone). It carries the operation and the store's own message, never
  * the command's arguments (keys and access tokens): the client library's error is not kept as `cause`.
  */
-export class WeixinStoreError extends Error {
+export class WeixinStoreError extends WeixinMediaError {
   override readonly name = 'WeixinStoreError';
+  override readonly code = 'WEIXIN_MEDIA_ERR_STORE';
   /** The store's error code when it has one (`READONLY`, `OOM`, `ECONNREFUSED`, ...). */
-  readonly code?: string;
+  readonly storeCode?: string;
 
   constructor(
     /** What was asked of the store, e.g. `token store set` or `media cache get`. */
     readonly operation: string,
     storeMessage: string,
-    code?: string,
+    storeCode?: string,
   ) {
     super(`The ${operation} failed: ${storeMessage}`);
-    this.code = code;
+    this.storeCode = storeCode;
   }
 
   /**
@@ -38,6 +40,7 @@ export class WeixinStoreError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    return { name: this.name, operation: this.operation, code: this.code, message: this.message };
+    const { name, code, operation, storeCode, message } = this;
+    return { name, code, operation, storeCode, message };
   }
 }

@@ -1,4 +1,4 @@
-import { DamagedMediaError } from './damaged-media.error';
+import { DamagedMediaError } from '../errors/damaged-media.error';
 
 /**
  * AMR-NB in its storage format (RFC 4867 §5): the magic `#!AMR\n`, then frames of a one-byte header and a

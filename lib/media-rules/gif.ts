@@ -1,4 +1,4 @@
-import { DamagedMediaError } from './damaged-media.error';
+import { DamagedMediaError } from '../errors/damaged-media.error';
 
 /** GIF: `GIF87a`/`GIF89a`, then the logical screen descriptor. */
 

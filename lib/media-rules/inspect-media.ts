@@ -1,7 +1,7 @@
 import { MediaValidationError } from '../errors/media-validation.error';
 import type { MediaFormat, MediaInspection, MediaType } from '../interfaces/media.interface';
 import { measureAmr } from './amr';
-import { DamagedMediaError } from './damaged-media.error';
+import { DamagedMediaError } from '../errors/damaged-media.error';
 import { sniffContent, type DetectedFormat } from './format-sniffer';
 import { readGifHeader } from './gif';
 import { readJpegHeader } from './jpeg';
@@ -9,7 +9,7 @@ import type { MediaContent } from './media-content';
 import { formatBytes, isMediaType, MAX_MEDIA_BYTES, MEDIA_RULES, MEDIA_TYPES } from './media-limits';
 import { measureMp3 } from './mp3';
 import { readMp4Video } from './mp4';
-import { OtherFormatError } from './other-format.error';
+import { OtherFormatError } from '../errors/other-format.error';
 import { readPngHeader } from './png';
 
 export { detectFormat, sniffContent, type DetectedFormat } from './format-sniffer';

@@ -1,7 +1,7 @@
-import { DamagedMediaError } from './damaged-media.error';
+import { DamagedMediaError } from '../errors/damaged-media.error';
 import { ContentWindow } from './content-window';
 import type { MediaContent } from './media-content';
-import { OtherFormatError } from './other-format.error';
+import { OtherFormatError } from '../errors/other-format.error';
 
 /**
  * JPEG: SOI, then marker segments up to the frame header (SOF). EXIF, ICC profiles and other APPn segments

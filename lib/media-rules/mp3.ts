@@ -1,4 +1,4 @@
-import { DamagedMediaError } from './damaged-media.error';
+import { DamagedMediaError } from '../errors/damaged-media.error';
 import { audioEndBeforeTrailingTags, id3v2TagLength, skipLeadingId3v2 } from './id3-tags';
 
 /**

@@ -1,9 +1,9 @@
 import { ContentWindow } from './content-window';
-import { DamagedMediaError } from './damaged-media.error';
+import { DamagedMediaError } from '../errors/damaged-media.error';
 import type { DetectedFormat } from './format-sniffer';
 import type { MediaContent } from './media-content';
 import { readMp4Tracks, printableFourcc as printable, type IsoBox, type Mp4Tracks } from './mp4-tracks';
-import { OtherFormatError } from './other-format.error';
+import { OtherFormatError } from '../errors/other-format.error';
 
 /**
  * MP4: an ISO base media file whose `ftyp` box names an MP4 brand and whose `moov` holds a video track.

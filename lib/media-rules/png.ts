@@ -1,5 +1,5 @@
 import { ContentWindow } from './content-window';
-import { DamagedMediaError } from './damaged-media.error';
+import { DamagedMediaError } from '../errors/damaged-media.error';
 import type { MediaContent } from './media-content';
 
 /**

@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
-import type { WeixinErrorBody } from './media-validation-http';
 import { WeixinErrorCode } from '../errors/weixin-error-codes';
+import type { WeixinErrorBody } from '../errors/weixin-error-response';
 
 /** The parts of class-validator's `ValidationError` used here (class-validator stays an optional peer). */
 export interface ValidationErrorLike {

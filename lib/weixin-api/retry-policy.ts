@@ -26,7 +26,7 @@ export function isRetryable(error: unknown): boolean {
   }
   if (error instanceof WeixinNetworkError) {
     if (error.status !== undefined) return error.status >= 500;
-    return error.code !== undefined && RETRYABLE_NETWORK_CODES.has(error.code);
+    return error.systemCode !== undefined && RETRYABLE_NETWORK_CODES.has(error.systemCode);
   }
   return false;
 }

@@ -84,7 +84,7 @@ describe('several accounts across processes sharing one Redis', () => {
       reader.service.forAccount(ACCOUNTS[1].appId).uploadImage(distinctJpeg('alone')),
       (error: unknown) => {
         assert.ok(error instanceof WeixinNetworkError);
-        assert.equal(error.code, 'ETIMEDOUT');
+        assert.equal(error.systemCode, 'ETIMEDOUT');
         assert.match(error.message, /wxfleet000000001.*within 400 ms.*tokenRefresh: false/);
         return true;
       },

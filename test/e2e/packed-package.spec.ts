@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const uploaded: TemporaryMedia = await media.uploadImage(readFileSync(process.argv[2]));
   const missing = await media.uploadImage('no-such-file.jpg').catch((error: unknown) => error);
   await app.close();
-  console.log(JSON.stringify({ mediaId: uploaded.mediaId, missing: missing instanceof MediaSourceError && missing.code }));
+  console.log(JSON.stringify({ mediaId: uploaded.mediaId, missing: missing instanceof MediaSourceError && missing.systemCode }));
 }
 void main();
 `;

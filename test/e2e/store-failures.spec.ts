@@ -114,7 +114,7 @@ describe('store failures: a library error without the command arguments, and upl
             (caught: unknown) => caught,
           );
           assert.ok(error instanceof WeixinStoreError, `${operation}: ${inspect(error)}`);
-          assert.equal(error.code, code);
+          assert.equal(error.storeCode, code);
           assert.equal(error.operation, `token store ${operation}`);
           assert.match(error.message, new RegExp(code));
           const text = renderings(error);
@@ -139,7 +139,7 @@ describe('store failures: a library error without the command arguments, and upl
             (caught: unknown) => caught,
           );
         assert.ok(error instanceof WeixinStoreError, inspect(error));
-        assert.equal(error.code, code);
+        assert.equal(error.storeCode, code);
         assert.ok(!renderings(error).includes('MEDIA_ID_SECRETISH'));
       });
 

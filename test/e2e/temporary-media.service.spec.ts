@@ -218,7 +218,7 @@ describe('TemporaryMediaService', () => {
     const before = weixin.fake.requests.length;
     await assert.rejects(weixin.service.uploadImage('/nonexistent/photo.jpg'), (error: unknown) => {
       assert.ok(error instanceof MediaSourceError);
-      assert.equal(error.code, 'ENOENT');
+      assert.equal(error.systemCode, 'ENOENT');
       assert.equal(error.path, '/nonexistent/photo.jpg');
       assert.match(error.message, /\/nonexistent\/photo\.jpg: ENOENT/);
       return true;

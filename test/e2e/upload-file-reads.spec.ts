@@ -138,7 +138,7 @@ describe('a path that is not a regular file is refused without blocking', () => 
   async function refusedAsNotAFile(call: Promise<unknown>, path: string): Promise<void> {
     await assert.rejects(call, (error: unknown) => {
       assert.ok(error instanceof MediaSourceError, String(error));
-      assert.equal(error.code, 'EFTYPE');
+      assert.equal(error.systemCode, 'EFTYPE');
       assert.equal(error.path, path);
       assert.match(error.message, /a FIFO, socket or device, not a regular file/);
       return true;
@@ -170,6 +170,6 @@ describe('a path that is not a regular file is refused without blocking', () => 
   it('a character device is refused as a FIFO is; a directory keeps EISDIR', async () => {
     const { service } = await weixin.module();
     await refusedAsNotAFile(service.uploadImage('/dev/zero'), '/dev/zero');
-    await assert.rejects(service.uploadImage(dir), { name: 'MediaSourceError', code: 'EISDIR' });
+    await assert.rejects(service.uploadImage(dir), { name: 'MediaSourceError', systemCode: 'EISDIR' });
   });
 });

@@ -87,7 +87,7 @@ describe('URL sources that cannot be read reject with MediaSourceError', () => {
   it('a refused connection: the code, and the URL without its query', async () => {
     const url = `http://user:pass@127.0.0.1:${await closedPort()}/cat.jpg?access_token=SECRET#top`;
     const error = await failure(media.uploadImage({ url }));
-    assert.equal(error.code, 'ECONNREFUSED');
+    assert.equal(error.systemCode, 'ECONNREFUSED');
     assert.equal(error.path, new URL(url).origin + '/cat.jpg');
     assert.match(error.message, /: ECONNREFUSED \(the server refused the connection\)$/);
     const shown = `${error.message} ${JSON.stringify(error)}`;
@@ -97,24 +97,24 @@ describe('URL sources that cannot be read reject with MediaSourceError', () => {
   it('a connection reset before the answer and in the middle of the body', async () => {
     for (const path of ['/reset', '/reset-in-body']) {
       const error = await failure(media.uploadImage({ url: `${standIn.base}${path}` }));
-      assert.equal(error.code, 'ECONNRESET', path);
+      assert.equal(error.systemCode, 'ECONNRESET', path);
       assert.equal(error.path, `${standIn.base}${path}`);
     }
   });
 
   it('100 KB of headers, and an answer that is not HTTP', async () => {
     const overflow = await failure(media.inspect('image', { url: `${standIn.base}/huge-headers` }));
-    assert.equal(overflow.code, 'HPE_HEADER_OVERFLOW');
+    assert.equal(overflow.systemCode, 'HPE_HEADER_OVERFLOW');
     assert.match(overflow.message, /headers pass Node's limit: 16 KB/);
     const garbage = await failure(media.inspect('image', { url: `${standIn.base}/not-http` }));
-    assert.match(garbage.code, /^HPE_/);
+    assert.match(garbage.systemCode, /^HPE_/);
     assert.match(garbage.message, /the answer is not valid HTTP/);
   });
 
   it('a redirect to a Location that is not a URL', async () => {
     for (const path of ['/to-broken-ipv6', '/to-broken-host']) {
       const error = await failure(media.inspect('image', { url: `${standIn.base}${path}` }));
-      assert.equal(error.code, 'ERR_INVALID_URL', path);
+      assert.equal(error.systemCode, 'ERR_INVALID_URL', path);
       assert.equal(error.path, `${standIn.base}${path}`, 'the URL that redirected');
       assert.match(error.message, /redirected to a Location that is not a valid URL/);
     }
@@ -123,7 +123,7 @@ describe('URL sources that cannot be read reject with MediaSourceError', () => {
   it('a bad %-escape in the path, before any request', async () => {
     const before = standIn.paths.length;
     const error = await failure(media.uploadImage({ url: `${standIn.base}/files/cat%zz.jpg?sig=SECRET` }));
-    assert.equal(error.code, 'ERR_INVALID_URL');
+    assert.equal(error.systemCode, 'ERR_INVALID_URL');
     assert.equal(error.path, `${standIn.base}/files/cat%zz.jpg`);
     assert.match(error.message, /its path has a % not followed by two hex digits/);
     assert.equal(standIn.paths.length, before, 'the server received no request');

@@ -179,6 +179,7 @@ describe('media rules: the messages a person reads', () => {
     const error = await rejection('thumb', { size: 70000, read: async () => Buffer.alloc(0) });
     assert.deepEqual(JSON.parse(JSON.stringify(error)), {
       name: 'MediaValidationError',
+      code: 'WEIXIN_MEDIA_ERR_VALIDATION',
       reason: 'too-large',
       errcode: 40006,
       type: 'thumb',

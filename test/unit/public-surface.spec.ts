@@ -32,6 +32,7 @@ const ENTRY = [
   'WeixinApiError',
   'WeixinDownloadTooLargeError',
   'WeixinErrorCode',
+  'WeixinMediaError',
   'WeixinMediaExceptionFilter',
   'WeixinMediaFileValidator',
   'WeixinMediaHealthIndicator',

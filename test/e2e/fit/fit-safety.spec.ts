@@ -55,7 +55,7 @@ describe('fit: hostile input, limits, abort and engines', () => {
     }
     const pathLikeUrl = await weixin.service.fit('voice', `${trapUrl}/d.wav`).catch((error) => error);
     assert.ok(
-      pathLikeUrl instanceof MediaSourceError && pathLikeUrl.code === 'ENOENT',
+      pathLikeUrl instanceof MediaSourceError && pathLikeUrl.systemCode === 'ENOENT',
       'a URL string is a file path, and there is no such file',
     );
     assert.equal(trapRequests, 0, 'the local server received no request');
