@@ -30,11 +30,13 @@ const CACHE_METHODS = ['get', 'set', 'deleteByMediaId'] as const;
 
 /**
  * Applies configuration and defaults to the options the user gave (explicit options win),
- * and checks them all at once so one bootstrap error names every problem.
+ * and checks them all at once so one bootstrap error names every problem: theirs and `otherProblems`
+ * (the mounted controller's options).
  */
 export function resolveWeixinMediaOptions(
   input: WeixinMediaModuleOptions | undefined,
   config?: WeixinConfigReader,
+  otherProblems: readonly string[] = [],
 ): ResolvedWeixinMediaOptions {
   const given = input ?? {};
   const fromConfig = (key: keyof typeof WEIXIN_CONFIG_KEYS): string | undefined => {
@@ -55,7 +57,7 @@ export function resolveWeixinMediaOptions(
     retry: { ...DEFAULT_RETRY, ...given.retry },
     maxSockets: given.maxSockets ?? DEFAULT_MAX_SOCKETS,
   });
-  const problems = findProblems(options);
+  const problems = [...findProblems(options), ...otherProblems];
   if (problems.length > 0) {
     throw new WeixinMediaOptionsError(problems);
   }

@@ -16,7 +16,7 @@ export const {
     { isGlobal: false, controller: false },
     (definition, extras) => {
       if (!extras.controller) return { ...definition, global: extras.isGlobal };
-      // The controller's own options are checked when the application boots (a provider that throws).
+      // The controller's own options are checked when the application boots, with the module's.
       const mounted = weixinMediaControllerMetadata(extras.controller);
       return {
         ...definition,

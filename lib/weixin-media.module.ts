@@ -1,5 +1,6 @@
 import { type DynamicModule, Inject, Module, type Provider } from '@nestjs/common';
 import { WeixinAccounts } from './accounts/weixin-accounts';
+import { WEIXIN_MEDIA_CONTROLLER_PROBLEMS } from './controller/weixin-media-controller.options';
 import { WeixinMediaHttpSetup } from './controller/weixin-media-http.setup';
 import { createWeixinAxios } from './weixin-api/weixin-axios.factory';
 import { WeixinApiClient } from './weixin-api.client';
@@ -43,16 +44,20 @@ function optionalConfigService(): (abstract new (...args: never[]) => WeixinConf
   }
 }
 
-/** Configuration fills what the options leave out: the app's `ConfigService` if it has one, else the environment. */
+/**
+ * Configuration fills what the options leave out: the app's `ConfigService` if it has one, else the environment.
+ * The mounted controller's problems fail the same check, so one error lists them all.
+ */
 function resolvedOptionsProvider(): Provider {
   const ConfigService = optionalConfigService();
+  const controllerProblems = { token: WEIXIN_MEDIA_CONTROLLER_PROBLEMS, optional: true };
   return {
     provide: WEIXIN_MEDIA_MODULE_OPTIONS,
-    useFactory: (given: WeixinMediaModuleOptions, config?: WeixinConfigReader) =>
-      resolveWeixinMediaOptions(given, config ?? ENVIRONMENT),
+    useFactory: (given: WeixinMediaModuleOptions, problems?: string[], config?: WeixinConfigReader) =>
+      resolveWeixinMediaOptions(given, config ?? ENVIRONMENT, problems),
     inject: ConfigService
-      ? [WEIXIN_MEDIA_GIVEN_OPTIONS, { token: ConfigService, optional: true }]
-      : [WEIXIN_MEDIA_GIVEN_OPTIONS],
+      ? [WEIXIN_MEDIA_GIVEN_OPTIONS, controllerProblems, { token: ConfigService, optional: true }]
+      : [WEIXIN_MEDIA_GIVEN_OPTIONS, controllerProblems],
   };
 }
 

@@ -1,5 +1,4 @@
 import type { ModuleMetadata, Provider } from '@nestjs/common';
-import { WeixinMediaOptionsError } from '../errors/weixin-media-options.error';
 import type { WeixinMediaControllerOptions } from '../interfaces';
 import { WEIXIN_MEDIA_FITTER } from '../weixin-media.constants';
 import type { MediaFitter } from '../fit/media-fitter';
@@ -11,8 +10,11 @@ import {
 import { WEIXIN_MEDIA_CONTROLLER_MOUNTED } from './weixin-media-http.setup';
 import { createWeixinMediaController, isGuard } from './weixin-media.controller';
 
-/** Resolved at bootstrap when the controller is mounted; its factory refuses unsafe controller options. */
-export const WEIXIN_MEDIA_CONTROLLER_CHECK = Symbol('WEIXIN_MEDIA_CONTROLLER_CHECK');
+/**
+ * When the controller is mounted: the problems of its options, which the module's options provider lists in
+ * the same bootstrap error as its own (one error names every problem).
+ */
+export const WEIXIN_MEDIA_CONTROLLER_PROBLEMS = Symbol('WEIXIN_MEDIA_CONTROLLER_PROBLEMS');
 
 /** Everything wrong with the `controller` option, as sentences that say how to fix it. */
 export function controllerOptionsProblems(options: unknown): string[] {
@@ -54,20 +56,15 @@ export function controllerOptionsProblems(options: unknown): string[] {
 }
 
 /**
- * What the module definition gains when `controller` is set: the controller, and a provider that fails
- * the application's bootstrap (not the `forRoot()` call) when the controller would be unprotected by
- * accident or its options are malformed.
+ * What the module definition gains when `controller` is set: the controller, and the problems of its options
+ * (unprotected by accident, malformed), which fail the application's bootstrap, not the `forRoot()` call.
  */
 export function weixinMediaControllerMetadata(
   controllerOptions: WeixinMediaControllerOptions,
 ): Required<Pick<ModuleMetadata, 'controllers' | 'providers'>> {
-  const check: Provider = {
-    provide: WEIXIN_MEDIA_CONTROLLER_CHECK,
-    useFactory: () => {
-      const problems = controllerOptionsProblems(controllerOptions);
-      if (problems.length > 0) throw new WeixinMediaOptionsError(problems);
-      return true;
-    },
+  const problems: Provider = {
+    provide: WEIXIN_MEDIA_CONTROLLER_PROBLEMS,
+    useFactory: () => controllerOptionsProblems(controllerOptions),
   };
   return {
     controllers: [
@@ -76,9 +73,9 @@ export function weixinMediaControllerMetadata(
       ),
     ],
     providers: [
-      check,
+      problems,
       { provide: WEIXIN_MEDIA_CONTROLLER_MOUNTED, useValue: true },
-      // Checked by `check` above; a malformed value never reaches the interceptor (bootstrap fails first).
+      // Among `problems` above; a malformed value never reaches the interceptor (bootstrap fails first).
       { provide: WEIXIN_MEDIA_UPLOAD_LIMITS, useValue: controllerLimits(controllerOptions) },
       // With `fit`, the file may be any format up to the fitter's input limit, not the type's.
       {

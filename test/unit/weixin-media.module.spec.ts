@@ -169,6 +169,29 @@ describe('WeixinMediaModule', () => {
     assert.match(error.message, /appSecret is missing.*WEIXIN_APP_SECRET/);
   });
 
+  it("lists the module's and the controller's problems in one bootstrap error", async () => {
+    const bad = { appId: 'not an appid', appSecret: 'unit-test-secret-value', timeoutMs: -5 };
+    const controller = { path: '', public: 'yes' as never };
+    const errors = [
+      await rejectionOf([WeixinMediaModule.forRoot({ ...bad, controller })]),
+      await rejectionOf([WeixinMediaModule.forRootAsync({ useFactory: () => bad, controller })]),
+    ];
+    for (const error of errors) {
+      assert.ok(error instanceof WeixinMediaOptionsError, String(error));
+      assert.equal(error.code, 'WEIXIN_MEDIA_ERR_OPTIONS');
+      assert.equal(error.problems.length, 5, error.message);
+      for (const problem of [
+        /appId is malformed/,
+        /timeoutMs must be a positive whole number of milliseconds, got -5/,
+        /controller\.path must be a non-empty string/,
+        /controller\.public must be true or false, got "yes"/,
+        /controller is enabled without guards/,
+      ]) {
+        assert.match(error.message, problem);
+      }
+    }
+  });
+
   it('bounds the sockets to Weixin: 64 per origin by default, maxSockets to change it, nonsense refused', async () => {
     const agents = async (options: Partial<WeixinMediaModuleOptions>) => {
       const { moduleRef } = await compileWith([WeixinMediaModule.forRoot({ ...CREDENTIALS, ...options })]);
