@@ -7,6 +7,7 @@
  * - `WEIXIN_MEDIA_ERR_SOURCE`: `MediaSourceError`, a path or URL could not be read (`systemCode` says why)
  * - `WEIXIN_MEDIA_ERR_API`: `WeixinApiError`, Weixin answered a non-zero `errcode`
  * - `WEIXIN_MEDIA_ERR_NETWORK`: `WeixinNetworkError`, no usable answer from Weixin (`systemCode` says why)
+ * - `WEIXIN_MEDIA_ERR_DOWNLOAD_TOO_LARGE`: `WeixinDownloadTooLargeError`, a download past the largest media Weixin serves
  * - `WEIXIN_MEDIA_ERR_UNKNOWN_ACCOUNT`: `UnknownAccountError`, no Official Account for an AppID
  * - `WEIXIN_MEDIA_ERR_OPTIONS`: `WeixinMediaOptionsError`, the module's or controller's options are wrong
  * - `WEIXIN_MEDIA_ERR_STORE`: `WeixinStoreError`, a token store or media cache failed (`storeCode` says why)

@@ -146,7 +146,7 @@ describe('downloads pass on only the headers that describe the bytes sent', () =
       for (const mediaId of ['zstd', 'twice']) {
         await assert.rejects(context.service.download(mediaId), (error: unknown) => {
           assert.ok(error instanceof WeixinNetworkError, String(error));
-          assert.equal(error.code, 'ERR_CONTENT_ENCODING');
+          assert.equal(error.systemCode, 'ERR_CONTENT_ENCODING');
           assert.match(error.message, /Content-Encoding/);
           return true;
         });

@@ -32,7 +32,7 @@ const gzipAnswer = (body: Buffer) => ({
 function assertTooLarge(error: unknown, declared: boolean): true {
   assert.ok(error instanceof WeixinDownloadTooLargeError, String(error));
   assert.ok(error instanceof WeixinNetworkError, 'a bad answer from Weixin, as the others are');
-  assert.equal(error.code, 'ERR_DOWNLOAD_TOO_LARGE');
+  assert.equal(error.systemCode, 'ERR_DOWNLOAD_TOO_LARGE');
   assert.equal(error.limit, MAX_MEDIA_BYTES);
   assert.equal(error.declared, declared);
   assert.ok(error.actual > MAX_MEDIA_BYTES);
