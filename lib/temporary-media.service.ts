@@ -348,7 +348,7 @@ export class TemporaryMediaService {
     });
   }
 
-  /** A media_id Weixin no longer knows (40007) is dropped from reuse. */
+  /** A media_id Weixin no longer knows (40007) is dropped from this account's reuse entries. */
   protected async fetchMediaInSpan(
     path: string,
     mediaId: string,
@@ -358,7 +358,7 @@ export class TemporaryMediaService {
       return await fetchMedia(this.http, path, mediaId, this.options.timeoutMs, signal);
     } catch (error) {
       if (error instanceof WeixinApiError && error.errcode === WeixinErrorCode.INVALID_MEDIA_ID) {
-        await this.reuse.forgetMediaId(mediaId);
+        await this.reuse.forgetMediaId(mediaId, this.accounts.currentAppId());
       }
       throw error;
     }

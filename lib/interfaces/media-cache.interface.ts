@@ -20,6 +20,10 @@ export interface CachedMedia {
 export interface MediaCache {
   get(key: string): Promise<CachedMedia | undefined>;
   set(key: string, value: CachedMedia): Promise<void>;
-  /** Forgets every entry that answers `mediaId` (Weixin said 40007 for it). */
-  deleteByMediaId(mediaId: string): Promise<void>;
+  /**
+   * Forgets every entry of the account `appId` (keys starting `${appId}:`) that answers `mediaId`: Weixin said
+   * 40007 for it to that account. Another account's entries stay, even for the same media_id (a media_id
+   * belongs to the account that uploaded it; 40007 for another account says nothing about it).
+   */
+  deleteByMediaId(mediaId: string, appId: string): Promise<void>;
 }

@@ -33,9 +33,10 @@ export class InMemoryMediaCache implements MediaCache {
     }
   }
 
-  async deleteByMediaId(mediaId: string): Promise<void> {
+  async deleteByMediaId(mediaId: string, appId: string): Promise<void> {
+    const account = `${appId}:`;
     for (const [key, entry] of this.entries) {
-      if (entry.mediaId === mediaId) this.entries.delete(key);
+      if (entry.mediaId === mediaId && key.startsWith(account)) this.entries.delete(key);
     }
   }
 

@@ -66,8 +66,8 @@ export class MediaReuse {
     }
   }
 
-  /** Forgets a media_id Weixin no longer knows (40007). */
-  async forgetMediaId(mediaId: string): Promise<void> {
-    await this.cache?.deleteByMediaId(mediaId).catch(() => undefined);
+  /** Forgets a media_id Weixin no longer knows (40007) for `appId`: only that account's entries. */
+  async forgetMediaId(mediaId: string, appId: string): Promise<void> {
+    await this.cache?.deleteByMediaId(mediaId, appId).catch(() => undefined);
   }
 }

@@ -2,7 +2,7 @@ import type { WeixinRedisClient } from '../interfaces/redis-client.interface';
 import { WeixinStoreError } from '../errors/weixin-store.error';
 import type { CachedMedia, MediaCache } from '../interfaces/media-cache.interface';
 import type { MediaType } from '../interfaces/media.interface';
-import { appTaggedKey } from '../redis-keys';
+import { appTaggedKey, keyAppId } from '../redis-keys';
 
 export interface RedisMediaCacheOptions {
   /**
@@ -15,14 +15,16 @@ export interface RedisMediaCacheOptions {
 const MEDIA_TYPES: readonly MediaType[] = ['image', 'voice', 'video', 'thumb'];
 
 /**
- * Adds the cache key ARGV[1] to the media_id's index KEYS[1], whose expiry only ever grows to ARGV[2] ms
- * (it must outlive every entry it lists).
+ * Writes the entry KEYS[2] (ARGV[3], expiring in ARGV[2] ms) and adds its cache key ARGV[1] to the media_id's
+ * index KEYS[1], whose expiry only ever grows (it must outlive every entry it lists). One script: both keys
+ * carry the account's hash tag, so an entry never exists without the index its 40007 evicts it by.
  */
-const INDEX_ENTRY = `
+const SET_INDEXED = `
 redis.call('SADD', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
 return 1`;
 
 /** Deletes the entry KEYS[1] only while it still answers the media_id ARGV[1]. */
@@ -38,13 +40,14 @@ return 0`;
 /**
  * The reuse cache shared by every instance of an app through one Redis. Entries expire in Redis when
  * they stop being answerable (the service sets `expiresAt` a margin before the media expires); a
- * reverse index per media_id lets a 40007 evict every entry that answers that id.
+ * reverse index per account and media_id lets a 40007 evict that account's entries answering that id.
  *
- * Works with one Redis and with Redis Cluster (an ioredis `Cluster`): every command and script touches
- * one key, and an account's entries share its AppID hash tag.
+ * Works with one Redis and with Redis Cluster (an ioredis `Cluster`): every key of an account carries its
+ * AppID hash tag, so a script's keys always share a slot.
  *
  * Keys: `<prefix>{<appId>}:media:<type>:<sha256>` (the entry, e.g. `weixin-media:{wx123}:media:image:…`)
- * and `<prefix>media-id:{<mediaId>}` (a set of the cache keys answering it, expiring with the last of them).
+ * and `<prefix>{<appId>}:media-id:<mediaId>` (a set of the account's cache keys answering it, expiring with
+ * the last of them).
  */
 export class RedisMediaCache implements MediaCache {
   protected readonly prefix: string;
@@ -75,16 +78,14 @@ export class RedisMediaCache implements MediaCache {
       expiresAt: value.expiresAt,
       ...(value.fitted ? { fitted: value.fitted } : {}),
     };
-    // The index first: an index naming a missing entry is harmless, an entry its 40007 cannot evict is not.
-    // (Two steps, as the entry and the index live in different cluster slots.)
-    await this.command('set', async () => {
-      await this.client.eval(INDEX_ENTRY, 1, this.indexKey(value.mediaId), key, ttlMs);
-      await this.client.set(this.entryKey(key), JSON.stringify(entry), 'PX', ttlMs);
-    });
+    const indexKey = this.indexKey(keyAppId(key), value.mediaId);
+    await this.command('set', () =>
+      this.client.eval(SET_INDEXED, 2, indexKey, this.entryKey(key), key, ttlMs, JSON.stringify(entry)),
+    );
   }
 
-  async deleteByMediaId(mediaId: string): Promise<void> {
-    const indexKey = this.indexKey(mediaId);
+  async deleteByMediaId(mediaId: string, appId: string): Promise<void> {
+    const indexKey = this.indexKey(appId, mediaId);
     // The index lists cache keys, not Redis keys: a client `keyPrefix` is then applied exactly once.
     const keys = await this.command('delete', () => this.client.smembers(indexKey));
     if (keys.length === 0) return;
@@ -114,8 +115,8 @@ export class RedisMediaCache implements MediaCache {
     return appTaggedKey(this.prefix, 'media', key);
   }
 
-  protected indexKey(mediaId: string): string {
-    return `${this.prefix}media-id:{${mediaId}}`;
+  protected indexKey(appId: string, mediaId: string): string {
+    return appTaggedKey(this.prefix, 'media-id', `${appId}:${mediaId}`);
   }
 }
 

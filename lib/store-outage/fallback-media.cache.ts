@@ -27,10 +27,10 @@ export class FallbackMediaCache implements MediaCache {
     );
   }
 
-  deleteByMediaId(mediaId: string): Promise<void> {
+  deleteByMediaId(mediaId: string, appId: string): Promise<void> {
     return this.circuit.run(
       'delete',
-      () => this.cache.deleteByMediaId(mediaId),
+      () => this.cache.deleteByMediaId(mediaId, appId),
       () => undefined,
     );
   }

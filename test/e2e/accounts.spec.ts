@@ -93,6 +93,21 @@ describe('several accounts in one process', () => {
     });
   });
 
+  it("a 40007 one account meets on another's media_id leaves the other's reuse entry", async () => {
+    const context = await weixin.module({ accounts: ACCOUNTS });
+    const [a, b] = ACCOUNTS.map(({ appId }) => context.service.forAccount(appId));
+    const image = distinctJpeg('owned by b');
+    const { mediaId } = await b.uploadImage(image);
+    await assert.rejects(
+      a.download(mediaId),
+      (error: unknown) => (error as WeixinApiError).errcode === 40007,
+    );
+    const again = await b.uploadImage(image);
+    assert.equal(again.reused, true, "b's entry was kept");
+    assert.equal(again.mediaId, mediaId);
+    assert.equal(weixin.fake.countRequests(UPLOAD, ACCOUNTS[1].appId), 1, 'b uploaded once');
+  });
+
   it("one account's 40125 (wrong secret) leaves the others' uploads untouched", async () => {
     const broken = { appId: ACCOUNTS[0].appId, appSecret: 'not-the-secret' };
     const context = await weixin.module({ accounts: [broken, ...ACCOUNTS.slice(1)] });

@@ -105,14 +105,16 @@ describe('InMemoryMediaCache: an LRU bounded by entry count', () => {
     assert.equal(cache.size, 0);
   });
 
-  it('deleteByMediaId forgets every key answering that id', async () => {
+  it("deleteByMediaId forgets every key of the account answering that id, never another account's", async () => {
     const cache = new InMemoryMediaCache();
-    await cache.set('a', entry('M'));
-    await cache.set('b', entry('M'));
-    await cache.set('c', entry('N'));
-    await cache.deleteByMediaId('M');
-    assert.equal(cache.size, 1);
-    assert.equal((await cache.get('c'))?.mediaId, 'N');
+    await cache.set('wxA:image:a', entry('M'));
+    await cache.set('wxA:thumb:a', entry('M'));
+    await cache.set('wxA:image:c', entry('N'));
+    await cache.set('wxB:image:a', entry('M'));
+    await cache.deleteByMediaId('M', 'wxA');
+    assert.equal(cache.size, 2);
+    assert.equal((await cache.get('wxA:image:c'))?.mediaId, 'N');
+    assert.equal((await cache.get('wxB:image:a'))?.mediaId, 'M');
   });
 });
 

@@ -59,16 +59,27 @@ describe('Redis Cluster (3 masters, started by the test)', () => {
     assert.equal(await store.get('wxA:stable'), undefined);
   });
 
-  it('RedisMediaCache: set, get and evict by media_id on a cluster', async () => {
+  it("RedisMediaCache: set, get and evict by media_id on a cluster, an account's entry and index in one slot", async () => {
     const cache = new RedisMediaCache(client);
     const now = Date.now();
     const entry = { type: 'image' as const, mediaId: 'MEDIA_1', createdAt: now, expiresAt: now + 60_000 };
     await cache.set('wxA:image:abc', entry);
     await cache.set('wxB:image:abc', entry);
     assert.deepEqual(await cache.get('wxA:image:abc'), entry);
-    await cache.deleteByMediaId('MEDIA_1');
+    const keys = (await cluster.keysByMaster()).map(({ key }) => key).sort();
+    assert.deepEqual(keys, [
+      'weixin-media:{wxA}:media-id:MEDIA_1',
+      'weixin-media:{wxA}:media:image:abc',
+      'weixin-media:{wxB}:media-id:MEDIA_1',
+      'weixin-media:{wxB}:media:image:abc',
+    ]);
+    const slots = await Promise.all(keys.map((key) => client.cluster('KEYSLOT', key) as Promise<number>));
+    assert.equal(slots[0], slots[1]);
+    assert.equal(slots[2], slots[3]);
+    await cache.deleteByMediaId('MEDIA_1', 'wxA');
     assert.equal(await cache.get('wxA:image:abc'), undefined);
-    assert.equal(await cache.get('wxB:image:abc'), undefined);
+    assert.deepEqual(await cache.get('wxB:image:abc'), entry, "another account's entry stays");
+    await cache.deleteByMediaId('MEDIA_1', 'wxB');
     assert.deepEqual(await cluster.keysByMaster(), []);
   });
 
@@ -127,8 +138,14 @@ describe('Redis Cluster (3 masters, started by the test)', () => {
       entries.every(({ key }) => HASH_TAG.exec(key)![1] === fake.appId),
       'entries tagged by the appId',
     );
-    // An account's token and its entries live on one master.
-    assert.equal(new Set([...tokenKeys, ...entries].map(({ port }) => port)).size, 1);
-    assert.ok(new Set(keys.map(({ port }) => port)).size > 1, 'the media_id indexes spread over the masters');
+    const indexes = keys.filter(({ key }) => key.includes(':media-id:'));
+    assert.ok(indexes.length >= PROCESSES * UPLOADS_PER_PROCESS);
+    assert.deepEqual(
+      keys.filter(({ key }) => HASH_TAG.exec(key)![1] !== fake.appId),
+      [],
+      'entries and media_id indexes tagged by the appId',
+    );
+    // An account's token, entries and media_id indexes live on one master.
+    assert.equal(new Set(keys.map(({ port }) => port)).size, 1);
   });
 });

@@ -168,10 +168,10 @@ describe('Redis stores on a real redis-server', () => {
       assert.deepEqual(await new RedisMediaCache(other).get('wx1:image:abc'), entry);
       assert.equal(await cache.get('wx1:image:other'), undefined);
       const entryTtl = await client.pttl('weixin-media:{wx1}:media:image:abc');
-      const indexTtl = await client.pttl('weixin-media:media-id:{MEDIA_1}');
+      const indexTtl = await client.pttl('weixin-media:{wx1}:media-id:MEDIA_1');
       assert.ok(entryTtl > 58_000 && entryTtl <= 60_000, `entry PTTL ${entryTtl}`);
       assert.ok(indexTtl >= entryTtl - 50, `index PTTL ${indexTtl} outlives the entry`);
-      assert.deepEqual(await client.smembers('weixin-media:media-id:{MEDIA_1}'), ['wx1:image:abc']);
+      assert.deepEqual(await client.smembers('weixin-media:{wx1}:media-id:MEDIA_1'), ['wx1:image:abc']);
     });
 
     it('an entry is gone at its expiresAt; an already expired entry is never written', async () => {
@@ -181,33 +181,36 @@ describe('Redis stores on a real redis-server', () => {
       await sleep(200);
       assert.equal(await cache.get('wx1:image:abc'), undefined);
       assert.equal(
-        await client.exists('weixin-media:{wx1}:media:image:abc', 'weixin-media:media-id:{MEDIA_1}'),
+        await client.exists('weixin-media:{wx1}:media:image:abc', 'weixin-media:{wx1}:media-id:MEDIA_1'),
         0,
       );
       await cache.set('wx1:image:abc', cached('MEDIA_2', -1));
       assert.deepEqual(await client.keys('*'), []);
     });
 
-    it('deleteByMediaId forgets every entry answering that media_id and nothing else', async () => {
+    it("deleteByMediaId forgets the account's entries answering that media_id and nothing else", async () => {
       const cache = new RedisMediaCache(client);
       await cache.set('wx1:image:aaa', cached('MEDIA_1', 60_000));
       await cache.set('wx1:thumb:aaa', { ...cached('MEDIA_1', 60_000), type: 'thumb' });
       await cache.set('wx1:image:bbb', cached('MEDIA_2', 60_000));
-      await new RedisMediaCache(other).deleteByMediaId('MEDIA_1');
+      await cache.set('wx2:image:aaa', cached('MEDIA_1', 60_000));
+      await new RedisMediaCache(other).deleteByMediaId('MEDIA_1', 'wx1');
       assert.equal(await cache.get('wx1:image:aaa'), undefined);
       assert.equal(await cache.get('wx1:thumb:aaa'), undefined);
       assert.equal((await cache.get('wx1:image:bbb'))?.mediaId, 'MEDIA_2');
-      assert.equal(await client.exists('weixin-media:media-id:{MEDIA_1}'), 0);
-      await cache.deleteByMediaId('UNKNOWN'); // no error
+      assert.equal((await cache.get('wx2:image:aaa'))?.mediaId, 'MEDIA_1', "another account's entry stays");
+      assert.equal(await client.exists('weixin-media:{wx1}:media-id:MEDIA_1'), 0);
+      assert.equal(await client.exists('weixin-media:{wx2}:media-id:MEDIA_1'), 1);
+      await cache.deleteByMediaId('UNKNOWN', 'wx1'); // no error
     });
 
     it('deleteByMediaId keeps a key that was re-used for a newer media_id', async () => {
       const cache = new RedisMediaCache(client);
       await cache.set('wx1:image:aaa', cached('OLD', 60_000));
       await cache.set('wx1:image:aaa', cached('NEW', 60_000));
-      await cache.deleteByMediaId('OLD');
+      await cache.deleteByMediaId('OLD', 'wx1');
       assert.equal((await cache.get('wx1:image:aaa'))?.mediaId, 'NEW');
-      await cache.deleteByMediaId('NEW');
+      await cache.deleteByMediaId('NEW', 'wx1');
       assert.equal(await cache.get('wx1:image:aaa'), undefined);
     });
 
@@ -216,11 +219,11 @@ describe('Redis stores on a real redis-server', () => {
       const cache = new RedisMediaCache(prefixed);
       await cache.set('wx1:image:abc', cached('MEDIA_P', 60_000));
       assert.deepEqual((await client.keys('*')).sort(), [
-        'tenant1:weixin-media:media-id:{MEDIA_P}',
+        'tenant1:weixin-media:{wx1}:media-id:MEDIA_P',
         'tenant1:weixin-media:{wx1}:media:image:abc',
       ]);
       assert.equal((await cache.get('wx1:image:abc'))?.mediaId, 'MEDIA_P');
-      await cache.deleteByMediaId('MEDIA_P');
+      await cache.deleteByMediaId('MEDIA_P', 'wx1');
       assert.deepEqual(await client.keys('*'), []);
       const tokens = new RedisTokenStore(prefixed);
       await tokens.set('wx1:stable', { token: 'T', expiresAt: Date.now() + 60_000 });
@@ -241,10 +244,10 @@ describe('Redis stores on a real redis-server', () => {
       const prod = new RedisMediaCache(client, { prefix: 'prod:' });
       await staging.set('wx1:image:abc', cached('S', 60_000));
       assert.equal(await prod.get('wx1:image:abc'), undefined);
-      await prod.deleteByMediaId('S');
+      await prod.deleteByMediaId('S', 'wx1');
       assert.equal((await staging.get('wx1:image:abc'))?.mediaId, 'S');
       assert.deepEqual((await client.keys('*')).sort(), [
-        'staging:media-id:{S}',
+        'staging:{wx1}:media-id:S',
         'staging:{wx1}:media:image:abc',
       ]);
     });
