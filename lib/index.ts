@@ -22,6 +22,7 @@ export {
   type MediaValidationDetails,
   type MediaValidationReason,
 } from './errors/media-validation.error';
+export { AccountResolverTimeoutError } from './errors/account-resolver-timeout.error';
 export { UnknownAccountError } from './errors/unknown-account.error';
 export { WeixinApiError } from './errors/weixin-api.error';
 export { WeixinMediaError } from './errors/weixin-media.error';

@@ -131,7 +131,7 @@ export class TemporaryMediaService {
     assertMediaType(type);
     const fitting = options.fit !== undefined && options.fit !== false;
     // An unknown account fails before the source is read.
-    const { appId } = await this.accounts.current();
+    const { appId } = await this.accounts.current(options.signal);
     span.set({ appId });
     const media = await openMediaSource(source, type, options.signal, this.openOptions(type, fitting));
     try {

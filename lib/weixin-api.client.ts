@@ -73,7 +73,7 @@ export class WeixinApiClient {
     signal: AbortSignal | undefined,
     attempt: (accessToken: string, attemptSignal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const { tokens } = await this.accounts.current();
+    const { tokens } = await this.accounts.current(signal);
     // One budget of passing faults for the whole call: the token requests made for it and its own tries.
     const budget = new RetryBudget(this.options.retry.attempts);
     return withAccessToken(

@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AxiosInstance } from 'axios';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { AccountResolverTimeoutError } from '../errors/account-resolver-timeout.error';
 import { UnknownAccountError } from '../errors/unknown-account.error';
 import { concealSecrets } from '../errors/secret-redaction';
-import type { TokenStore, WeixinAccount } from '../interfaces';
+import type { TokenStore, WeixinAccount, WeixinAccountResolver } from '../interfaces';
 import type { ResolvedWeixinMediaOptions } from '../interfaces/resolved-weixin-media-options.interface';
 import { AccessTokenManager } from '../tokens/access-token.manager';
+import { raceAbort } from '../weixin-api/retry-policy';
 import { WEIXIN_AXIOS, WEIXIN_MEDIA_MODULE_OPTIONS, WEIXIN_TOKEN_STORE } from '../weixin-media.constants';
 import { accountProblems, isAppId } from './weixin-account.rules';
 
@@ -24,7 +26,9 @@ interface CachedAccount extends ResolvedAccount {
  * The Official Accounts the module acts for: the default (top-level `appId`), the `accounts` list, and
  * what the accounts resolver answers. Each account has its own token manager (its own store key, lock
  * and single flight), so one account's refreshes and failures never touch another's. Resolutions are
- * single-flight per AppID, cached for `accountCacheMs`, and kept in an LRU of `maxAccounts`.
+ * single-flight per AppID, cached for `accountCacheMs`, and kept in an LRU of `maxAccounts`; a resolver that
+ * does not answer within `timeoutMs` fails the calls waiting on it, and the next call asks it again.
+ * Every wait ends when the call's signal aborts.
  * Which account a call is for travels with the call (an async context), so every service method,
  * including ones added later, runs for the account `forAccount()` bound it to.
  */
@@ -71,16 +75,19 @@ export class WeixinAccounts {
   }
 
   /** The account the current call is for; rejects with `UnknownAccountError` when there is none. */
-  current(): Promise<ResolvedAccount> {
+  current(signal?: AbortSignal): Promise<ResolvedAccount> {
     try {
-      return this.resolve(this.currentAppId());
+      return this.resolve(this.currentAppId(), signal);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** The account for `appId`, resolved once for all concurrent callers and cached. */
-  resolve(appId: string): Promise<ResolvedAccount> {
+  /**
+   * The account for `appId`, resolved once for all concurrent callers and cached. `signal` ends this
+   * caller's wait only: the others keep waiting for the resolution.
+   */
+  resolve(appId: string, signal?: AbortSignal): Promise<ResolvedAccount> {
     if (this.defaultAccount && appId === this.defaultAccount.appId) {
       return Promise.resolve(this.defaultAccount);
     }
@@ -110,7 +117,7 @@ export class WeixinAccounts {
       this.resolving.set(appId, loading);
       pending = loading;
     }
-    return pending;
+    return raceAbort(pending, signal);
   }
 
   /** Drops what is cached for `appId` (credentials rotated, account removed); asked again next time. */
@@ -122,7 +129,7 @@ export class WeixinAccounts {
   protected async load(appId: string): Promise<CachedAccount> {
     if (!isAppId(appId)) throw new UnknownAccountError(appId);
     const { accounts } = this.options;
-    const answer = typeof accounts === 'function' ? await accounts(appId) : this.listed?.get(appId);
+    const answer = typeof accounts === 'function' ? await this.ask(accounts, appId) : this.listed?.get(appId);
     if (answer === undefined || answer === null) throw new UnknownAccountError(appId);
     const problems = accountProblems(answer, `the account answered for "${appId}"`);
     if (answer.appId !== appId) {
@@ -137,6 +144,20 @@ export class WeixinAccounts {
       // A list does not change: only a resolver's answer goes stale.
       staleAt: typeof accounts === 'function' ? Date.now() + this.options.accountCacheMs : Infinity,
     };
+  }
+
+  /** The resolver's answer within `timeoutMs`: one that never answers must not wedge its AppID. */
+  protected ask(resolver: WeixinAccountResolver, appId: string): Promise<WeixinAccount | undefined> {
+    const limit = this.options.timeoutMs;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new AccountResolverTimeoutError(appId, limit)), limit);
+      // A wedged resolver must not hold a closing app's process open either.
+      timer.unref();
+      Promise.resolve()
+        .then(() => resolver(appId))
+        .then(resolve, reject)
+        .finally(() => clearTimeout(timer));
+    });
   }
 
   protected createTokens(account: WeixinAccount): AccessTokenManager {

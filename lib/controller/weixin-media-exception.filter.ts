@@ -32,7 +32,8 @@ const INTERNAL_ERROR: WeixinErrorBody = { errcode: WeixinErrorCode.SYSTEM_BUSY, 
 /**
  * Answers the failures of the media routes with Weixin's own error shape `{ errcode, errmsg }` and the
  * matching status: 400 for a broken rule or a bad request, 413 for too large, 401/403 from guards, 404 for
- * an unknown media_id or an unknown account (40013), 502 when Weixin fails (its errcode kept), 504 when it times out. Anything unexpected
+ * an unknown media_id or an unknown account (40013), 503 when the accounts resolver does not answer in time,
+ * 502 when Weixin fails (its errcode kept), 504 when it times out. Anything unexpected
  * is logged and answered 500 `{ errcode: -1, errmsg: 'internal error' }`, never with a stack.
  *
  * Works on Express and Fastify: it replies through the application's HTTP adapter. It answers what it owns:

@@ -1,3 +1,4 @@
+export * from './account-resolver-timeout.error';
 export * from './media-source.error';
 export * from './media-validation.error';
 export * from './unknown-account.error';

@@ -1,6 +1,7 @@
 import { MediaFitError } from './media-fit.error';
 import { MediaSourceError } from './media-source.error';
 import { MediaValidationError } from './media-validation.error';
+import { AccountResolverTimeoutError } from './account-resolver-timeout.error';
 import { UnknownAccountError } from './unknown-account.error';
 import {
   UploadAbortedError,
@@ -35,6 +36,7 @@ const PAYLOAD_TOO_LARGE = 413;
 const TOO_MANY_REQUESTS = 429;
 const NOT_IMPLEMENTED = 501;
 const BAD_GATEWAY = 502;
+const SERVICE_UNAVAILABLE = 503;
 const GATEWAY_TIMEOUT = 504;
 
 /** The errcode sent with an HTTP status when nothing better is known: Weixin's nearest meaning. */
@@ -106,6 +108,10 @@ export function weixinErrorResponse(error: unknown): WeixinErrorResponse | undef
   }
   if (error instanceof UnknownAccountError) {
     return answer(NOT_FOUND, WeixinErrorCode.INVALID_APPID, `invalid appid: ${error.message}`);
+  }
+  if (error instanceof AccountResolverTimeoutError) {
+    const errmsg = `the account "${error.appId}" could not be looked up within ${error.timeoutMs} ms; try again later`;
+    return answer(SERVICE_UNAVAILABLE, WeixinErrorCode.SYSTEM_BUSY, errmsg);
   }
   if (error instanceof WeixinNetworkError) return networkResponse(error);
   if (error instanceof UploadFormError) return missingMediaResponse(error.message);

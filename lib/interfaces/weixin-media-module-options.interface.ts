@@ -88,7 +88,9 @@ export interface WeixinMediaModuleOptions {
   accessTokenProvider?: () => Promise<string>;
   /**
    * More Official Accounts, reached with `service.forAccount(appId)` and the controller's `appid`
-   * parameter: a list, or a resolver asked at run time (its answers cached for `accountCacheMs`).
+   * parameter: a list, or a resolver asked at run time (its answers cached for `accountCacheMs`). A resolver
+   * that does not answer within `timeoutMs` fails the call with `AccountResolverTimeoutError` (the
+   * controller: 503) and is asked again by the next call.
    */
   accounts?: WeixinAccount[] | WeixinAccountResolver;
   /**
@@ -128,7 +130,7 @@ export interface WeixinMediaModuleOptions {
    */
   mediaCache?: MediaCache | false;
   /**
-   * Timeout of each HTTP request to Weixin, in milliseconds.
+   * Timeout of each HTTP request to Weixin, and of an accounts resolver's answer, in milliseconds.
    * @default 30000
    */
   timeoutMs?: number;

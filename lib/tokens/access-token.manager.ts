@@ -4,7 +4,7 @@ import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
 import { traced } from '../telemetry';
 import { type RetryBudget, withRetries } from '../weixin-api/request-attempts';
-import { abortReason, sleep } from '../weixin-api/retry-policy';
+import { abortReason, raceAbort, sleep } from '../weixin-api/retry-policy';
 import type { StoredAccessToken, TokenStore } from '../interfaces';
 import type { ResolvedWeixinMediaOptions } from '../interfaces/resolved-weixin-media-options.interface';
 import { WEIXIN_AXIOS, WEIXIN_MEDIA_MODULE_OPTIONS, WEIXIN_TOKEN_STORE } from '../weixin-media.constants';
@@ -194,15 +194,4 @@ export class AccessTokenManager {
   protected lockLeaseMs(): number {
     return Math.min(this.options.timeoutMs, 15_000) + 5_000;
   }
-}
-
-/** Lets one caller stop waiting for a shared promise without cancelling it for the others. */
-function raceAbort<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

@@ -59,3 +59,14 @@ export function abortReason(signal: AbortSignal): Error {
     ? signal.reason
     : new DOMException('The operation was aborted', 'AbortError');
 }
+
+/** Lets one caller stop waiting for a shared promise without cancelling it for the others. */
+export function raceAbort<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import {
+  AccountResolverTimeoutError,
   type TokenMode,
   UnknownAccountError,
   WeixinApiError,
@@ -251,6 +252,65 @@ describe('accounts through a resolver', () => {
       context.service.forAccount(ACCOUNTS[1].appId).uploadImage(distinctJpeg('w')),
       /asked for "wxacc00000000001" and answered "wxacc00000000000"/,
     );
+    assert.equal(weixin.fake.countRequests(), 0);
+  });
+});
+
+describe('an accounts resolver that never answers', () => {
+  const weixin = fakeWeixinPerTest(SERVED);
+  const [account] = ACCOUNTS;
+  /** Wedged (a promise that never settles) on its first call for each AppID, answering after. */
+  const wedgedOnce = (asked: string[]) => (appId: string) => {
+    asked.push(appId);
+    if (asked.filter((asking) => asking === appId).length === 1) return new Promise<never>(() => undefined);
+    return ACCOUNTS.find((known) => known.appId === appId);
+  };
+
+  it(
+    'fails after timeoutMs with an error naming the appId and the limit; the next call asks again',
+    {
+      timeout: 10_000,
+    },
+    async () => {
+      const asked: string[] = [];
+      const context = await weixin.module({ accounts: wedgedOnce(asked), timeoutMs: 300 });
+      const media = context.service.forAccount(account.appId);
+      const waiting = [media.uploadImage(distinctJpeg('w1')), media.uploadImage(distinctJpeg('w2'))];
+      for (const outcome of await Promise.allSettled(waiting)) {
+        assert.equal(outcome.status, 'rejected');
+        const error = (outcome as PromiseRejectedResult).reason as AccountResolverTimeoutError;
+        assert.ok(error instanceof AccountResolverTimeoutError, String(error));
+        assert.equal(error.appId, account.appId);
+        assert.equal(error.timeoutMs, 300);
+        assert.match(error.message, /"wxacc00000000000" within 300 ms \(timeoutMs\)/);
+      }
+      assert.equal(asked.length, 1, 'concurrent calls wait on one resolution');
+      const uploaded = await media.uploadImage(distinctJpeg('w3'));
+      assert.equal(typeof uploaded.mediaId, 'string');
+      assert.equal(asked.length, 2, 'asked again, not the wedged promise waited on');
+      assert.equal(weixin.fake.countRequests(UPLOAD, account.appId), 1);
+    },
+  );
+
+  it("an aborted call stops waiting at once; the others' wait is theirs", { timeout: 10_000 }, async () => {
+    const asked: string[] = [];
+    const context = await weixin.module({ accounts: wedgedOnce(asked), timeoutMs: 2_000 });
+    const media = context.service.forAccount(account.appId);
+    const aborting = new AbortController();
+    const aborted = media.uploadImage(distinctJpeg('a1'), { signal: aborting.signal });
+    const download = assert.rejects(
+      media.download('some-media-id', AbortSignal.abort(new Error('gone already'))),
+      /gone already/,
+    );
+    const other = media.uploadImage(distinctJpeg('a2'));
+    let otherSettled = false;
+    void other.catch(() => undefined).finally(() => (otherSettled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    aborting.abort(new Error('the caller left'));
+    await assert.rejects(aborted, /the caller left/);
+    await download;
+    assert.equal(otherSettled, false, 'a call without a signal still waits (up to timeoutMs)');
+    await assert.rejects(other, AccountResolverTimeoutError);
     assert.equal(weixin.fake.countRequests(), 0);
   });
 });

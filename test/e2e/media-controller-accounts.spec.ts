@@ -1,11 +1,13 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import type { WeixinAccount } from '../../lib';
 import { fakeWeixinPerTest } from '../support/fake-weixin-hooks';
 import { distinctJpeg } from '../support/fleet';
 import {
   type ControllerApp,
+  eventually,
   HTTP_ADAPTERS,
   multipartBody,
   multipartContentType,
@@ -78,6 +80,66 @@ for (const adapter of HTTP_ADAPTERS) {
 
     const start = (controller: object = { public: true }): Promise<ControllerApp> =>
       startControllerApp(weixin.fake, { adapter, controller, module: { accounts: ACCOUNTS } });
+
+    describe('an accounts resolver that never answers', () => {
+      let asked: string[] = [];
+      /** Wedged (never settles) on its first call, answering A after. */
+      const resolver = (appId: string) => {
+        asked.push(appId);
+        if (asked.length === 1) return new Promise<never>(() => undefined);
+        return ACCOUNTS.find((account) => account.appId === appId);
+      };
+      // A request left waiting (the behaviour under test gone wrong) must not keep the app from closing.
+      afterEach(() => ctx?.app.getHttpServer().closeAllConnections());
+      const startWedged = (timeoutMs: number) => {
+        asked = [];
+        return startControllerApp(weixin.fake, { adapter, module: { accounts: resolver, timeoutMs } });
+      };
+
+      it(
+        'answers 503 -1 after timeoutMs, and the next request asks the resolver again',
+        { timeout: 10_000 },
+        async () => {
+          ctx = await startWedged(300);
+          const wedged = await upload(ctx, `&appid=${A}`, distinctJpeg(`${adapter}-wedged`));
+          assert.equal(wedged.status, 503, wedged.body);
+          assert.equal(wedged.json?.errcode, -1);
+          assert.match(
+            String(wedged.json?.errmsg),
+            /"wxaaaa000000000001" could not be looked up within 300 ms/,
+          );
+          const next = await upload(ctx, `&appid=${A}`, distinctJpeg(`${adapter}-next`));
+          assert.equal(next.status, 201, next.body);
+          assert.equal(asked.length, 2);
+          assert.equal(weixin.fake.countRequests(UPLOAD, A), 1);
+          assert.deepEqual(ctx.tempFiles(), []);
+        },
+      );
+
+      it(
+        'a client that leaves while the resolver is asked: its temp file is removed at once',
+        { timeout: 10_000 },
+        async () => {
+          ctx = await startWedged(30_000);
+          const app = ctx;
+          const body = multipartBody([
+            { name: 'media', filename: 'a.jpg', contentType: 'image/jpeg', data: distinctJpeg(adapter) },
+          ]);
+          const socket = connect(app.port, '127.0.0.1');
+          socket.on('error', () => undefined);
+          socket.write(
+            `POST /weixin/media?type=image&appid=${A} HTTP/1.1\r\nHost: x\r\n` +
+              `Content-Type: ${multipartContentType()}\r\nContent-Length: ${body.length}\r\n\r\n`,
+          );
+          socket.write(body);
+          assert.ok(await eventually(() => asked.length === 1), 'the resolver was asked');
+          assert.equal(app.tempFiles().length, 1, 'the temp file is kept while the account is looked up');
+          socket.destroy();
+          assert.ok(await eventually(() => app.tempFiles().length === 0), 'removed without waiting 30 s');
+          assert.equal(weixin.fake.countRequests(), 0);
+        },
+      );
+    });
 
     it('uploads and downloads with the appid of the URL; the default account without one', async () => {
       ctx = await start();

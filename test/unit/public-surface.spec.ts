@@ -9,6 +9,7 @@ import * as testing from '../../lib/testing';
  */
 const ENTRY = [
   'AccessTokenManager',
+  'AccountResolverTimeoutError',
   'DEFAULT_API_BASE_URL',
   'FORMAT_EXTENSIONS',
   'InMemoryMediaCache',
