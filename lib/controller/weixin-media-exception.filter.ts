@@ -47,7 +47,7 @@ const INTERNAL_ERROR: WeixinErrorBody = { errcode: WeixinErrorCode.SYSTEM_BUSY, 
 @Catch()
 export class WeixinMediaExceptionFilter implements ExceptionFilter {
   protected readonly logger = new Logger(WeixinMediaExceptionFilter.name);
-  /** After an early answer, the longest the rest of the body is read (and discarded), in milliseconds. */
+  /** After an early answer, the longest the connection stays open for the client to read it, in milliseconds. */
   protected readonly graceMs: number = 2000;
   /** After an early answer, the most bytes of the rest of the body read (and discarded). */
   protected readonly graceBytes: number = 1024 * 1024;
@@ -156,9 +156,11 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
   }
 
   /**
-   * Ends an early answer once the client had a fair chance to finish sending (so it is not reset before it
-   * reads the answer, as lingering close in nginx and Apache does), but after at most `graceBytes` more
-   * bytes or `graceMs`: a hostile or huge body is not read on.
+   * Ends an early answer once the client had a fair chance to read it (lingering close, as nginx and Apache do):
+   * the rest of the body is read and discarded up to `graceBytes`, then no more is read, and the connection
+   * stays until the body ends, the client leaves (seen only while reading) or `graceMs` passed. Closing while a
+   * client still sends resets the connection, and its next write can fail before it read the answer; left
+   * unread, its writes only wait.
    */
   protected endAfterGrace(request: IncomingMessage, response: ServerResponse): void {
     let bytes = 0;
@@ -174,7 +176,9 @@ export class WeixinMediaExceptionFilter implements ExceptionFilter {
     };
     const count = (chunk: Buffer): void => {
       bytes += chunk.length;
-      if (bytes > this.graceBytes) end();
+      if (bytes <= this.graceBytes) return;
+      request.off('data', count);
+      request.pause();
     };
     const deadline = setTimeout(end, this.graceMs);
     deadline.unref();

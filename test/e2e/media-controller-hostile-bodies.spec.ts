@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import {
   describeBadInput,
@@ -9,7 +11,13 @@ import {
   type StreamedAnswer,
   streamRequest,
 } from '../support/controller-bad-input';
-import { multipartBody, multipartContentType, rawRequest } from '../support/media-controller-app';
+import {
+  type ControllerApp,
+  eventually,
+  multipartBody,
+  multipartContentType,
+  rawRequest,
+} from '../support/media-controller-app';
 import { mediaFixture } from '../support/paths';
 
 const THUMB = readFileSync(mediaFixture('thumb.jpg'));
@@ -118,6 +126,23 @@ describeBadInput('media controller: hostile bodies', (t) => {
       ));
   });
 
+  describe('early answers reach the client', () => {
+    it('a chunked body that keeps going past the budget, from 30 busy clients at once: the 413 reaches each', async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, () => busyClient(t.ctx, '/weixin/media?type=thumb')),
+      );
+      t.statuses.push(...answers.map((answer) => answer.status));
+      const missed = answers
+        .map((answer, run) => `run ${run}: ${answer.head || 'no answer'}`)
+        .filter((_, run) => answers[run].status !== 413 || answers[run].errcode !== 40006);
+      assert.deepEqual(missed, [], 'every client got its 413');
+      for (const { serverBytesRead } of answers) {
+        assert.ok(serverBytesRead < 4 * MB, `the server read ${serverBytesRead} bytes`);
+      }
+      assert.equal(t.fake.countRequests(), 0);
+    });
+  });
+
   describe('declared and trickled bodies', () => {
     it('a declared Content-Length over the budget is refused before the body is read', async () => {
       const answer = await streamRequest(t.ctx, {
@@ -171,6 +196,76 @@ describeBadInput('media controller: hostile bodies', (t) => {
     }
   });
 });
+
+/**
+ * A client that sends a chunked file part without end, as fast as the server takes it, but reads its socket only
+ * every 200 ms (a busy process, as a loaded curl or browser is): the early answer must still reach it, instead of
+ * a reset that fails its next write first. It leaves once the whole answer (by its Content-Length) is in.
+ */
+async function busyClient(
+  ctx: ControllerApp,
+  path: string,
+): Promise<{ status: number; errcode?: number; head: string; serverBytesRead: number }> {
+  const server = ctx.app.getHttpServer() as Server;
+  let serverSocket: Socket | undefined;
+  const filler = chunked('a'.repeat(64 * 1024));
+  const response = await new Promise<string>((resolve) => {
+    let received = '';
+    const socket = connect(ctx.port, '127.0.0.1');
+    const accepted = (peer: Socket): void => {
+      if (peer.remotePort !== socket.localPort) return;
+      serverSocket = peer;
+      server.off('connection', accepted);
+    };
+    server.on('connection', accepted);
+    socket.pause();
+    const reading = setInterval(() => {
+      socket.resume();
+      setImmediate(() => socket.pause());
+    }, 200);
+    socket.on('data', (data: Buffer) => {
+      received += data.toString('latin1');
+      const [head, body] = received.split('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(head)?.[1];
+      if (body !== undefined && length !== undefined && body.length >= Number(length)) socket.destroy();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearInterval(reading);
+      resolve(received);
+    });
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${multipartContentType('b')}\r\n` +
+        'Transfer-Encoding: chunked\r\n\r\n',
+    );
+    socket.write(chunked('--b\r\nContent-Disposition: form-data; name="media"; filename="a.jpg"\r\n\r\n'));
+    let written = 0;
+    const pump = (): void => {
+      while (!socket.destroyed && written < HOSTILE_BYTES) {
+        written += filler.length;
+        if (!socket.write(filler)) return void socket.once('drain', pump);
+      }
+    };
+    pump();
+  });
+  assert.ok(
+    await eventually(() => serverSocket?.destroyed === true, 5000),
+    'the server closed the connection',
+  );
+  const [head, body = ''] = response.split('\r\n\r\n');
+  let errcode: number | undefined;
+  try {
+    errcode = (JSON.parse(body) as { errcode?: number }).errcode;
+  } catch {
+    errcode = undefined;
+  }
+  return {
+    status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1]),
+    errcode,
+    head: head.split('\r\n')[0],
+    serverBytesRead: serverSocket!.bytesRead,
+  };
+}
 
 /** One chunk of HTTP/1.1 chunked transfer coding. */
 function chunked(data: string | Buffer): Buffer {
