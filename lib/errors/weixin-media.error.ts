@@ -9,6 +9,7 @@
  * - `WEIXIN_MEDIA_ERR_NETWORK`: `WeixinNetworkError`, no usable answer from Weixin (`systemCode` says why)
  * - `WEIXIN_MEDIA_ERR_DOWNLOAD_TOO_LARGE`: `WeixinDownloadTooLargeError`, a download past the largest media Weixin serves
  * - `WEIXIN_MEDIA_ERR_UNKNOWN_ACCOUNT`: `UnknownAccountError`, no Official Account for an AppID
+ * - `WEIXIN_MEDIA_ERR_ACCOUNT_RESOLVER_TIMEOUT`: `AccountResolverTimeoutError`, the accounts resolver did not answer in time
  * - `WEIXIN_MEDIA_ERR_OPTIONS`: `WeixinMediaOptionsError`, the module's or controller's options are wrong
  * - `WEIXIN_MEDIA_ERR_STORE`: `WeixinStoreError`, a token store or media cache failed (`storeCode` says why)
  *

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  AccountResolverTimeoutError,
   MediaFitError,
   MediaSourceError,
   MediaValidationError,
@@ -9,6 +10,7 @@ import {
   WeixinMediaError,
   WeixinMediaOptionsError,
   WeixinNetworkError,
+  WeixinDownloadTooLargeError,
   WeixinStoreError,
 } from '../../../lib';
 import { DamagedMediaError } from '../../../lib/errors/damaged-media.error';
@@ -35,7 +37,9 @@ const EVERY_ERROR: Array<[WeixinMediaError, string]> = [
     new WeixinNetworkError('reset', '/cgi-bin/media/upload', undefined, 'ECONNRESET'),
     'WEIXIN_MEDIA_ERR_NETWORK',
   ],
+  [new WeixinDownloadTooLargeError('/cgi-bin/media/get', 10, 11), 'WEIXIN_MEDIA_ERR_DOWNLOAD_TOO_LARGE'],
   [new UnknownAccountError('wx0000000000000000'), 'WEIXIN_MEDIA_ERR_UNKNOWN_ACCOUNT'],
+  [new AccountResolverTimeoutError('wx0000000000000000', 300), 'WEIXIN_MEDIA_ERR_ACCOUNT_RESOLVER_TIMEOUT'],
   [new WeixinMediaOptionsError(['appId is missing']), 'WEIXIN_MEDIA_ERR_OPTIONS'],
   [new WeixinStoreError('token store set', 'READONLY replica', 'READONLY'), 'WEIXIN_MEDIA_ERR_STORE'],
   [new UploadFormError('no file'), 'WEIXIN_MEDIA_ERR_UPLOAD_FORM'],
