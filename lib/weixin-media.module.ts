@@ -8,7 +8,7 @@ import type { WeixinMediaModuleOptions } from './interfaces';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
 import { MediaFitter } from './fit/media-fitter';
 import { InMemoryMediaCache } from './media-cache/in-memory-media.cache';
-import { withMediaCacheFallback, withTokenStoreFallback } from './store-outage';
+import { withMediaCacheFallback, withTokenStoreFallback } from './store-circuit';
 import { WeixinMediaHealthIndicator } from './health/weixin-media.health-indicator';
 import { TemporaryMediaService } from './temporary-media.service';
 import { AccessTokenManager } from './tokens/access-token.manager';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import Redis from 'ioredis';
 import { RedisMediaCache, RedisTokenStore } from '../../lib';
-import { STORE_TIMEOUT_MS } from '../../lib/store-outage';
+import { STORE_TIMEOUT_MS } from '../../lib/store-circuit';
 import { fakeWeixinPerSuite } from '../support/fake-weixin-hooks';
 import { distinctJpeg } from '../support/fleet';
 import { mediaFixture } from '../support/paths';

@@ -18,7 +18,7 @@ const LAYERS: string[][] = [
   ['operations', 'media-download.ts', 'media-upload.ts'],
   ['weixin-api.client.ts'],
   ['accounts'],
-  ['tokens', 'store-outage'],
+  ['tokens', 'store-circuit'],
   ['weixin-api'],
   ['media-source', 'media-cache', 'fit'],
   ['media-rules'],

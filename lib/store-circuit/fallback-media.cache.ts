@@ -1,5 +1,20 @@
+import { Logger } from '@nestjs/common';
 import type { CachedMedia, MediaCache } from '../interfaces/media-cache.interface';
-import type { StoreCircuit } from './store-circuit';
+import { StoreCircuit } from './store-circuit';
+
+/** The user's reuse cache behind a circuit: an outage costs reuse, never a stalled upload. */
+export function withMediaCacheFallback(cache: MediaCache): MediaCache {
+  const logger = new Logger('WeixinMediaCache');
+  return new FallbackMediaCache(
+    cache,
+    new StoreCircuit({
+      name: 'media cache',
+      meanwhile: 'uploads skip reuse',
+      warn: (message) => logger.warn(message),
+      log: (message) => logger.log(message),
+    }),
+  );
+}
 
 /**
  * The reuse cache the module uses in front of the user's: while it fails or does not answer within the

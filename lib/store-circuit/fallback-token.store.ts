@@ -1,6 +1,21 @@
+import { Logger } from '@nestjs/common';
 import type { StoredAccessToken, TokenLock, TokenStore } from '../interfaces/token-store.interface';
 import { InMemoryTokenStore } from '../tokens/in-memory-token.store';
-import type { StoreCircuit } from './store-circuit';
+import { StoreCircuit } from './store-circuit';
+
+/** The user's token store behind a circuit: an outage costs sharing, never a stalled call. */
+export function withTokenStoreFallback(store: TokenStore): TokenStore {
+  const logger = new Logger('WeixinMediaTokenStore');
+  return new FallbackTokenStore(
+    store,
+    new StoreCircuit({
+      name: 'token store',
+      meanwhile: 'access tokens are fetched and kept in this process (one request at a time)',
+      warn: (message) => logger.warn(message),
+      log: (message) => logger.log(message),
+    }),
+  );
+}
 
 /**
  * The token store the module uses in front of a shared one (Redis): while the shared store fails or
