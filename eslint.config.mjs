@@ -114,8 +114,18 @@ export default tseslint.config(
     ...forbid('The Weixin API client imports no layer above it.', ...ABOVE_TRANSPORT.slice(5)),
   },
   {
+    files: ['lib/common/**/*.ts'],
+    ...forbid('common/ is used by every layer: it imports no other part of lib/.', '../*', '@nestjs/*'),
+  },
+  {
     files: ['lib/telemetry/**/*.ts'],
-    ...forbid('telemetry/ is used by every layer: it imports no other part of lib/.', '../*', '@nestjs/*'),
+    ...forbid(
+      'telemetry/ is used by every layer: it imports no other part of lib/ but common/.',
+      '../*',
+      '!../common',
+      '!../common/*',
+      '@nestjs/*',
+    ),
   },
   {
     files: ['lib/health/**/*.ts'],

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AxiosInstance } from 'axios';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { BoundedLruMap } from '../common/bounded-lru-map';
 import { AccountResolverTimeoutError } from '../errors/account-resolver-timeout.error';
 import { UnknownAccountError } from '../errors/unknown-account.error';
 import { concealSecrets } from '../errors/secret-redaction';
@@ -35,8 +36,7 @@ interface CachedAccount extends ResolvedAccount {
 @Injectable()
 export class WeixinAccounts {
   protected readonly context = new AsyncLocalStorage<string>();
-  /** Map order is recency: the first entry is the least recently used. */
-  protected readonly cache = new Map<string, CachedAccount>();
+  protected readonly cache: BoundedLruMap<string, CachedAccount>;
   protected readonly resolving = new Map<string, Promise<ResolvedAccount>>();
   protected readonly listed?: ReadonlyMap<string, WeixinAccount>;
   protected readonly defaultAccount?: ResolvedAccount;
@@ -47,6 +47,7 @@ export class WeixinAccounts {
     @Inject(WEIXIN_TOKEN_STORE) protected readonly store: TokenStore,
     defaultTokens: AccessTokenManager,
   ) {
+    this.cache = new BoundedLruMap(options.maxAccounts, 'WeixinAccounts');
     if (Array.isArray(options.accounts)) {
       this.listed = new Map(
         options.accounts.map((account) => [account.appId, concealSecrets({ ...account })]),
@@ -92,11 +93,7 @@ export class WeixinAccounts {
       return Promise.resolve(this.defaultAccount);
     }
     const cached = this.cache.get(appId);
-    if (cached && cached.staleAt > Date.now()) {
-      this.cache.delete(appId);
-      this.cache.set(appId, cached);
-      return Promise.resolve(cached);
-    }
+    if (cached && cached.staleAt > Date.now()) return Promise.resolve(cached);
     let pending = this.resolving.get(appId);
     if (!pending) {
       const loading: Promise<ResolvedAccount> = this.load(appId).then(
@@ -175,11 +172,6 @@ export class WeixinAccounts {
   }
 
   protected remember(account: CachedAccount): void {
-    this.cache.delete(account.appId);
     this.cache.set(account.appId, account);
-    for (const appId of this.cache.keys()) {
-      if (this.cache.size <= this.options.maxAccounts) break;
-      this.cache.delete(appId);
-    }
   }
 }

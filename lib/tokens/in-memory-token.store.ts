@@ -1,3 +1,4 @@
+import { BoundedLruMap } from '../common/bounded-lru-map';
 import type { StoredAccessToken, TokenLock, TokenStore } from '../interfaces/token-store.interface';
 
 /**
@@ -6,16 +7,12 @@ import type { StoredAccessToken, TokenLock, TokenStore } from '../interfaces/tok
  * accounts over a day stays bounded; a dropped token only costs one fetch.
  */
 export class InMemoryTokenStore implements TokenStore {
-  /** Map order is write order: the first entry is the oldest. */
-  protected readonly tokens = new Map<string, StoredAccessToken>();
+  /** Read with `peek`: only writes count as use, so the oldest written go first. */
+  protected readonly tokens: BoundedLruMap<string, StoredAccessToken>;
   protected readonly locks = new Map<string, { owner: symbol; until: number }>();
 
   constructor(protected readonly maxEntries = 10_000) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-      throw new RangeError(
-        `InMemoryTokenStore maxEntries must be a whole number of at least 1, got ${maxEntries}`,
-      );
-    }
+    this.tokens = new BoundedLruMap(maxEntries, 'InMemoryTokenStore');
   }
 
   /** How `util.inspect` (and so the inspection of any service holding this store) shows it: no tokens. */
@@ -24,20 +21,15 @@ export class InMemoryTokenStore implements TokenStore {
   }
 
   async get(key: string): Promise<StoredAccessToken | undefined> {
-    return this.tokens.get(key);
+    return this.tokens.peek(key);
   }
 
   async set(key: string, value: StoredAccessToken): Promise<void> {
-    this.tokens.delete(key);
     this.tokens.set(key, value);
-    for (const oldest of this.tokens.keys()) {
-      if (this.tokens.size <= this.maxEntries) break;
-      this.tokens.delete(oldest);
-    }
   }
 
   async delete(key: string, token: string): Promise<void> {
-    if (this.tokens.get(key)?.token === token) {
+    if (this.tokens.peek(key)?.token === token) {
       this.tokens.delete(key);
     }
   }

@@ -24,6 +24,7 @@ const LAYERS: string[][] = [
   ['media-rules'],
   ['weixin-media.constants.ts', 'redis-keys.ts', 'telemetry'],
   ['errors', 'interfaces'],
+  ['common'],
 ];
 
 /** What a part may import besides lib/ parts: `media-rules` knows no framework and no network. */

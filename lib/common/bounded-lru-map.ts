@@ -1,0 +1,54 @@
+/**
+ * A Map of at most `maxEntries` entries that drops the least recently used one past its bound: what an
+ * in-process cache keyed by something outsiders choose (AppIDs, content digests, file identities) needs to
+ * stay bounded however long the process runs. `get` and `set` mark an entry as the most recently used;
+ * `peek` reads without doing so.
+ */
+export class BoundedLruMap<K, V> {
+  /** Map keeps insertion order: the first entry is the least recently used. */
+  protected readonly entries = new Map<K, V>();
+
+  constructor(
+    readonly maxEntries: number,
+    /** Who holds the map, named in the error for a bad bound. */
+    owner = 'BoundedLruMap',
+  ) {
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+      throw new RangeError(`${owner} maxEntries must be a whole number of at least 1, got ${maxEntries}`);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: K): V | undefined {
+    if (!this.entries.has(key)) return undefined;
+    const value = this.entries.get(key) as V;
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    return value;
+  }
+
+  peek(key: K): V | undefined {
+    return this.entries.get(key);
+  }
+
+  set(key: K, value: V): this {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    if (this.entries.size > this.maxEntries) {
+      this.entries.delete(this.entries.keys().next().value as K);
+    }
+    return this;
+  }
+
+  delete(key: K): boolean {
+    return this.entries.delete(key);
+  }
+
+  /** Entries from the least to the most recently used; deleting while iterating is safe. */
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.entries[Symbol.iterator]();
+  }
+}

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BoundedLruMap } from '../../../lib/common/bounded-lru-map';
+
+describe('BoundedLruMap', () => {
+  it('keeps at most maxEntries, dropping the least recently used first', () => {
+    const map = new BoundedLruMap<string, number>(2);
+    map.set('a', 1).set('b', 2);
+    assert.equal(map.get('a'), 1, 'a read marks a as used: b is now the least recent');
+    map.set('c', 3);
+    assert.equal(map.size, 2);
+    assert.deepEqual(
+      [...map],
+      [
+        ['a', 1],
+        ['c', 3],
+      ],
+      'b went; iteration goes least to most recent',
+    );
+    assert.equal(map.get('b'), undefined);
+  });
+
+  it('counts a write of a known key as use, and replaces its value without growing', () => {
+    const map = new BoundedLruMap<string, number>(2);
+    map.set('a', 1).set('b', 2).set('a', 10).set('c', 3);
+    assert.deepEqual(
+      [...map],
+      [
+        ['a', 10],
+        ['c', 3],
+      ],
+    );
+  });
+
+  it('peeks without marking an entry as used', () => {
+    const map = new BoundedLruMap<string, number>(2);
+    map.set('a', 1).set('b', 2);
+    assert.equal(map.peek('a'), 1);
+    map.set('c', 3);
+    assert.equal(map.peek('a'), undefined, 'a stayed the least recent and went first');
+    assert.deepEqual(
+      [...map],
+      [
+        ['b', 2],
+        ['c', 3],
+      ],
+    );
+  });
+
+  it('keeps undefined as a value, and deletes while iterating', () => {
+    const map = new BoundedLruMap<string, number | undefined>(3);
+    map.set('none', undefined).set('one', 1).set('two', 2);
+    assert.equal(map.get('none'), undefined);
+    assert.deepEqual(
+      [...map].map(([key]) => key),
+      ['one', 'two', 'none'],
+      'reading it marked it used',
+    );
+    for (const [key, value] of map) if (value !== undefined) map.delete(key);
+    assert.deepEqual([...map], [['none', undefined]]);
+    assert.equal(map.delete('gone'), false);
+  });
+
+  it('refuses a bound that is not a whole number of at least 1, naming its owner', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Infinity]) {
+      assert.throws(
+        () => new BoundedLruMap(bad, 'SomeCache'),
+        (error: Error) =>
+          error instanceof RangeError &&
+          error.message === `SomeCache maxEntries must be a whole number of at least 1, got ${bad}`,
+      );
+    }
+  });
+});
