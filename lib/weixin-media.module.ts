@@ -1,5 +1,6 @@
 import { type DynamicModule, Inject, Module, type Provider } from '@nestjs/common';
 import { WeixinAccounts } from './accounts/weixin-accounts';
+import { loadOptionalPeer } from './common/optional-peer';
 import { WEIXIN_MEDIA_CONTROLLER_PROBLEMS } from './controller/weixin-media-controller.options';
 import { WeixinMediaHttpSetup } from './controller/weixin-media-http.setup';
 import { createWeixinAxios } from './weixin-api/weixin-axios.factory';
@@ -36,12 +37,10 @@ const ENVIRONMENT: WeixinConfigReader = { get: (key) => process.env[key] };
  * defines the module (`forRoot`), never when the package is imported.
  */
 function optionalConfigService(): (abstract new (...args: never[]) => WeixinConfigReader) | undefined {
-  try {
-    return (require('@nestjs/config') as typeof import('@nestjs/config')).ConfigService;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined;
-    throw error;
-  }
+  return loadOptionalPeer<typeof import('@nestjs/config')>(
+    '@nestjs/config',
+    'reading settings with ConfigService',
+  )?.ConfigService;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { loadOptionalPeer } from '../common/optional-peer';
 import { MediaFitError } from '../errors/media-fit.error';
 
 /** An ffmpeg that runs, with what it can encode. */
@@ -45,7 +46,12 @@ export async function findFfmpeg(
   }
   const onPath = await describeFfmpeg('ffmpeg', 'PATH', env);
   if ('engine' in onPath) return onPath;
-  const installed = installerPath();
+  let installed: string | undefined;
+  try {
+    installed = installerPath();
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
   if (installed) {
     const run = await describeFfmpeg(installed, '@ffmpeg-installer/ffmpeg', env);
     if ('engine' in run) return run;
@@ -103,14 +109,10 @@ export function requireEncoders(
   return discovery.engine;
 }
 
+/** The optional peer's binary, loaded only when no other ffmpeg is found; undefined when it is not installed. */
 function installerPath(): string | undefined {
-  try {
-    // An optional peer: loaded only when no other ffmpeg is found.
-    const installer = require('@ffmpeg-installer/ffmpeg') as { path?: unknown };
-    return typeof installer.path === 'string' ? installer.path : undefined;
-  } catch {
-    return undefined;
-  }
+  const installer = loadOptionalPeer<{ path?: unknown }>('@ffmpeg-installer/ffmpeg', 'finding ffmpeg');
+  return typeof installer?.path === 'string' ? installer.path : undefined;
 }
 
 /** Runs `ffmpeg -encoders`: its banner (stderr) names the version, its list (stdout) the encoders. */

@@ -1,3 +1,4 @@
+import { loadOptionalPeer } from '../common/optional-peer';
 import { MediaFitError } from '../errors/media-fit.error';
 
 /**
@@ -36,25 +37,14 @@ export interface SharpFactory {
 
 export const INSTALL_SHARP = 'install the optional package sharp (npm install sharp)';
 
-let loaded: { sharp?: SharpFactory; problem?: string } | undefined;
-
 /** Loads sharp on first use; an app that never fits an image never loads it. */
 export function loadSharp(): { sharp?: SharpFactory; problem?: string } {
-  if (!loaded) {
-    try {
-      loaded = { sharp: require('sharp') as SharpFactory };
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      loaded = {
-        problem:
-          code === 'MODULE_NOT_FOUND'
-            ? `sharp is not installed: ${INSTALL_SHARP}`
-            : `sharp is installed but does not load (${(error as Error).message.split('\n')[0]}); ` +
-              'reinstall it for this platform (npm install --os=... --cpu=... sharp)',
-      };
-    }
+  try {
+    const sharp = loadOptionalPeer<SharpFactory>('sharp', 'fitting images');
+    return sharp ? { sharp } : { problem: `sharp is not installed: ${INSTALL_SHARP}` };
+  } catch (error) {
+    return { problem: (error as Error).message };
   }
-  return loaded;
 }
 
 export function sharpVersion(sharp: SharpFactory): string {

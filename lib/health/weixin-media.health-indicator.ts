@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { WeixinAccounts } from '../accounts/weixin-accounts';
+import { requireOptionalPeer } from '../common/optional-peer';
 import { redactSecrets } from '../errors/secret-redaction';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import type { TokenStore } from '../interfaces';
@@ -16,24 +17,10 @@ import type {
 const DEFAULT_STEP_TIMEOUT_MS = 5_000;
 
 type Terminus = typeof import('@nestjs/terminus');
-let terminus: Terminus | undefined;
 
 /** The part of terminus' `HealthIndicatorService` used here (its types stay out of this package's). */
 export interface HealthIndicatorSessions {
   check(key: string): { up(data: object): object; down(data: object): object };
-}
-
-/** `@nestjs/terminus`, loaded on the first health check (an optional peer: never at import). */
-function loadTerminus(): Terminus {
-  try {
-    terminus ??= require('@nestjs/terminus') as Terminus;
-    return terminus;
-  } catch (error) {
-    throw new Error(
-      'WeixinMediaHealthIndicator needs @nestjs/terminus: npm install @nestjs/terminus, and import TerminusModule',
-      { cause: error },
-    );
-  }
 }
 
 /**
@@ -92,7 +79,12 @@ export class WeixinMediaHealthIndicator {
 
   /** Terminus' own result helper: the one its module provides, else a fresh one (it keeps no state). */
   protected indicators(): HealthIndicatorSessions {
-    const { HealthIndicatorService } = loadTerminus();
+    // An optional peer: loaded on the first health check, never at import.
+    const { HealthIndicatorService } = requireOptionalPeer<Terminus>(
+      '@nestjs/terminus',
+      'WeixinMediaHealthIndicator',
+      'npm install @nestjs/terminus, and import TerminusModule',
+    );
     try {
       return this.moduleRef?.get(HealthIndicatorService, { strict: false }) ?? new HealthIndicatorService();
     } catch {

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { loadOptionalPeer } from '../common/optional-peer';
 import type { WeixinSpan, WeixinSpanFacts, WeixinSpanName } from './weixin-span.interface';
 
 type OpenTelemetry = typeof import('@opentelemetry/api');
@@ -25,18 +26,14 @@ const COUNTERS: Record<WeixinSpanName, string> = {
   'weixin.token.fetch': 'weixin.token.fetches',
 };
 
-let loaded: OpenTelemetry | null | undefined;
-
-/** `@opentelemetry/api` when the app has it (required once, then cached); null when it is absent. */
-function openTelemetry(): OpenTelemetry | null {
-  if (loaded === undefined) {
-    try {
-      loaded = require('@opentelemetry/api') as OpenTelemetry;
-    } catch {
-      loaded = null;
-    }
+/** `@opentelemetry/api` when the app has it; undefined when it is absent or does not load. */
+function openTelemetry(): OpenTelemetry | undefined {
+  try {
+    return loadOptionalPeer<OpenTelemetry>('@opentelemetry/api', 'telemetry');
+  } catch {
+    // A broken telemetry install costs the spans, never an upload.
+    return undefined;
   }
-  return loaded;
 }
 
 let noop: { tracers: unknown; meter: unknown } | undefined;

@@ -1,28 +1,20 @@
 import type * as ClassValidator from 'class-validator';
+import { loadOptionalPeer } from '../common/optional-peer';
 import type { MediaType } from '../interfaces/media.interface';
 import { MEDIA_TYPES } from '../media-rules/media-limits';
 
-/**
- * class-validator is an optional peer, and loading it costs about 60 ms: it is loaded when the first
- * `UploadMediaDto` is made (as `ValidationPipe` does before it validates), never when the package is imported.
- * Without it the DTO stays a plain class.
- */
-function loadClassValidator(): typeof ClassValidator | undefined {
-  try {
-    return require('class-validator') as typeof ClassValidator;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined;
-    throw error;
-  }
-}
-
 let registered = false;
 
-/** The class-validator rules of `UploadMediaDto`, registered once, as its decorators would have been. */
+/**
+ * The class-validator rules of `UploadMediaDto`, registered once, as its decorators would have been.
+ * class-validator is an optional peer, loaded when the first `UploadMediaDto` is made (as `ValidationPipe`
+ * does before it validates), never when the package is imported: loading it would spend the import budget
+ * (`importCost.goalMs` in bench/results.json). Without it the DTO stays a plain class.
+ */
 function registerRules(dto: typeof UploadMediaDto): void {
   if (registered) return;
   registered = true;
-  const classValidator = loadClassValidator();
+  const classValidator = loadOptionalPeer<typeof ClassValidator>('class-validator', 'UploadMediaDto');
   if (!classValidator) return;
   classValidator.IsIn(MEDIA_TYPES, {
     message: ({ value }: ClassValidator.ValidationArguments) =>

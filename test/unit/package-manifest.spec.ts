@@ -21,6 +21,8 @@ function importedPackages(source: string): string[] {
     ...source.matchAll(/^import\s+'([^']+)'/gm),
     ...source.matchAll(/require\('([^']+)'\)/g),
     ...source.matchAll(/import\('([^']+)'\)/g),
+    // Optional peers are loaded by name: loadOptionalPeer<...>('sharp', ...).
+    ...source.matchAll(/OptionalPeer(?:<[^>]*>)?\(\s*'([^']+)'/g),
   ].map((match) => match[1]);
   return specifiers
     .filter((specifier) => !specifier.startsWith('.') && !specifier.startsWith('node:'))
