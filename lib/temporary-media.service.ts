@@ -33,7 +33,9 @@ import { inspectMediaSource } from './media-source/inspect-media-source';
 import { traced, type WeixinSpan } from './telemetry';
 import { lookupWeixinRequest } from './operations/request-lookup';
 import { fetchUploadQuota } from './operations/upload-quota';
+import { FileDigestMemo } from './media-source/file-digest-memo';
 import { openMediaSource, type OpenedMedia, type OpenMediaOptions } from './media-source/open-media-source';
+import { WholeFileReads } from './media-source/whole-file-reads';
 import { throttledProgress } from './media-source/upload-progress';
 import {
   WEIXIN_MEDIA_CACHE,
@@ -62,6 +64,9 @@ export class TemporaryMediaService {
   protected readonly logger = new Logger(TemporaryMediaService.name);
   protected readonly fitter: MediaFitter;
   protected readonly reuse: MediaReuse;
+  /** This module's budget of files read whole, and the digests of files it read: no state shared by the process. */
+  protected readonly wholeFileReads = new WholeFileReads();
+  protected readonly fileDigests = new FileDigestMemo();
 
   constructor(
     @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
@@ -133,7 +138,7 @@ export class TemporaryMediaService {
     // An unknown account fails before the source is read.
     const { appId } = await this.accounts.current(options.signal);
     span.set({ appId });
-    const media = await openMediaSource(source, type, options.signal, this.openOptions(type, fitting));
+    const media = await openMediaSource(source, type, this.openOptions(type, fitting, options.signal));
     try {
       if (fitting) {
         const result = await this.uploadFitted(appId, type, media, options);
@@ -174,7 +179,7 @@ export class TemporaryMediaService {
   /** Applies Weixin's rules for `type` to `source` locally; no network call. */
   inspect(type: MediaType, source: MediaSource): Promise<MediaInspection> {
     assertMediaType(type);
-    return inspectMediaSource(type, source, undefined, this.openOptions(type, false));
+    return inspectMediaSource(type, source, this.openOptions(type, false));
   }
 
   /**
@@ -188,7 +193,7 @@ export class TemporaryMediaService {
     options: FitOptions & { signal?: AbortSignal } = {},
   ): Promise<FittedMedia> {
     assertMediaType(type);
-    const media = await openMediaSource(source, type, options.signal, this.openOptions(type, true));
+    const media = await openMediaSource(source, type, this.openOptions(type, true, options.signal));
     try {
       const { sourceDurationMs: _before, ...fitted } = await this.fitTraced(
         type,
@@ -305,15 +310,18 @@ export class TemporaryMediaService {
   }
 
   /** Limits of reading a source: the type's, or `fit.maxInputBytes` when it may be converted. */
-  protected openOptions(type: MediaType, fitting: boolean): OpenMediaOptions {
-    const urls = {
+  protected openOptions(type: MediaType, fitting: boolean, signal?: AbortSignal): OpenMediaOptions {
+    const reading = {
+      signal,
       allowPrivateUrls: this.options.allowPrivateUrls === true,
       urlTimeoutMs: this.options.timeoutMs,
+      wholeFileReads: this.wholeFileReads,
+      fileDigests: this.fileDigests,
     };
-    if (!fitting) return urls;
+    if (!fitting) return reading;
     const maxBytes = this.fitter.maxInputBytes;
     return {
-      ...urls,
+      ...reading,
       maxBytes,
       tooLarge: (bytes, atLeast) =>
         new MediaFitError(

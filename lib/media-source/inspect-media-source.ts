@@ -9,11 +9,10 @@ import { openMediaSource, type OpenMediaOptions } from './open-media-source';
 export async function inspectMediaSource(
   type: MediaType,
   source: MediaSource,
-  signal?: AbortSignal,
   options?: OpenMediaOptions,
 ): Promise<MediaInspection> {
   assertMediaType(type);
-  const media = await openMediaSource(source, type, signal, options);
+  const media = await openMediaSource(source, type, options);
   try {
     return await inspectMediaContent(type, media.content);
   } finally {

@@ -16,8 +16,8 @@ import {
 } from '../media-rules/media-content';
 import { tooLargeError } from '../media-rules/inspect-media';
 import { MEDIA_RULES } from '../media-rules/media-limits';
-import { fileDigests } from './file-digest-memo';
-import { wholeFileReads, type WholeFileBuffer } from './whole-file-reads';
+import { FileDigestMemo } from './file-digest-memo';
+import type { WholeFileBuffer, WholeFileReads } from './whole-file-reads';
 import { checkedUrl, fetchUrl, urlSourceError } from './url-media-source';
 
 /** How much of a file one read takes for an upload or a hash: few reads, little memory per upload. */
@@ -47,6 +47,7 @@ export interface OpenedMedia {
 }
 
 export interface OpenMediaOptions {
+  signal?: AbortSignal;
   /** How many bytes a stream or URL may carry before reading stops. @default the type's size limit */
   maxBytes?: number;
   /** The error for a stream or URL over `maxBytes` (`atLeast`: reading stopped there). */
@@ -55,6 +56,16 @@ export interface OpenMediaOptions {
   allowPrivateUrls?: boolean;
   /** The time limit of fetching a URL source, in milliseconds. @default 30000 */
   urlTimeoutMs?: number;
+  /** The budget small files are read whole within (the module's); without it, files are read by position. */
+  wholeFileReads?: WholeFileReads;
+  /** The digests of files read before, by file version (the module's); without it, a file is hashed anew. */
+  fileDigests?: FileDigestMemo;
+}
+
+/** What a source says about itself besides its content. */
+interface Described {
+  name?: string;
+  declaredType?: string;
 }
 
 const DEFAULT_URL_TIMEOUT_MS = 30_000;
@@ -67,21 +78,21 @@ const DEFAULT_URL_TIMEOUT_MS = 30_000;
 export async function openMediaSource(
   source: MediaSource,
   type: MediaType,
-  signal?: AbortSignal,
   options: OpenMediaOptions = {},
 ): Promise<OpenedMedia> {
+  const { signal } = options;
   if (Buffer.isBuffer(source) || source instanceof Uint8Array) {
     return openBuffer(toBuffer(source));
   }
   if (typeof source === 'string') {
-    return openFile(source);
+    return openFile(source, options);
   }
   const limit = {
     maxBytes: options.maxBytes ?? MEDIA_RULES[type].maxBytes,
     tooLarge: options.tooLarge ?? ((bytes: number, atLeast: boolean) => tooLargeError(type, bytes, atLeast)),
   };
   if (isReadableStream(source)) {
-    return spoolStream(source, limit, undefined, undefined, signal);
+    return spoolStream(source, limit, signal);
   }
   if (source instanceof URL || isUrlReference(source)) {
     const fetched = await fetchUrl(checkedUrl(source instanceof URL ? source : source.url), {
@@ -91,7 +102,8 @@ export async function openMediaSource(
       timeoutMs: options.urlTimeoutMs ?? DEFAULT_URL_TIMEOUT_MS,
       signal,
     });
-    return spoolStream(fetched.body, limit, fetched.name, fetched.contentType, signal).catch((error) => {
+    const described = { name: fetched.name, declaredType: fetched.contentType };
+    return spoolStream(fetched.body, limit, signal, described).catch((error) => {
       throw urlSourceError(fetched.url, error);
     });
   }
@@ -107,10 +119,10 @@ export async function openMediaSource(
     const declaredType = named.contentType ?? named.mimetype;
     const buffer: unknown = 'buffer' in source ? source.buffer : undefined;
     if (buffer instanceof Uint8Array) {
-      return openBuffer(toBuffer(buffer), name, declaredType);
+      return openBuffer(toBuffer(buffer), { name, declaredType });
     }
     if ('path' in source && typeof source.path === 'string') {
-      return openFile(source.path, name, declaredType);
+      return openFile(source.path, options, { name, declaredType });
     }
   }
   throw new TypeError(
@@ -119,7 +131,7 @@ export async function openMediaSource(
   );
 }
 
-function openBuffer(buffer: Buffer, name?: string, declaredType?: string): OpenedMedia {
+function openBuffer(buffer: Buffer, { name, declaredType }: Described = {}): OpenedMedia {
   let hash: string | undefined;
   const known = () => (hash ??= createHash('sha256').update(buffer).digest('hex'));
   return {
@@ -135,18 +147,18 @@ function openBuffer(buffer: Buffer, name?: string, declaredType?: string): Opene
   };
 }
 
-/** `readWhole: false` for a spooled stream: its digest is known, so a reuse hit need not read it back. */
 async function openFile(
   path: string,
-  name?: string,
-  declaredType?: string,
-  readWhole = true,
+  { wholeFileReads, fileDigests }: OpenMediaOptions,
+  { name, declaredType }: Described = {},
 ): Promise<OpenedMedia> {
   const content = await openFileContent(path).catch((error: NodeJS.ErrnoException) => {
     throw new MediaSourceError(error.code ?? 'EIO', resolve(path), { cause: error });
   });
-  const held = readWhole ? wholeFileReads.take(content.size) : undefined;
-  if (held) return readWholeFile(path, content, name, declaredType, held);
+  // Without the module's memo, one for this opening alone: a digest learned while sending is still known.
+  const digests = fileDigests ?? new FileDigestMemo(1);
+  const held = wholeFileReads?.take(content.size);
+  if (held) return readWholeFile(path, content, { name, declaredType }, held, digests);
   let hash: Promise<string> | undefined;
   return {
     content,
@@ -154,9 +166,9 @@ async function openFile(
     declaredType,
     path,
     sha256: () =>
-      (hash ??= fileDigests.digest(content.identity, () => hashChunks(content.chunks(FILE_CHUNK_BYTES)))),
-    knownSha256: () => fileDigests.known(content.identity),
-    learnSha256: (hex) => void fileDigests.learn(content.identity, hex),
+      (hash ??= digests.digest(content.identity, () => hashChunks(content.chunks(FILE_CHUNK_BYTES)))),
+    knownSha256: () => digests.known(content.identity),
+    learnSha256: (hex) => void digests.learn(content.identity, hex),
     readChunks: () => content.chunks(FILE_CHUNK_BYTES),
     close: () => content.close(),
   };
@@ -169,9 +181,9 @@ async function openFile(
 async function readWholeFile(
   path: string,
   content: FileContent,
-  name: string | undefined,
-  declaredType: string | undefined,
+  { name, declaredType }: Described,
   held: WholeFileBuffer,
+  digests: FileDigestMemo,
 ): Promise<OpenedMedia> {
   let data: Buffer;
   try {
@@ -184,7 +196,7 @@ async function readWholeFile(
   } finally {
     await content.close();
   }
-  const opened = openBuffer(data, name ?? basename(path), declaredType);
+  const opened = openBuffer(data, { name: name ?? basename(path), declaredType });
   return {
     ...opened,
     // The buffer is reused after close: what the rules or fit read from it is a copy, never a view of it.
@@ -194,9 +206,9 @@ async function readWholeFile(
       read: async (offset, length) => Buffer.from(await opened.content.read(offset, length)),
     },
     path,
-    sha256: () => fileDigests.digest(content.identity, opened.sha256),
-    knownSha256: () => fileDigests.known(content.identity) ?? opened.knownSha256(),
-    learnSha256: (hex) => void fileDigests.learn(content.identity, hex),
+    sha256: () => digests.digest(content.identity, opened.sha256),
+    knownSha256: () => digests.known(content.identity) ?? opened.knownSha256(),
+    learnSha256: (hex) => void digests.learn(content.identity, hex),
     // The buffer goes back for another read: every try has settled, so no socket still writes from it.
     close: async () => held.release(),
   };
@@ -205,9 +217,8 @@ async function readWholeFile(
 async function spoolStream(
   stream: NodeJS.ReadableStream,
   { maxBytes, tooLarge }: { maxBytes: number; tooLarge: (bytes: number, atLeast: boolean) => Error },
-  name: string | undefined,
-  declaredType: string | undefined,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  { name, declaredType }: Described = {},
 ): Promise<OpenedMedia> {
   const tempPath = join(tmpdir(), `nestjs-weixin-media-${randomUUID()}`);
   const hash = createHash('sha256');
@@ -230,7 +241,8 @@ async function spoolStream(
     throw error;
   }
   const digest = hash.digest('hex');
-  const opened = await openFile(tempPath, undefined, declaredType, false).catch(async (error) => {
+  // Read by position, never whole: its digest is known, so a reuse hit need not read it back.
+  const opened = await openFile(tempPath, {}, { declaredType }).catch(async (error) => {
     await unlink(tempPath).catch(() => undefined);
     throw error;
   });

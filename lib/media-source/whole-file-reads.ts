@@ -1,14 +1,15 @@
 /**
  * Files up to this size may be read whole when opened: a 1 MiB image is one read and one socket write
- * (streamed in 256 KiB chunks it cost about 1.7× the CPU per upload).
+ * instead of a stream of 256 KiB chunks (`peerComparison.image1MiB.cpuMsPerUpload` in bench/results.json).
  */
 const WHOLE_FILE_MAX_BYTES = 2 * 1024 * 1024;
-/** All whole reads held at once by the process stay under this; past it, files are streamed. */
+/** All whole reads held at once by one module stay under this; past it, files are streamed. */
 const WHOLE_FILE_BUDGET_BYTES = 32 * 1024 * 1024;
 /**
- * Buffers from this size are kept for the next read when released: a fresh 1 MiB buffer per upload cost
- * more CPU than the upload (new pages, and garbage collections driven by external memory), and a fresh
- * 64 KiB one per thumb doubled its CPU. Below it, allocations come cheap from the heap.
+ * Buffers from this size are kept for the next read when released: a fresh buffer per upload costs new
+ * pages and garbage collections driven by external memory, for 1 MiB images and 64 KiB thumbs alike
+ * (`peerComparison.image1MiB` and `peerComparison.thumb64KiB` in bench/results.json). Below it,
+ * allocations come cheap from the heap.
  */
 const POOLED_FROM_BYTES = 16 * 1024;
 
@@ -20,9 +21,10 @@ export interface WholeFileBuffer {
 }
 
 /**
- * How much memory files read whole may hold at once: a process uploading thousands of images at the same
+ * How much memory files read whole may hold at once: a module uploading thousands of images at the same
  * time streams most of them, so memory stays bounded whatever the concurrency. Released buffers of larger
- * files are kept (by power-of-two size, within the same budget) for the next read.
+ * files are kept (by power-of-two size, within the same budget) for the next read. One per module (the
+ * service owns it).
  */
 export class WholeFileReads {
   protected held = 0;
@@ -65,6 +67,3 @@ export class WholeFileReads {
     return this.held;
   }
 }
-
-/** The budget every upload in the process shares. */
-export const wholeFileReads = new WholeFileReads();
