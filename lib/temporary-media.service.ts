@@ -164,11 +164,7 @@ export class TemporaryMediaService {
         return reused;
       }
       const uploaded = await this.send(media, inspection, options);
-      span.set({
-        reused: false,
-        outcome: 'uploaded',
-        fitted: Boolean((uploaded as { fitted?: unknown }).fitted),
-      });
+      span.set({ reused: false, fitted: false, outcome: 'uploaded' });
       await this.reuse.remember(reuseKey, uploaded);
       return uploaded;
     } finally {

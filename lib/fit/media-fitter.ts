@@ -173,7 +173,7 @@ export class MediaFitter {
     return this.limiter.run(async () => {
       const { engine } = await this.findFfmpeg();
       if (!engine) return false;
-      return this.inWorkspace(content, undefined, async (path) => {
+      return this.inWorkspace({ content }, async (path) => {
         const probed = await probeMedia(engine, path, 'video', this.maxInputPixels, signal).catch(
           () => undefined,
         );
@@ -189,7 +189,7 @@ export class MediaFitter {
     request: FitRequest,
   ): Promise<FitOutcome> {
     const { signal, onProgress } = request;
-    const made = await this.inWorkspace(input.content, input.path, async (source, workDir) => {
+    const made = await this.inWorkspace(input, async (source, workDir) => {
       if (type === 'image' || type === 'thumb') {
         onProgress?.(0, 1);
         const image = await fitImageSource({
@@ -237,8 +237,7 @@ export class MediaFitter {
 
   /** Runs `work` on the source as a file, in a temp directory removed afterwards on every path. */
   protected async inWorkspace<T>(
-    content: MediaContent,
-    path: string | undefined,
+    { content, path }: FitInput,
     work: (source: string, workDir: string) => Promise<T>,
   ): Promise<T> {
     const workDir = await mkdtemp(join(tmpdir(), 'nestjs-weixin-media-fit-'));

@@ -1,7 +1,7 @@
 import type { WeixinRedisClient } from '../interfaces/redis-client.interface';
 import { WeixinStoreError } from '../errors/weixin-store.error';
 import type { CachedMedia, MediaCache } from '../interfaces/media-cache.interface';
-import type { MediaType } from '../interfaces/media.interface';
+import { isMediaType } from '../media-rules/media-limits';
 import { appTaggedKey, keyAppId } from '../redis-keys';
 
 export interface RedisMediaCacheOptions {
@@ -11,8 +11,6 @@ export interface RedisMediaCacheOptions {
    */
   prefix?: string;
 }
-
-const MEDIA_TYPES: readonly MediaType[] = ['image', 'voice', 'video', 'thumb'];
 
 /**
  * Writes the entry KEYS[2] (ARGV[3], expiring in ARGV[2] ms) and adds its cache key ARGV[1] to the media_id's
@@ -125,12 +123,12 @@ function parseCachedMedia(value: string): CachedMedia | undefined {
     const parsed = JSON.parse(value) as Partial<CachedMedia> | null;
     if (
       typeof parsed?.mediaId === 'string' &&
-      MEDIA_TYPES.includes(parsed.type as MediaType) &&
+      isMediaType(parsed.type) &&
       typeof parsed.createdAt === 'number' &&
       typeof parsed.expiresAt === 'number'
     ) {
       const { mediaId, createdAt, expiresAt, fitted } = parsed;
-      const entry: CachedMedia = { type: parsed.type as MediaType, mediaId, createdAt, expiresAt };
+      const entry: CachedMedia = { type: parsed.type, mediaId, createdAt, expiresAt };
       return fitted && typeof fitted === 'object' ? { ...entry, fitted } : entry;
     }
   } catch {

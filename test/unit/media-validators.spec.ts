@@ -27,7 +27,8 @@ import { UploadMediaDto } from '../../lib/validation/upload-media.dto';
 import { toHttpException } from '../../lib/validation/media-validation-http';
 import { MediaValidationError } from '../../lib/errors/media-validation.error';
 import type { MediaInspection, MediaType } from '../../lib/interfaces/media.interface';
-import { ParseWeixinMediaPipe, weixinValidationExceptionFactory } from '../../lib/validation';
+import { ParseWeixinMediaPipe } from '../../lib/validation/parse-weixin-media.pipe';
+import { weixinValidationExceptionFactory } from '../../lib/validation/weixin-validation-exception.factory';
 import { WeixinMediaFileValidator } from '../../lib/validation/weixin-media-file.validator';
 import { mediaFixture } from '../support/paths';
 

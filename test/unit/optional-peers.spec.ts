@@ -76,7 +76,7 @@ describe('optional peers', () => {
     const answer = runWithout(
       ['sharp'],
       `
-      const { MediaFitter } = require(${JSON.stringify(join(LIB, 'fit'))});
+      const { MediaFitter } = require(${JSON.stringify(join(LIB, 'fit/media-fitter'))});
       const { bufferContent } = require(${JSON.stringify(join(LIB, 'media-rules'))});
       const fitter = new MediaFitter();
       const webp = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4), Buffer.from('WEBPVP8 '), Buffer.alloc(64)]);
