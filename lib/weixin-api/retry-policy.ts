@@ -31,7 +31,7 @@ export function isRetryable(error: unknown): boolean {
   return false;
 }
 
-/** Exponential backoff with full jitter around the doubling delay (attempt 1 is the first retry). */
+/** Exponential backoff: a delay drawn evenly within ±50 % of the doubling one (attempt 1 is the first retry). */
 export function backoffDelay(attempt: number, baseDelayMs: number): number {
   const ceiling = baseDelayMs * 2 ** (attempt - 1);
   return Math.round(ceiling / 2 + Math.random() * ceiling);
