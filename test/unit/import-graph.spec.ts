@@ -12,7 +12,7 @@ const LAYERS: string[][] = [
   ['index.ts'],
   ['weixin-media.module.ts'],
   ['weixin-media.module-definition.ts', 'weixin-media-options.resolver.ts'],
-  ['controller', 'health'],
+  ['controller', 'health', 'callback'],
   ['validation'],
   ['temporary-media.service.ts'],
   ['operations', 'media-download.ts', 'media-upload.ts'],
