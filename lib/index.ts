@@ -40,6 +40,9 @@ export {
 } from './errors/weixin-error-codes';
 export { nextQuotaReset } from './errors/weixin-error-hints';
 
+// Callbacks: the messages Weixin posts, and why a request was refused
+export * from './callback';
+
 // Weixin's rules
 export { FORMAT_EXTENSIONS, MEDIA_RULES, MEDIA_TYPES, type MediaTypeRules } from './media-rules/media-limits';
 

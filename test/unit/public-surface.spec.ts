@@ -10,6 +10,7 @@ import * as testing from '../../lib/testing';
 const ENTRY = [
   'AccessTokenManager',
   'AccountResolverTimeoutError',
+  'CallbackRefusedError',
   'DEFAULT_API_BASE_URL',
   'FORMAT_EXTENSIONS',
   'InMemoryMediaCache',

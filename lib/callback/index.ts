@@ -1,0 +1,14 @@
+export { CallbackRefusedError, type CallbackRefusalReason } from './callback-refused.error';
+export type {
+  WeixinEvent,
+  WeixinImageMessage,
+  WeixinLinkMessage,
+  WeixinLocationMessage,
+  WeixinMessage,
+  WeixinMessageBase,
+  WeixinMessageMode,
+  WeixinShortVideoMessage,
+  WeixinTextMessage,
+  WeixinVideoMessage,
+  WeixinVoiceMessage,
+} from './weixin-message.interface';
