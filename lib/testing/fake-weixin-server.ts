@@ -3,8 +3,15 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FakeAccounts } from './fake-accounts';
+import {
+  FakeCallbackDelivery,
+  type FakeDeliverOptions,
+  type FakeDelivery,
+  type FakeInboundMessage,
+} from './fake-callback-delivery';
 import { FakeExchange } from './fake-exchange';
 import type { FakeFault } from './fake-fault.interface';
+import { type FakeFollower, FakeFollowers } from './fake-followers';
 import { FakeMediaEndpoints } from './fake-media-endpoints';
 import { type FakeMedia, FakeMediaStore } from './fake-media-store';
 import { FakeQuotaLedger } from './fake-quota';
@@ -45,6 +52,8 @@ export class FakeWeixinServer {
   readonly quotas: FakeQuotaLedger;
   /** Every failed call by the rid in its errmsg, per account (`rid/get`). */
   readonly rids = new FakeRidLog();
+  protected readonly followers = new FakeFollowers();
+  protected readonly callbacks: FakeCallbackDelivery;
   private readonly log = new FakeRequestLog();
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
@@ -72,6 +81,7 @@ export class FakeWeixinServer {
       () => this.now(),
       () => this.baseUrl,
     );
+    this.callbacks = new FakeCallbackDelivery(this.followers, this.appId, () => this.now());
 
     this.server = createServer((req, res) => this.onRequest(req, res));
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
@@ -112,12 +122,13 @@ export class FakeWeixinServer {
     this.accounts.add(appId, appSecret);
   }
 
-  /** Forgets tokens, media, faults, the request log and the clock offset; the accounts stay. */
+  /** Forgets tokens, media, followers, faults, the request log and the clock offset; the accounts stay. */
   reset(): void {
     this.accounts.clearTokens();
     this.media.clear();
     this.quotas.clear();
     this.rids.clear();
+    this.followers.clear();
     this.faults = [];
     this.log.clear();
     this.clockOffsetMs = 0;
@@ -188,6 +199,25 @@ export class FakeWeixinServer {
     if (media?.type !== 'voice')
       throw new RangeError(`setHdVoice needs the media_id of a voice; got ${mediaId}`);
     media.hdVoice = speex;
+  }
+
+  /**
+   * Posts `message` to your app's callback `url` as Weixin does (signed, encrypted in compat and safe mode,
+   * each try afresh; at most 3 tries of 5 s) and answers with the reply read as Weixin reads it. The sender
+   * becomes a follower who just wrote (an `unsubscribe` event removes them).
+   */
+  deliver(url: string, message: FakeInboundMessage, options: FakeDeliverOptions): Promise<FakeDelivery> {
+    return this.callbacks.deliver(url, message, options);
+  }
+
+  /** A user who follows the account `appId` (default: the first), last writing at `lastMessageAt`. */
+  addFollower(openId: string, options: { appId?: string; lastMessageAt?: Date } = {}): void {
+    this.followers.add(options.appId ?? this.appId, openId, options.lastMessageAt);
+  }
+
+  /** The follower `openId` of the account `appId` (default: the first), if the fake knows them. */
+  follower(openId: string, appId: string = this.appId): FakeFollower | undefined {
+    return this.followers.get(appId, openId);
   }
 
   protected listen(port: number): Promise<void> {

@@ -7,3 +7,10 @@ export type { FakeMedia } from './fake-media-store';
 export type { FakeMediaType } from './fake-media-format';
 export type { FakeQuota } from './fake-quota';
 export type { FakeRidRecord } from './fake-rid-log';
+export type {
+  FakeDeliverOptions,
+  FakeDelivery,
+  FakeDeliveryReply,
+  FakeInboundMessage,
+} from './fake-callback-delivery';
+export type { FakeFollower } from './fake-followers';
