@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CallbackRefusedError } from './callback-refused.error';
+import { CallbackRefusedError } from '../errors/callback-refused.error';
 import { cdata } from './callback-xml';
 
 /** The server settings' secrets, as Weixin's admin page gives them. */

@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
-import { CallbackRefusedError } from './callback-refused.error';
+import { CallbackRefusedError } from '../errors/callback-refused.error';
 
 /**
  * A callback body's fields under `<xml>`, by Weixin's names. Every value is text as it came (`MsgId` has more

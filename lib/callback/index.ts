@@ -1,4 +1,4 @@
-export { CallbackRefusedError, type CallbackRefusalReason } from './callback-refused.error';
+export { CallbackRefusedError, type CallbackRefusalReason } from '../errors/callback-refused.error';
 export type {
   WeixinEvent,
   WeixinImageMessage,

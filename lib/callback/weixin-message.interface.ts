@@ -1,4 +1,4 @@
-import { CallbackRefusedError } from './callback-refused.error';
+import { CallbackRefusedError } from '../errors/callback-refused.error';
 import type { CallbackXmlFields } from './callback-xml';
 
 /**

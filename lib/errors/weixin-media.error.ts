@@ -11,6 +11,7 @@
  * - `WEIXIN_MEDIA_ERR_UNKNOWN_ACCOUNT`: `UnknownAccountError`, no Official Account for an AppID
  * - `WEIXIN_MEDIA_ERR_ACCOUNT_RESOLVER_TIMEOUT`: `AccountResolverTimeoutError`, the accounts resolver did not answer in time
  * - `WEIXIN_MEDIA_ERR_OPTIONS`: `WeixinMediaOptionsError`, the module's or controller's options are wrong
+ * - `WEIXIN_MEDIA_ERR_CALLBACK_REFUSED`: `CallbackRefusedError`, a callback request failed a check before any handler
  * - `WEIXIN_MEDIA_ERR_STORE`: `WeixinStoreError`, a token store or media cache failed (`storeCode` says why)
  *
  * The upload interceptor's own failures reach an override of `MediaUploadInterceptor.toHttpException`:

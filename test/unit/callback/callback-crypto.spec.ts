@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
-import { CallbackRefusedError } from '../../../lib/callback/callback-refused.error';
+import { CallbackRefusedError } from '../../../lib/errors/callback-refused.error';
 import { WeixinCallbackCrypto, callbackSettingProblems } from '../../../lib/callback/callback-crypto';
 
 /**
@@ -330,6 +330,7 @@ describe('WeixinCallbackCrypto', () => {
       assert.ok(!shown.includes(TENCENT.token) && !shown.includes(TENCENT.encodingAESKey));
       assert.deepEqual(JSON.parse(JSON.stringify(error)), {
         name: 'CallbackRefusedError',
+        code: 'WEIXIN_MEDIA_ERR_CALLBACK_REFUSED',
         reason: 'receiveid',
         status: 401,
         message: error.message,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CallbackRefusedError } from '../../../lib/callback/callback-refused.error';
+import { CallbackRefusedError } from '../../../lib/errors/callback-refused.error';
 import {
   callbackEnvelopeFields,
   callbackReplyXml,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   AccountResolverTimeoutError,
+  CallbackRefusedError,
   MediaFitError,
   MediaSourceError,
   MediaValidationError,
@@ -42,6 +43,10 @@ const EVERY_ERROR: Array<[WeixinMediaError, string]> = [
   [new AccountResolverTimeoutError('wx0000000000000000', 300), 'WEIXIN_MEDIA_ERR_ACCOUNT_RESOLVER_TIMEOUT'],
   [new WeixinMediaOptionsError(['appId is missing']), 'WEIXIN_MEDIA_ERR_OPTIONS'],
   [new WeixinStoreError('token store set', 'READONLY replica', 'READONLY'), 'WEIXIN_MEDIA_ERR_STORE'],
+  [
+    new CallbackRefusedError('signature', 'the signature does not match'),
+    'WEIXIN_MEDIA_ERR_CALLBACK_REFUSED',
+  ],
   [new UploadFormError('no file'), 'WEIXIN_MEDIA_ERR_UPLOAD_FORM'],
   [new UploadBodyTooLargeError('too large', 10, 11), 'WEIXIN_MEDIA_ERR_UPLOAD_BODY_TOO_LARGE'],
   [new UploadTimeoutError('stalled'), 'WEIXIN_MEDIA_ERR_UPLOAD_TIMEOUT'],

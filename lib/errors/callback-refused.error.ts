@@ -1,3 +1,5 @@
+import { WeixinMediaError } from './weixin-media.error';
+
 /** Which rule a callback request broke. */
 export type CallbackRefusalReason =
   | 'signature'
@@ -32,8 +34,9 @@ const STATUS_BY_REASON: Record<CallbackRefusalReason, 400 | 401 | 408 | 413> = {
  * another account, in a mode the account did not choose, or malformed. Found before any handler runs. The
  * message names the rule (with the numbers where they apply) and never a Token, key or plaintext.
  */
-export class CallbackRefusedError extends Error {
+export class CallbackRefusedError extends WeixinMediaError {
   override readonly name = 'CallbackRefusedError';
+  override readonly code = 'WEIXIN_MEDIA_ERR_CALLBACK_REFUSED';
   readonly status: 400 | 401 | 408 | 413;
 
   constructor(
@@ -45,7 +48,7 @@ export class CallbackRefusedError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    const { name, reason, status, message } = this;
-    return { name, reason, status, message };
+    const { name, code, reason, status, message } = this;
+    return { name, code, reason, status, message };
   }
 }
