@@ -110,10 +110,6 @@ export default tseslint.config(
     ),
   },
   {
-    files: ['lib/weixin-api.client.ts'],
-    ...forbid('The Weixin API client imports no layer above it.', ...ABOVE_TRANSPORT.slice(5)),
-  },
-  {
     files: ['lib/common/**/*.ts'],
     ...forbid('common/ is used by every layer: it imports no other part of lib/.', '../*', '@nestjs/*'),
   },

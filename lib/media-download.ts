@@ -1,12 +1,10 @@
-import type { Readable } from 'node:stream';
 import { MediaFitError } from './errors/media-fit.error';
 import { WeixinApiError } from './errors/weixin-api.error';
 import { WeixinDownloadTooLargeError } from './errors/weixin-download-too-large.error';
 import { WeixinErrorCode } from './errors/weixin-error-codes';
-import { WeixinNetworkError } from './errors/weixin-network.error';
 import type { DownloadedMedia, DownloadedMediaStream } from './interfaces';
 import { formatBytes, MAX_MEDIA_BYTES } from './media-rules/media-limits';
-import { WeixinApiClient } from './weixin-api.client';
+import type { WeixinApiClient } from './weixin-api/weixin-api.client';
 import { dispositionFilename } from './weixin-api/content-disposition';
 import { watchDownload } from './weixin-api/download-watchdog';
 
@@ -32,15 +30,10 @@ export async function fetchMedia(
       path,
     );
   }
-  const response = await client.request<Readable | { video_url?: string }>(
-    path,
-    () => ({ method: 'GET', params: { media_id: mediaId }, responseType: 'stream' }),
-    signal,
-  );
-  const body = response.data;
-  if (!isStream(body)) {
-    if (typeof body?.video_url === 'string') {
-      return { kind: 'video', mediaId, videoUrl: body.video_url };
+  const answer = await client.media<{ video_url?: unknown }>(path, { media_id: mediaId }, signal);
+  if (answer.kind === 'json') {
+    if (typeof answer.data?.video_url === 'string') {
+      return { kind: 'video', mediaId, videoUrl: answer.data.video_url };
     }
     throw new WeixinApiError(
       WeixinErrorCode.SYSTEM_BUSY,
@@ -48,29 +41,18 @@ export async function fetchMedia(
       path,
     );
   }
-  if (response.status !== 200) {
-    // A 206 (or any other success) is not the whole file, whatever its Content-Range says.
-    body.destroy();
-    throw new WeixinNetworkError(
-      `Weixin answered HTTP ${response.status} for ${path}, not a whole file`,
-      path,
-      response.status,
-    );
+  // The transport passes on a Content-Length only where it counts the bytes of the stream (weixin-answer.ts).
+  if (answer.contentLength !== undefined && answer.contentLength > MAX_MEDIA_BYTES) {
+    answer.stream.destroy();
+    throw new WeixinDownloadTooLargeError(path, MAX_MEDIA_BYTES, answer.contentLength, true);
   }
-  // The transport kept a Content-Length only where it counts the bytes of `body` (content-encoding.ts).
-  const length = Number(response.headers['content-length']);
-  if (length > MAX_MEDIA_BYTES) {
-    body.destroy();
-    throw new WeixinDownloadTooLargeError(path, MAX_MEDIA_BYTES, length, true);
-  }
-  const contentType = String(response.headers['content-type'] ?? 'application/octet-stream');
   return {
     kind: 'file',
     mediaId,
-    contentType,
-    filename: dispositionFilename(response.headers['content-disposition'] as string | undefined, mediaId),
-    contentLength: Number.isFinite(length) ? length : undefined,
-    stream: watchDownload(body, { idleMs, maxBytes: MAX_MEDIA_BYTES, path, signal }),
+    contentType: answer.contentType,
+    filename: dispositionFilename(answer.contentDisposition, mediaId),
+    contentLength: answer.contentLength,
+    stream: watchDownload(answer.stream, { idleMs, maxBytes: MAX_MEDIA_BYTES, path, signal }),
   };
 }
 
@@ -130,8 +112,4 @@ function voiceTooLarge(mediaId: string, maxBytes: number, bytes: number, atLeast
       'fit.maxInputBytes when lower)',
     { type: 'voice', limit: maxBytes, actual: bytes },
   );
-}
-
-function isStream(value: unknown): value is Readable {
-  return typeof (value as Readable | undefined)?.pipe === 'function';
 }

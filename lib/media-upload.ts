@@ -6,7 +6,7 @@ import { ReuseWhileSending } from './media-cache/reuse-while-sending';
 import { FORMAT_CONTENT_TYPES, weixinFilename } from './media-rules';
 import type { OpenedMedia } from './media-source/open-media-source';
 import { throttledProgress } from './media-source/upload-progress';
-import { WeixinApiClient } from './weixin-api.client';
+import type { WeixinApiClient } from './weixin-api/weixin-api.client';
 import { multipartBody } from './weixin-api/multipart-body';
 
 const UPLOAD_PATH = '/cgi-bin/media/upload';
@@ -57,16 +57,15 @@ export async function uploadMedia(
     },
     beforeLast: watch && (() => watch.beforeLast()),
   });
-  const data = await client.send<UploadAnswer>(
+  const data = await client.upload<UploadAnswer>(
     UPLOAD_PATH,
-    // A fresh body for every try: consumed chunks cannot be sent again. Every try reads the one
-    // descriptor the upload opened (closed with the upload), so a try cut short leaves none open.
-    () => ({
-      method: 'POST',
+    {
       query: { type },
-      body: multipart.body(),
       headers: { 'content-type': multipart.contentType, 'content-length': multipart.contentLength },
-    }),
+      // A fresh body for every try: consumed chunks cannot be sent again. Every try reads the one
+      // descriptor the upload opened (closed with the upload), so a try cut short leaves none open.
+      body: () => multipart.body(),
+    },
     options.signal,
   );
   const mediaId = data.media_id ?? data.thumb_media_id;

@@ -9,7 +9,7 @@ import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-me
 import { MediaReuse } from './media-cache/media-reuse';
 import { asVoiceTooLarge, collectMedia, collectVoice, fetchMedia } from './media-download';
 import { hashesWhileSending, uploadMedia, uploadWhileHashing } from './media-upload';
-import { WeixinApiClient } from './weixin-api.client';
+import { WeixinApiClient } from './weixin-api/weixin-api.client';
 import type {
   AudioDownloadOptions,
   DownloadedAudio,

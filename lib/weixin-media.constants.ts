@@ -23,5 +23,3 @@ export const DEFAULT_MAX_ACCOUNTS = 1000;
 export const MEDIA_LIFETIME_MS = 3 * 24 * 60 * 60 * 1000;
 /** Reuse stops this long before the media expires, so a reused id still has time to be sent. */
 export const MEDIA_REUSE_SAFETY_MARGIN_MS = 60 * 60 * 1000;
-/** The axios instance every Weixin call goes through. */
-export const WEIXIN_AXIOS = Symbol('WEIXIN_AXIOS');

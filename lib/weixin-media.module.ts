@@ -3,8 +3,9 @@ import { WeixinAccounts } from './accounts/weixin-accounts';
 import { loadOptionalPeer } from './common/optional-peer';
 import { WEIXIN_MEDIA_CONTROLLER_PROBLEMS } from './controller/weixin-media-controller.options';
 import { WeixinMediaHttpSetup } from './controller/weixin-media-http.setup';
-import { createWeixinAxios } from './weixin-api/weixin-axios.factory';
-import { WeixinApiClient } from './weixin-api.client';
+import { AccountTokens } from './weixin-api/account-tokens';
+import { WeixinApiClient } from './weixin-api/weixin-api.client';
+import { WeixinTransport } from './weixin-api/weixin-transport';
 import type { WeixinMediaModuleOptions } from './interfaces';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
 import { MediaFitter } from './fit/media-fitter';
@@ -15,7 +16,6 @@ import { TemporaryMediaService } from './temporary-media.service';
 import { AccessTokenManager } from './tokens/access-token.manager';
 import { InMemoryTokenStore } from './tokens/in-memory-token.store';
 import {
-  WEIXIN_AXIOS,
   WEIXIN_MEDIA_CACHE,
   WEIXIN_MEDIA_MODULE_OPTIONS,
   WEIXIN_MEDIA_FITTER,
@@ -65,11 +65,7 @@ function withResolvedOptions(module: DynamicModule): DynamicModule {
 }
 
 const providers: Provider[] = [
-  {
-    provide: WEIXIN_AXIOS,
-    useFactory: (options: ResolvedWeixinMediaOptions) => createWeixinAxios(options),
-    inject: [WEIXIN_MEDIA_MODULE_OPTIONS],
-  },
+  WeixinTransport,
   {
     provide: WEIXIN_TOKEN_STORE,
     // A shared store sits behind a circuit: when it fails or stalls, this process carries on alone.
@@ -96,6 +92,8 @@ const providers: Provider[] = [
   },
   AccessTokenManager,
   WeixinAccounts,
+  // The client asks the accounts for the current account's tokens through this seam (it sits below them).
+  { provide: AccountTokens, useExisting: WeixinAccounts },
   WeixinApiClient,
   TemporaryMediaService,
   // Fastify needs a multipart parser for MediaUploadInterceptor, on the mounted controller or a route of the app.

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AxiosInstance } from 'axios';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { BoundedLruMap } from '../common/bounded-lru-map';
 import { AccountResolverTimeoutError } from '../errors/account-resolver-timeout.error';
@@ -8,8 +7,10 @@ import { concealSecrets } from '../errors/secret-redaction';
 import type { TokenStore, WeixinAccount, WeixinAccountResolver } from '../interfaces';
 import type { ResolvedWeixinMediaOptions } from '../interfaces/resolved-weixin-media-options.interface';
 import { AccessTokenManager } from '../tokens/access-token.manager';
+import { AccountTokens } from '../weixin-api/account-tokens';
 import { raceAbort } from '../weixin-api/retry-policy';
-import { WEIXIN_AXIOS, WEIXIN_MEDIA_MODULE_OPTIONS, WEIXIN_TOKEN_STORE } from '../weixin-media.constants';
+import { WeixinTransport } from '../weixin-api/weixin-transport';
+import { WEIXIN_MEDIA_MODULE_OPTIONS, WEIXIN_TOKEN_STORE } from '../weixin-media.constants';
 import { accountProblems, isAppId } from './weixin-account.rules';
 
 /** One account as the module acts for it: its AppID and its own token state. */
@@ -34,7 +35,7 @@ interface CachedAccount extends ResolvedAccount {
  * including ones added later, runs for the account `forAccount()` bound it to.
  */
 @Injectable()
-export class WeixinAccounts {
+export class WeixinAccounts implements AccountTokens {
   protected readonly context = new AsyncLocalStorage<string>();
   protected readonly cache: BoundedLruMap<string, CachedAccount>;
   protected readonly resolving = new Map<string, Promise<ResolvedAccount>>();
@@ -43,7 +44,7 @@ export class WeixinAccounts {
 
   constructor(
     @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
-    @Inject(WEIXIN_AXIOS) protected readonly http: AxiosInstance,
+    protected readonly transport: WeixinTransport,
     @Inject(WEIXIN_TOKEN_STORE) protected readonly store: TokenStore,
     defaultTokens: AccessTokenManager,
   ) {
@@ -82,6 +83,11 @@ export class WeixinAccounts {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** The token manager of the account the current call is for (what the Weixin API client uses). */
+  async currentTokens(signal?: AbortSignal): Promise<AccessTokenManager> {
+    return (await this.current(signal)).tokens;
   }
 
   /**
@@ -166,7 +172,7 @@ export class WeixinAccounts {
         accessTokenProvider: account.accessTokenProvider,
         tokenMode: account.tokenMode ?? this.options.tokenMode,
       },
-      this.http,
+      this.transport,
       this.store,
     );
   }

@@ -14,6 +14,11 @@ export class WeixinNetworkError extends WeixinMediaError {
     readonly status?: number,
     /** The system error code, e.g. `ECONNRESET`, or `ETIMEDOUT` for our own timeout. */
     readonly systemCode?: string,
+    /**
+     * True when a call that may not be repeated (a message send) failed after its request was written:
+     * Weixin may have acted on it, so it was not tried again. Sending it again may deliver it twice.
+     */
+    readonly maybeDelivered = false,
   ) {
     super(redactSecrets(message));
   }
@@ -23,7 +28,7 @@ export class WeixinNetworkError extends WeixinMediaError {
   }
 
   toJSON(): Record<string, unknown> {
-    const { name, code, message, path, status, systemCode } = this;
-    return { name, code, message, path, status, systemCode };
+    const { name, code, message, path, status, systemCode, maybeDelivered } = this;
+    return { name, code, message, path, status, systemCode, maybeDelivered };
   }
 }

@@ -2,7 +2,7 @@ import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinErrorCode } from '../errors/weixin-error-codes';
 import { redactSecrets } from '../errors/secret-redaction';
 import type { WeixinRequestRecord } from '../interfaces/weixin-operations.interface';
-import type { WeixinApiClient } from '../weixin-api.client';
+import type { WeixinApiClient } from '../weixin-api/weixin-api.client';
 
 export const RID_PATH = '/cgi-bin/openapi/rid/get';
 /** A rid as Weixin writes it into errmsg: `6650f3f1-1a2b3c4d-5e6f7a8b`. */
@@ -36,11 +36,7 @@ export async function lookupWeixinRequest(
         'e.g. WeixinApiError.rid',
     );
   }
-  const { data } = await client.request<RidAnswer>(
-    RID_PATH,
-    () => ({ method: 'POST', data: { rid } }),
-    signal,
-  );
+  const data = await client.json<RidAnswer>(RID_PATH, { rid }, { repeatable: true, signal });
   const request = data?.request;
   if (!request || typeof request.invoke_time !== 'number') {
     throw new WeixinApiError(WeixinErrorCode.SYSTEM_BUSY, 'the rid answer had no request record', RID_PATH);

@@ -1,7 +1,7 @@
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinErrorCode } from '../errors/weixin-error-codes';
 import type { WeixinQuota } from '../interfaces/weixin-operations.interface';
-import type { WeixinApiClient } from '../weixin-api.client';
+import type { WeixinApiClient } from '../weixin-api/weixin-api.client';
 
 export const QUOTA_PATH = '/cgi-bin/openapi/quota/get';
 const UPLOAD_CGI_PATH = '/cgi-bin/media/upload';
@@ -12,10 +12,10 @@ interface QuotaAnswer {
 
 /** Asks Weixin how much of today's `/cgi-bin/media/upload` quota is used (`openapi/quota/get`). */
 export async function fetchUploadQuota(client: WeixinApiClient, signal?: AbortSignal): Promise<WeixinQuota> {
-  const { data } = await client.request<QuotaAnswer>(
+  const data = await client.json<QuotaAnswer>(
     QUOTA_PATH,
-    () => ({ method: 'POST', data: { cgi_path: UPLOAD_CGI_PATH } }),
-    signal,
+    { cgi_path: UPLOAD_CGI_PATH },
+    { repeatable: true, signal },
   );
   const { daily_limit: dailyLimit, used, remain } = data?.quota ?? {};
   if (!isCount(dailyLimit) || !isCount(used) || !isCount(remain)) {

@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { AxiosInstance, AxiosRequestConfig } from 'axios';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
 import { traced } from '../telemetry';
-import { type RetryBudget, withRetries } from '../weixin-api/request-attempts';
+import type { WeixinTokenSource } from '../weixin-api/account-tokens';
+import type { RetryBudget } from '../weixin-api/request-attempts';
 import { abortReason, raceAbort, sleep } from '../weixin-api/retry-policy';
+import { type WeixinCall, WeixinTransport } from '../weixin-api/weixin-transport';
 import type { StoredAccessToken, TokenStore } from '../interfaces';
 import type { ResolvedWeixinMediaOptions } from '../interfaces/resolved-weixin-media-options.interface';
-import { WEIXIN_AXIOS, WEIXIN_MEDIA_MODULE_OPTIONS, WEIXIN_TOKEN_STORE } from '../weixin-media.constants';
+import { WEIXIN_MEDIA_MODULE_OPTIONS, WEIXIN_TOKEN_STORE } from '../weixin-media.constants';
 import { WeixinErrorCode } from '../errors/weixin-error-codes';
 
 interface TokenAnswer {
@@ -26,14 +27,14 @@ const LEASE_SAFETY_MS = 1_000;
  * Weixin rejected.
  */
 @Injectable()
-export class AccessTokenManager {
+export class AccessTokenManager implements WeixinTokenSource {
   protected readonly logger = new Logger(AccessTokenManager.name);
   protected readonly storeKey: string;
   protected pending?: Promise<string>;
 
   constructor(
     @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
-    @Inject(WEIXIN_AXIOS) protected readonly http: AxiosInstance,
+    protected readonly transport: WeixinTransport,
     @Inject(WEIXIN_TOKEN_STORE) protected readonly store: TokenStore,
   ) {
     this.storeKey = `${options.appId}:${options.tokenMode}`;
@@ -139,18 +140,18 @@ export class AccessTokenManager {
   }
 
   protected async requestToken(budgetMs: number, retries?: RetryBudget): Promise<StoredAccessToken> {
-    const { appId, appSecret, tokenMode, retry, timeoutMs } = this.options;
-    const request: AxiosRequestConfig =
+    const { appId = '', appSecret = '', tokenMode, timeoutMs } = this.options;
+    const credentials = { grant_type: 'client_credential', appid: appId, secret: appSecret };
+    // The token fetch goes without a token; it may be repeated (stable mode answers the same token).
+    const request: WeixinCall & { answer: 'json' } =
       tokenMode === 'classic'
-        ? {
-            method: 'GET',
-            url: '/cgi-bin/token',
-            params: { grant_type: 'client_credential', appid: appId, secret: appSecret },
-          }
+        ? { method: 'GET', path: '/cgi-bin/token', query: credentials, answer: 'json', repeatable: true }
         : {
             method: 'POST',
-            url: '/cgi-bin/stable_token',
-            data: { grant_type: 'client_credential', appid: appId, secret: appSecret, force_refresh: false },
+            path: '/cgi-bin/stable_token',
+            json: { ...credentials, force_refresh: false },
+            answer: 'json',
+            repeatable: true,
           };
     const fetchedAt = Date.now();
     const budget = new AbortController();
@@ -159,25 +160,24 @@ export class AccessTokenManager {
         budget.abort(
           new WeixinNetworkError(
             `no access token within ${budgetMs} ms`,
-            request.url!,
+            request.path,
             undefined,
             'ETIMEDOUT',
           ),
         ),
       budgetMs,
     );
-    const { data } = await withRetries((signal) => this.http.request<TokenAnswer>({ ...request, signal }), {
-      retry,
-      timeoutMs: Math.min(timeoutMs, budgetMs),
-      path: request.url!,
-      signal: budget.signal,
-      budget: retries,
-    }).finally(() => clearTimeout(timer));
+    const data = await this.transport
+      .request<TokenAnswer>(
+        { ...request, budget: retries, timeoutMs: Math.min(timeoutMs, budgetMs) },
+        budget.signal,
+      )
+      .finally(() => clearTimeout(timer));
     if (typeof data?.access_token !== 'string' || !(data.expires_in > 0)) {
       throw new WeixinApiError(
         WeixinErrorCode.SYSTEM_BUSY,
         'the token answer had no access_token or expires_in',
-        request.url!,
+        request.path,
       );
     }
     this.logger.debug(`Fetched a ${tokenMode} access token for ${appId}, valid ${data.expires_in} s`);

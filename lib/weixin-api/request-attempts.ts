@@ -33,30 +33,54 @@ export interface AttemptOptions {
   /** The API path, for error messages. */
   path: string;
   signal?: AbortSignal;
+  /**
+   * False for a call Weixin must not act on twice (a message send): once a try may have reached Weixin,
+   * its timeout, reset or 5xx is not tried again but rejects with `maybeDelivered: true`.
+   */
+  repeatable: boolean;
+}
+
+/** What a try tells its caller about itself: whether its request may have reached Weixin. */
+export interface AttemptState {
+  written: boolean;
 }
 
 /**
- * Runs `attempt` until it succeeds, fails for good, or the budget of passing faults runs out. Each try gets its own
- * signal that aborts the socket on the caller's abort or after `timeoutMs`. `prepare` runs before each
- * try's clock starts (waiting for an access token is not the request's time).
+ * Runs `attempt` until it succeeds, fails for good, or the budget of passing faults runs out. Each try gets
+ * its own signal that aborts the socket on the caller's abort or after `timeoutMs`, and its own state, in
+ * which it says when its request was written.
  */
-export async function withRetries<T, P = undefined>(
-  attempt: (signal: AbortSignal, prepared: P) => Promise<T>,
-  options: AttemptOptions & { prepare?: () => Promise<P> },
+export async function withRetries<T>(
+  attempt: (signal: AbortSignal, state: AttemptState) => Promise<T>,
+  options: AttemptOptions,
 ): Promise<T> {
   const budget = options.budget ?? new RetryBudget(options.retry.attempts);
   for (;;) {
+    const state: AttemptState = { written: false };
     try {
-      const prepared = (await options.prepare?.()) as P;
       countAttempt();
-      return await withTimeout((signal) => attempt(signal, prepared), options);
-    } catch (error) {
+      return await withTimeout((signal) => attempt(signal, state), options);
+    } catch (caught) {
+      const error = !options.repeatable && state.written ? maybeDelivered(caught) : caught;
       if (options.signal?.aborted || !isRetryable(error) || !budget.spend()) {
         throw error;
       }
       await sleep(backoffDelay(budget.spent, options.retry.baseDelayMs), options.signal);
     }
   }
+}
+
+/** A passing network fault of a request that may have reached Weixin: marked so, and never retried. */
+function maybeDelivered(error: unknown): unknown {
+  if (!(error instanceof WeixinNetworkError) || !isRetryable(error)) return error;
+  const { message, path, status, systemCode } = error;
+  return new WeixinNetworkError(
+    `${message}; the request may have reached Weixin, so it was not sent again`,
+    path,
+    status,
+    systemCode,
+    true,
+  );
 }
 
 async function withTimeout<T>(
@@ -77,7 +101,7 @@ async function withTimeout<T>(
   try {
     return await attempt(controller.signal);
   } catch (error) {
-    // The socket was torn down by our own abort: answer why, not axios' generic "canceled".
+    // The socket was torn down by our own abort: answer why, not the generic "canceled".
     throw controller.signal.aborted ? controller.signal.reason : error;
   } finally {
     clearTimeout(timer);

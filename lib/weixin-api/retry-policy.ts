@@ -16,7 +16,8 @@ const RETRYABLE_NETWORK_CODES = new Set([
 ]);
 
 /**
- * Weixin's system-busy (-1), HTTP 5xx, resets and timeouts are passing faults.
+ * Weixin's system-busy (-1), HTTP 5xx, resets and timeouts are passing faults, except for a request that
+ * may have been delivered and may not be repeated (`maybeDelivered`).
  * Quota, permission and request errors are not: retrying them only burns quota (the table in
  * errors/weixin-error-codes.ts says which codes are retryable).
  */
@@ -25,6 +26,7 @@ export function isRetryable(error: unknown): boolean {
     return isRetryableErrcode(error.errcode);
   }
   if (error instanceof WeixinNetworkError) {
+    if (error.maybeDelivered) return false;
     if (error.status !== undefined) return error.status >= 500;
     return error.systemCode !== undefined && RETRYABLE_NETWORK_CODES.has(error.systemCode);
   }

@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
-import type { AxiosInstance } from 'axios';
 import {
   type ClientAbort,
   distinctJpeg,
@@ -95,7 +94,6 @@ async function runWorker(): Promise<void> {
   const { default: Redis, Cluster } = await import('ioredis');
   const lib = await import('../../lib');
   const { RedisMediaCache, RedisTokenStore, TemporaryMediaService, WeixinMediaModule } = lib;
-  const { WEIXIN_AXIOS } = await import('../../lib/weixin-media.constants');
 
   const send = (message: WorkerMessage) => {
     if (process.connected) process.send!(message);
@@ -182,15 +180,13 @@ async function runWorker(): Promise<void> {
     } else {
       app = await NestFactory.createApplicationContext(module, options);
     }
-    const http = app.get<AxiosInstance>(WEIXIN_AXIOS);
     closeAll = async () => {
       closeAll = async () => undefined;
       client?.close();
       probe?.close();
+      // Closing the app closes the Weixin transport's keep-alive sockets (the pool's, not a leak).
       await app.close();
       redis.disconnect();
-      // Idle keep-alive sockets are the pool's, not a leak: close them before counting.
-      (http.defaults.httpAgent as { destroy?: () => void } | undefined)?.destroy?.();
     };
     service = app.get(TemporaryMediaService);
     send({ kind: 'ready', pid: process.pid });

@@ -10,7 +10,7 @@ import {
   WeixinMediaOptionsError,
   type WeixinMediaModuleOptions,
 } from '../../lib';
-import { WEIXIN_AXIOS } from '../../lib/weixin-media.constants';
+import { WeixinTransport } from '../../lib/weixin-api/weixin-transport';
 
 const CREDENTIALS = { appId: 'wx0123456789abcdef', appSecret: 'unit-test-secret-value' };
 const ENV_KEYS = ['WEIXIN_APP_ID', 'WEIXIN_APP_SECRET', 'WEIXIN_API_BASE_URL', 'WEIXIN_TOKEN_MODE'];
@@ -193,13 +193,16 @@ describe('WeixinMediaModule', () => {
   });
 
   it('bounds the sockets to Weixin: 64 per origin by default, maxSockets to change it, nonsense refused', async () => {
-    const agents = async (options: Partial<WeixinMediaModuleOptions>) => {
+    const agent = async (options: Partial<WeixinMediaModuleOptions>) => {
       const { moduleRef } = await compileWith([WeixinMediaModule.forRoot({ ...CREDENTIALS, ...options })]);
-      const { httpAgent, httpsAgent } = moduleRef.get(WEIXIN_AXIOS).defaults;
-      return [httpAgent.maxSockets, httpsAgent.maxSockets, httpAgent.keepAlive];
+      const { maxSockets, keepAlive, protocol } = moduleRef.get(WeixinTransport).agent as any;
+      return [maxSockets, keepAlive, protocol];
     };
-    assert.deepEqual(await agents({}), [64, 64, true]);
-    assert.deepEqual(await agents({ maxSockets: 8 }), [8, 8, true]);
+    const http = { apiBaseUrl: 'http://127.0.0.1:9' };
+    assert.deepEqual(await agent({}), [64, true, 'https:']);
+    assert.deepEqual(await agent(http), [64, true, 'http:']);
+    assert.deepEqual(await agent({ maxSockets: 8 }), [8, true, 'https:']);
+    assert.deepEqual(await agent({ ...http, maxSockets: 8 }), [8, true, 'http:']);
     const error = await rejectionOf([WeixinMediaModule.forRoot({ ...CREDENTIALS, maxSockets: 0 })]);
     assert.match(error.message, /maxSockets must be a whole number of 1 or more, got 0/);
   });
