@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { createBrotliDecompress, createUnzip } from 'node:zlib';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
 
@@ -66,8 +66,11 @@ export async function readMediaAnswer<T>(
     stream: decoded(response, path),
     contentType: contentType || 'application/octet-stream',
     contentDisposition: response.headers['content-disposition'],
-    // The wire length describes the bytes only when they were not inflated.
-    contentLength: !isEncoded(response) && declared && /^\d+$/.test(declared) ? Number(declared) : undefined,
+    // The wire length describes the bytes only as a plain number on an answer neither encoded nor chunked.
+    contentLength:
+      !isEncoded(response) && !response.headers['transfer-encoding'] && /^\d{1,15}$/.test(declared ?? '')
+        ? Number(declared)
+        : undefined,
   };
 }
 
@@ -131,18 +134,23 @@ function readCapped(
       body.destroy();
       response.destroy();
     });
-    body.on('error', (error) => {
-      if (!settled) reject(error);
+    body.on('error', (error: NodeJS.ErrnoException) => {
+      // A reset, or a body that does not decode: never the raw stream error.
+      const code = error.code ?? 'ECONNRESET';
+      if (!settled) {
+        reject(new WeixinNetworkError(`the answer from ${path} broke off: ${code}`, path, undefined, code));
+      }
       settled = true;
     });
     body.on('end', done);
   });
 }
 
+/** The codings decoded here (createUnzip reads gzip and zlib-wrapped deflate alike). */
 const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
-  gzip: createGunzip,
-  'x-gzip': createGunzip,
-  deflate: createInflate,
+  gzip: createUnzip,
+  'x-gzip': createUnzip,
+  deflate: createUnzip,
   br: createBrotliDecompress,
 };
 
@@ -168,9 +176,11 @@ function decoded(response: IncomingMessage, path: string): Readable {
   if (!decoder) {
     response.destroy();
     throw new WeixinNetworkError(
-      `Weixin answered ${path} with Content-Encoding "${encoding.slice(0, 40)}", which cannot be decoded`,
+      `Weixin answered ${path} with Content-Encoding "${encoding.slice(0, 40)}", which is not decoded ` +
+        `here (${Object.keys(DECODERS).join(', ')} are)`,
       path,
-      response.statusCode,
+      undefined,
+      'ERR_CONTENT_ENCODING',
     );
   }
   // pipeline() destroys both on an error, which the reader sees on the decoder.

@@ -199,6 +199,10 @@ describe('the answer judge', () => {
     );
     const error = await failure(transport.request(call('media')));
     assert.ok(error instanceof WeixinNetworkError, String(error));
-    assert.match(error.message, /Content-Encoding "zz", which cannot be decoded/);
+    assert.match(
+      error.message,
+      /Content-Encoding "zz", which is not decoded here \(gzip, x-gzip, deflate, br are\)/,
+    );
+    assert.equal((error as WeixinNetworkError).systemCode, 'ERR_CONTENT_ENCODING');
   });
 });
