@@ -38,60 +38,46 @@ export class WeixinApiClient {
 
   /** POSTs `body` as JSON and answers the judged JSON. */
   json<T>(path: string, body: unknown, options: WeixinCallOptions): Promise<T> {
-    const call = {
-      method: 'POST',
-      path,
-      json: body,
-      answer: 'json',
-      repeatable: options.repeatable,
-    } as const;
-    return this.call(options.signal, (budget, access_token) =>
-      this.transport.request<T>({ ...call, query: { access_token }, budget }, options.signal),
+    const { repeatable, signal } = options;
+    return this.call(
+      { method: 'POST', path, json: body, answer: 'json', repeatable } as const,
+      signal,
+      (call) => this.transport.request<T>(call, signal),
     );
   }
 
   /** POSTs an upload (repeatable: Weixin keeps each as a new media_id) and answers the judged JSON. */
   upload<T>(path: string, request: WeixinUploadRequest, signal?: AbortSignal): Promise<T> {
-    const { query, headers, body } = request;
-    return this.call(signal, (budget, access_token) =>
-      this.transport.request<T>(
-        {
-          method: 'POST',
-          path,
-          query: { ...query, access_token },
-          headers,
-          body,
-          answer: 'json',
-          repeatable: true,
-          budget,
-        },
-        signal,
-      ),
-    );
+    const call = { method: 'POST', path, ...request, answer: 'json', repeatable: true } as const;
+    return this.call(call, signal, (withToken) => this.transport.request<T>(withToken, signal));
   }
 
   /** GETs media: its bytes as a stream, or the JSON Weixin answered instead (a video's URL). */
   media<T>(path: string, query: Record<string, string>, signal?: AbortSignal): Promise<WeixinMediaAnswer<T>> {
-    const call: WeixinCall & { answer: 'media' } = { method: 'GET', path, answer: 'media', repeatable: true };
-    return this.call(signal, (budget, access_token) =>
-      this.transport.request<T>({ ...call, query: { ...query, access_token }, budget }, signal),
-    );
+    const call = { method: 'GET', path, query, answer: 'media', repeatable: true } as const;
+    return this.call(call, signal, (withToken) => this.transport.request<T>(withToken, signal));
   }
 
-  /** Runs `attempt` with the current account's token, and once more with a fresh one if Weixin rejects it. */
-  protected async call<T>(
+  /**
+   * Sends `call` with the current account's token in its query, and once more with a fresh one if Weixin
+   * rejects that token; `send` is the transport's request for the call's kind of answer.
+   */
+  protected async call<C extends WeixinCall, R>(
+    call: C,
     signal: AbortSignal | undefined,
-    attempt: (budget: RetryBudget, accessToken: string) => Promise<T>,
-  ): Promise<T> {
+    send: (call: C) => Promise<R>,
+  ): Promise<R> {
     const tokens = await this.tokens.currentTokens(signal);
     const budget = new RetryBudget(this.options.retry.attempts);
+    const attempt = (access_token: string) =>
+      send({ ...call, query: { ...call.query, access_token }, budget });
     const token = await tokens.getToken(signal, budget);
     try {
-      return await attempt(budget, token);
+      return await attempt(token);
     } catch (error) {
       if (!(error instanceof WeixinApiError) || !error.isTokenInvalid) throw error;
       await tokens.invalidate(token);
-      return attempt(budget, await tokens.getToken(signal, budget));
+      return attempt(await tokens.getToken(signal, budget));
     }
   }
 }
