@@ -239,7 +239,7 @@ describe('soak: 1,000 uploads across 4 processes, a quarter through the controll
         } else {
           assert.equal(server.status, undefined, `${name}: nothing was answered`);
           if (result.clientAbort === 'mid-body') {
-            assert.equal(server.ended, 'HttpException 400', name);
+            assert.equal(server.ended, 'BadRequestException 400', name);
             assert.equal(server.weixinCalls, 0, `${name}: Weixin was never called`);
           } else {
             assert.equal(server.ended, 'AbortError', `${name}: the call to Weixin was aborted`);

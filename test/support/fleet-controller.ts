@@ -203,7 +203,7 @@ function rawResponse(response: unknown): ServerResponse {
   return response instanceof ServerResponse ? response : (response as { raw: ServerResponse }).raw;
 }
 
-/** `HttpException 400`, `AbortError` (a DOMException or Node's), or the error's class. */
+/** `BadRequestException 400`, `AbortError` (a DOMException or Node's), or the error's class. */
 function errorName(error: unknown): string {
   const failure = error as { name?: string; getStatus?: () => number; constructor?: { name?: string } };
   if (failure?.name === 'AbortError') return 'AbortError';
