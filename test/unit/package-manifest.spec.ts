@@ -50,6 +50,35 @@ describe('package manifest', () => {
     assert.deepEqual(undeclared, []);
   });
 
+  it('declares nothing lib/ does not import, unless a reason is written here', () => {
+    const notImported: Record<string, string> = {
+      '@nestjs/platform-express':
+        "the controller runs on the app's adapter; the range says which versions it serves",
+      '@nestjs/platform-fastify':
+        "the controller runs on the app's adapter; the range says which versions it serves",
+      'reflect-metadata': "Nest's decorators need it loaded once by the app",
+      ioredis:
+        "the Redis stores take the app's own client; the range says which versions fit WeixinRedisClient",
+    };
+    const imported = new Set(
+      sourceFiles(join(REPO_ROOT, 'lib')).flatMap((file) => importedPackages(readFileSync(file, 'utf8'))),
+    );
+    const declared = [
+      ...Object.keys(manifest.dependencies ?? {}),
+      ...Object.keys(manifest.peerDependencies ?? {}),
+    ];
+    const unused = declared.filter((name) => !imported.has(name) && !notImported[name]);
+    assert.deepEqual(unused, []);
+    for (const name of Object.keys(notImported)) assert.ok(declared.includes(name), `${name} is declared`);
+  });
+
+  it('says where the project lives and what it is about', () => {
+    assert.match(manifest.repository.url, /^git\+https:\/\/github\.com\//);
+    assert.match(manifest.homepage, /^https:\/\//);
+    assert.match(manifest.bugs.url, /\/issues$/);
+    assert.ok(manifest.keywords.includes('weixin') && manifest.keywords.includes('nestjs'));
+  });
+
   it('keeps what the user application owns as peer dependencies, also installed for development', () => {
     for (const name of ['@nestjs/common', '@nestjs/core', 'reflect-metadata', 'rxjs']) {
       assert.ok(manifest.peerDependencies[name], `${name} is a peer dependency`);
