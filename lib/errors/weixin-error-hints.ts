@@ -68,6 +68,29 @@ export function weixinErrorHint(
         'only for the Official Account that uploaded it, and an API that wants permanent material refuses a ' +
         'temporary id; upload the file again with this account, or add it as permanent material.'
       );
+    case CODE.RESPONSE_OUT_OF_TIME:
+      return (
+        'Customer-service messages reach a user only within 48 hours of their last interaction (a message, a ' +
+        'menu click, following, a QR scan) and only while they follow the account: do not retry; reach them ' +
+        'with a template message or a subscribe message instead.'
+      );
+    case CODE.RESPONSE_COUNT_LIMIT:
+      return (
+        'This user was sent as many customer-service messages as Weixin allows since they last interacted: ' +
+        'do not retry; wait for their next message, or combine what you send.'
+      );
+    case CODE.INVALID_OPENID:
+      return (
+        'The openid is not a user of this Official Account: openids differ per account, so send with the ' +
+        "account the user wrote to (forAccount(appId)), using the FromUserName of that account's callback."
+      );
+    case CODE.TYPING_OUT_OF_TIME:
+      return (
+        'The typing state can be shown only within 30 seconds of the user interacting with the account: ' +
+        'send the message without it.'
+      );
+    case CODE.INVALID_TYPING_COMMAND:
+      return 'The typing command must be "Typing" or "CancelTyping".';
     case CODE.INVALID_CREDENTIAL:
     case CODE.INVALID_ACCESS_TOKEN:
     case CODE.ACCESS_TOKEN_EXPIRED:

@@ -1,6 +1,7 @@
 import { MediaFitError } from './media-fit.error';
 import { MediaSourceError } from './media-source.error';
 import { MediaValidationError } from './media-validation.error';
+import { MessageValidationError } from './message-validation.error';
 import { AccountResolverTimeoutError } from './account-resolver-timeout.error';
 import { UnknownAccountError } from './unknown-account.error';
 import {
@@ -82,6 +83,7 @@ export function downloadFailedResponse(error: Error): WeixinErrorResponse {
  * (a store outage, bad options), which is no client's to read.
  *
  * - a broken rule: 413 (40006) for a file too large, 400 with the errcode Weixin would have answered otherwise
+ *   (a message to send too)
  * - a source that cannot be read: 404 when the path does not exist, 400 otherwise, errcode equal to the status
  *   and no server path
  * - a source `fit` could not convert: 413 (40006) over its input limits; 501 (errcode 501) when this server
@@ -96,6 +98,7 @@ export function weixinErrorResponse(error: unknown): WeixinErrorResponse | undef
     const status = error.reason === 'too-large' ? PAYLOAD_TOO_LARGE : BAD_REQUEST;
     return answer(status, error.errcode, error.message);
   }
+  if (error instanceof MessageValidationError) return answer(BAD_REQUEST, error.errcode, error.message);
   if (error instanceof MediaSourceError) {
     const missing = error.systemCode === 'ENOENT' || error.systemCode === 'ENOTDIR';
     const status = missing ? NOT_FOUND : BAD_REQUEST;

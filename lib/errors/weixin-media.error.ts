@@ -5,6 +5,7 @@
  * - `WEIXIN_MEDIA_ERR_VALIDATION`: `MediaValidationError`, a file breaks one of Weixin's rules
  * - `WEIXIN_MEDIA_ERR_FIT`: `MediaFitError`, a source could not be converted to pass them
  * - `WEIXIN_MEDIA_ERR_SOURCE`: `MediaSourceError`, a path or URL could not be read (`systemCode` says why)
+ * - `WEIXIN_MEDIA_ERR_MESSAGE_VALIDATION`: `MessageValidationError`, a message to send breaks one of Weixin's rules
  * - `WEIXIN_MEDIA_ERR_API`: `WeixinApiError`, Weixin answered a non-zero `errcode`
  * - `WEIXIN_MEDIA_ERR_NETWORK`: `WeixinNetworkError`, no usable answer from Weixin (`systemCode` says why)
  * - `WEIXIN_MEDIA_ERR_DOWNLOAD_TOO_LARGE`: `WeixinDownloadTooLargeError`, a download past the largest media Weixin serves
