@@ -1,4 +1,5 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FakeWeixinRequest } from './fake-weixin-request.interface';
 import { ridOf, weixinError } from './fake-weixin-errors';
 
@@ -136,4 +137,18 @@ export class FakeExchange {
       this.req.on('data', onData).on('end', onEnd).on('close', onClose);
     });
   }
+}
+
+/** Unparseable HTTP (garbage headers, a query past the header limit): answer and hang up, never crash. */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const body = JSON.stringify({ errcode: -1, errmsg: `bad request: ${error.code ?? 'unparseable'}` });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

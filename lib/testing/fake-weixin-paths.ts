@@ -9,6 +9,8 @@ export const FAKE_WEIXIN_PATHS = {
   downloadJssdk: '/cgi-bin/media/get/jssdk',
   quota: '/cgi-bin/openapi/quota/get',
   rid: '/cgi-bin/openapi/rid/get',
+  customSend: '/cgi-bin/message/custom/send',
+  customTyping: '/cgi-bin/message/custom/typing',
   /** Not Weixin's: where the fake serves the `video_url` it hands out. */
   video: FAKE_VIDEO_PATH,
 } as const;

@@ -37,4 +37,10 @@ export interface FakeWeixinServerOptions {
    * @default 100000
    */
   dailyUploadQuota?: number;
+  /**
+   * Customer-service messages each follower may be sent after one message of theirs (within the 48 hours)
+   * before sends answer 45047. Weixin's current documentation says 5; older documentation says 20.
+   * @default 5
+   */
+  messagesPerWindow?: number;
 }

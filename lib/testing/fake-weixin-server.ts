@@ -1,7 +1,6 @@
-import { createServer, STATUS_CODES } from 'node:http';
+import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { FakeAccounts } from './fake-accounts';
 import {
   FakeCallbackDelivery,
@@ -9,14 +8,18 @@ import {
   type FakeDelivery,
   type FakeInboundMessage,
 } from './fake-callback-delivery';
-import { FakeExchange } from './fake-exchange';
+import { FakeApiRoutes } from './fake-api-routes';
+import { answerClientError, FakeExchange } from './fake-exchange';
 import type { FakeFault } from './fake-fault.interface';
+import { FakeFaults } from './fake-faults';
 import { type FakeFollower, FakeFollowers } from './fake-followers';
 import { FakeMediaEndpoints } from './fake-media-endpoints';
 import { type FakeMedia, FakeMediaStore } from './fake-media-store';
+import { FakeMessageEndpoints, type FakeSentMessage } from './fake-message-endpoints';
 import { FakeQuotaLedger } from './fake-quota';
 import { FakeRequestLog } from './fake-request-log';
 import { FakeRidLog } from './fake-rid-log';
+import { FakeTokenEndpoints } from './fake-token-endpoints';
 import { FAKE_WEIXIN_PATHS } from './fake-weixin-paths';
 import type { FakeWeixinRequest } from './fake-weixin-request.interface';
 import type { FakeWeixinServerOptions } from './fake-weixin-server-options.interface';
@@ -29,14 +32,9 @@ const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 /** Room for 1,000 clients connecting at once (the kernel caps it at somaxconn). */
 const LISTEN_BACKLOG = 4096;
 
-interface QueuedFault {
-  readonly fault: FakeFault;
-  left: number;
-}
-
 /**
  * A real HTTP server on 127.0.0.1 that answers like the Weixin API: access tokens (classic and stable),
- * temporary media upload and download, with Weixin's error codes, a fake clock, injected faults and a log
+ * temporary media upload and download, customer-service messages and typing, with Weixin's error codes, a fake clock, injected faults and a log
  * of every request. It serves several Official Accounts, each with its own tokens, media and counts.
  * The test double for the library and what the sample app runs on.
  */
@@ -54,11 +52,13 @@ export class FakeWeixinServer {
   readonly rids = new FakeRidLog();
   protected readonly followers = new FakeFollowers();
   protected readonly callbacks: FakeCallbackDelivery;
+  protected readonly messages: FakeMessageEndpoints;
   private readonly log = new FakeRequestLog();
+  private readonly tokens: FakeTokenEndpoints;
+  private readonly faults = new FakeFaults();
+  private readonly routes: FakeApiRoutes;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
-  private readonly pendingDelays = new Set<() => void>();
-  private faults: QueuedFault[] = [];
   private clockOffsetMs = 0;
   private port = 0;
   private closing?: Promise<void>;
@@ -82,6 +82,10 @@ export class FakeWeixinServer {
       () => this.baseUrl,
     );
     this.callbacks = new FakeCallbackDelivery(this.followers, this.appId, () => this.now());
+    const now = () => this.now();
+    this.messages = new FakeMessageEndpoints(this.followers, this.media, now, options.messagesPerWindow ?? 5);
+    this.tokens = new FakeTokenEndpoints(this.accounts, this.log, now);
+    this.routes = new FakeApiRoutes(this.tokens, this.endpoints, this.messages, this.quotas, this.rids, now);
 
     this.server = createServer((req, res) => this.onRequest(req, res));
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
@@ -89,9 +93,7 @@ export class FakeWeixinServer {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
-    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
-      this.onClientError(error, socket),
-    );
+    this.server.on('clientError', answerClientError);
   }
 
   static async start(options: FakeWeixinServerOptions = {}): Promise<FakeWeixinServer> {
@@ -108,8 +110,7 @@ export class FakeWeixinServer {
   /** Closes the server and destroys every open socket (keep-alive, hanging, mid-upload); never hangs. */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
-      for (const wake of this.pendingDelays) wake();
-      this.pendingDelays.clear();
+      this.faults.wakeAll();
       this.server.close(() => resolve());
       this.server.closeAllConnections();
       for (const socket of this.sockets) socket.destroy();
@@ -122,14 +123,15 @@ export class FakeWeixinServer {
     this.accounts.add(appId, appSecret);
   }
 
-  /** Forgets tokens, media, followers, faults, the request log and the clock offset; the accounts stay. */
+  /** Forgets tokens, media, followers, sent messages, faults, the request log and the clock offset; the accounts stay. */
   reset(): void {
     this.accounts.clearTokens();
     this.media.clear();
     this.quotas.clear();
     this.rids.clear();
     this.followers.clear();
-    this.faults = [];
+    this.messages.clear();
+    this.faults.clear();
     this.log.clear();
     this.clockOffsetMs = 0;
   }
@@ -170,14 +172,17 @@ export class FakeWeixinServer {
     );
   }
 
+  /**
+   * Plays `fault` on the next matching request(s). On `custom/send` a delay, reset or status is played after
+   * the fake accepted and recorded the message (Weixin acted on it; its answer came late or was lost), while
+   * an errcode is Weixin refusing it (nothing recorded).
+   */
   injectFault(fault: FakeFault): void {
-    const times = fault.times ?? 1;
-    if (!(times > 0)) return;
-    this.faults.push({ fault: { ...fault }, left: times });
+    this.faults.inject(fault);
   }
 
   clearFaults(): void {
-    this.faults = [];
+    this.faults.clear();
   }
 
   /** Every token issued so far (of every account) dies now: its next use answers 42001. */
@@ -220,6 +225,11 @@ export class FakeWeixinServer {
     return this.followers.get(appId, openId);
   }
 
+  /** The customer-service messages the fake accepted, oldest first: of `openId`, of the account `appId`. */
+  sentMessages(filter: { openId?: string; appId?: string } = {}): FakeSentMessage[] {
+    return this.messages.sentMessages(filter);
+  }
+
   protected listen(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);
@@ -244,7 +254,7 @@ export class FakeWeixinServer {
     this.log.record(entry);
     const exchange = new FakeExchange(req, res, entry);
     exchange.onFailure = (rid, body) =>
-      this.rids.record(rid, this.accountOf(exchange), exchange, body, this.now());
+      this.rids.record(rid, this.tokens.accountOf(exchange, this.appId), exchange, body, this.now());
     this.handle(exchange).catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       exchange.error(-1, `fake server bug: ${message}`, 500);
@@ -252,131 +262,11 @@ export class FakeWeixinServer {
   }
 
   protected async handle(exchange: FakeExchange): Promise<void> {
-    const fault = this.takeFault(exchange.path);
-    if (fault) {
-      if (fault.delayMs) await this.sleep(fault.delayMs);
-      if (exchange.gone) return;
-      if (fault.callerIp) exchange.callerIp = fault.callerIp;
-      if (fault.reset) return exchange.destroy();
-      if (fault.status !== undefined) {
-        if (fault.errcode !== undefined) return exchange.error(fault.errcode, fault.errmsg, fault.status);
-        return exchange.httpStatus(fault.status);
-      }
-      if (fault.errcode !== undefined) return exchange.error(fault.errcode, fault.errmsg);
+    const fault = this.faults.take(exchange.path);
+    if (fault && exchange.path === FAKE_WEIXIN_PATHS.customSend && fault.errcode === undefined) {
+      return this.routes.route(exchange, () => this.faults.play(exchange, fault));
     }
-    await this.route(exchange);
-  }
-
-  protected async route(exchange: FakeExchange): Promise<void> {
-    const { path } = exchange;
-    if (path === FAKE_WEIXIN_PATHS.token) {
-      if (this.requireMethod(exchange, 'GET')) this.classicToken(exchange);
-    } else if (path === FAKE_WEIXIN_PATHS.stableToken) {
-      if (this.requireMethod(exchange, 'POST')) await this.stableToken(exchange);
-    } else if (path === FAKE_WEIXIN_PATHS.upload) {
-      const appId = this.requireMethod(exchange, 'POST') && this.authenticate(exchange);
-      if (appId) await this.endpoints.upload(exchange, appId);
-    } else if (path === FAKE_WEIXIN_PATHS.download || path === FAKE_WEIXIN_PATHS.downloadJssdk) {
-      const appId = this.requireMethod(exchange, 'GET') && this.authenticate(exchange);
-      if (appId) this.endpoints.download(exchange, appId, path === FAKE_WEIXIN_PATHS.downloadJssdk);
-    } else if (path === FAKE_WEIXIN_PATHS.quota || path === FAKE_WEIXIN_PATHS.rid) {
-      const appId = this.requireMethod(exchange, 'POST') && this.authenticate(exchange);
-      if (appId)
-        await (path === FAKE_WEIXIN_PATHS.quota ? this.quotas : this.rids).answer(
-          exchange,
-          appId,
-          this.now(),
-        );
-    } else if (path.startsWith(FAKE_WEIXIN_PATHS.video)) {
-      if (this.requireMethod(exchange, 'GET')) this.endpoints.videoFile(exchange);
-    } else {
-      exchange.json(404, { errcode: 404, errmsg: `not found: ${path.slice(0, 200)}` });
-    }
-  }
-
-  private classicToken(exchange: FakeExchange): void {
-    const { grant_type, appid, secret } = exchange.query;
-    if (appid) this.log.attribute(exchange.entry, appid.slice(0, 64));
-    const refused = this.accounts.checkCredentials(grant_type, appid, secret);
-    if (refused) return exchange.error(refused);
-    const grant = this.accounts.issueClassic(appid, this.now());
-    exchange.json(200, { access_token: grant.accessToken, expires_in: grant.expiresIn });
-  }
-
-  private async stableToken(exchange: FakeExchange): Promise<void> {
-    const body = await exchange.readJsonObject();
-    if (body === 'aborted') return;
-    if (!body) return exchange.error(47001);
-    const { grant_type, appid, secret, force_refresh } = body;
-    if (typeof appid === 'string' && appid !== '') this.log.attribute(exchange.entry, appid.slice(0, 64));
-    const refused = this.accounts.checkCredentials(grant_type, appid, secret);
-    if (refused) return exchange.error(refused);
-    const grant = this.accounts.issueStable(appid as string, this.now(), force_refresh === true);
-    if (typeof grant === 'number') return exchange.error(grant);
-    exchange.json(200, { access_token: grant.accessToken, expires_in: grant.expiresIn });
-  }
-
-  /** The account whose live access token the request carries; else answers the token error and false. */
-  private authenticate(exchange: FakeExchange): string | false {
-    const token = exchange.query.access_token;
-    if (!token) {
-      exchange.error(41001);
-      return false;
-    }
-    const { appId, check } = this.accounts.check(token, this.now());
-    if (appId !== undefined) this.log.attribute(exchange.entry, appId);
-    if (check !== 0 || appId === undefined) {
-      exchange.error(check || 40001);
-      return false;
-    }
-    return appId;
-  }
-
-  /** The account a call was made for: as attributed, else by its token or appid (an injected fault). */
-  private accountOf(exchange: FakeExchange): string {
-    const { access_token: token, appid } = exchange.query;
-    const byToken = token ? this.accounts.check(token, this.now()).appId : undefined;
-    return exchange.entry.appId ?? byToken ?? appid ?? this.appId;
-  }
-
-  private requireMethod(exchange: FakeExchange, method: 'GET' | 'POST'): boolean {
-    const ok = exchange.method === method || (method === 'GET' && exchange.method === 'HEAD');
-    if (!ok) exchange.error(method === 'GET' ? 43001 : 43002);
-    return ok;
-  }
-
-  private takeFault(path: string): FakeFault | undefined {
-    const index = this.faults.findIndex(({ fault }) => fault.path === undefined || fault.path === path);
-    if (index < 0) return undefined;
-    const queued = this.faults[index];
-    if (--queued.left <= 0) this.faults.splice(index, 1);
-    return queued.fault;
-  }
-
-  /** A delay that `close()` cuts short, so closing never waits for a fault. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        this.pendingDelays.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.pendingDelays.add(wake);
-    });
-  }
-
-  /** Unparseable HTTP (garbage headers, a query past the header limit): answer and hang up, never crash. */
-  private onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const body = JSON.stringify({ errcode: -1, errmsg: `bad request: ${error.code ?? 'unparseable'}` });
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=UTF-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    if (fault && (await this.faults.play(exchange, fault))) return;
+    await this.routes.route(exchange);
   }
 }

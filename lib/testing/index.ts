@@ -14,3 +14,4 @@ export type {
   FakeInboundMessage,
 } from './fake-callback-delivery';
 export type { FakeFollower } from './fake-followers';
+export type { FakeSentMessage } from './fake-message-endpoints';
