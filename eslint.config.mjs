@@ -27,6 +27,8 @@ const ABOVE_TRANSPORT = [
   '**/accounts/*',
   '**/weixin-api.client',
   '**/temporary-media.service',
+  '**/messages',
+  '**/messages/*',
   '**/controller',
   '**/controller/*',
   '**/validation',
@@ -140,5 +142,12 @@ export default tseslint.config(
   {
     files: ['lib/temporary-media.service.ts'],
     ...forbid('The service imports no layer above it.', ...ABOVE_TRANSPORT.slice(6)),
+  },
+  {
+    files: ['lib/messages/**/*.ts'],
+    ...forbid(
+      'messages/ sits above the service and below the callback: it imports neither the controller nor the module.',
+      ...ABOVE_TRANSPORT.slice(ABOVE_TRANSPORT.indexOf('**/controller')),
+    ),
   },
 );

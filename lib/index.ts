@@ -10,6 +10,7 @@ export {
 } from './weixin-media.constants';
 export { TemporaryMediaService, type AccountMedia } from './temporary-media.service';
 export { AccessTokenManager } from './tokens/access-token.manager';
+export * from './messages';
 
 // Types of the options, sources, results and the seams users plug into (types only)
 export * from './interfaces';
@@ -17,6 +18,11 @@ export * from './interfaces';
 // Errors
 export { MediaFitError, type MediaFitDetails, type MediaFitReason } from './errors/media-fit.error';
 export { MediaSourceError } from './errors/media-source.error';
+export {
+  MessageValidationError,
+  type MessageValidationDetails,
+  type MessageValidationReason,
+} from './errors/message-validation.error';
 export {
   MediaValidationError,
   type MediaValidationDetails,

@@ -172,6 +172,11 @@ export class TemporaryMediaService {
     }
   }
 
+  /** Forgets `mediaId` in this account's reuse entries (Weixin answered 40007 for it): its content uploads anew. */
+  async forgetMediaId(mediaId: string): Promise<void> {
+    await this.reuse.forgetMediaId(mediaId, this.accounts.currentAppId());
+  }
+
   /** Applies Weixin's rules for `type` to `source` locally; no network call. */
   inspect(type: MediaType, source: MediaSource): Promise<MediaInspection> {
     assertMediaType(type);

@@ -13,6 +13,7 @@ import { InMemoryMediaCache } from './media-cache/in-memory-media.cache';
 import { withMediaCacheFallback, withTokenStoreFallback } from './store-circuit';
 import { WeixinMediaHealthIndicator } from './health/weixin-media.health-indicator';
 import { TemporaryMediaService } from './temporary-media.service';
+import { WeixinMessageService } from './messages/weixin-message.service';
 import { AccessTokenManager } from './tokens/access-token.manager';
 import { InMemoryTokenStore } from './tokens/in-memory-token.store';
 import {
@@ -96,6 +97,7 @@ const providers: Provider[] = [
   { provide: AccountTokens, useExisting: WeixinAccounts },
   WeixinApiClient,
   TemporaryMediaService,
+  WeixinMessageService,
   // Fastify needs a multipart parser for MediaUploadInterceptor, on the mounted controller or a route of the app.
   WeixinMediaHttpSetup,
   WeixinMediaHealthIndicator,
@@ -103,12 +105,13 @@ const providers: Provider[] = [
 
 /**
  * Weixin temporary media for a Nest application: `forRoot(options?)` or `forRootAsync({ useFactory })`,
- * then inject `TemporaryMediaService`.
+ * then inject `TemporaryMediaService` and `WeixinMessageService`.
  */
 @Module({
   providers,
   exports: [
     TemporaryMediaService,
+    WeixinMessageService,
     AccessTokenManager,
     WeixinMediaHealthIndicator,
     WEIXIN_MEDIA_MODULE_OPTIONS,

@@ -57,6 +57,18 @@ export interface FfmpegRun {
   onInput?: (probed: ProbedMedia) => void;
 }
 
+/** What a run of ffmpeg outside the conversions gets from `MediaFitter.withFfmpeg`: the engine and the fit limits. */
+export interface FfmpegWork {
+  ffmpeg: string;
+  /** The input as a file. */
+  source: string;
+  /** A temp directory removed after the work. */
+  workDir: string;
+  timeoutMs: number;
+  maxInputPixels: number;
+  signal?: AbortSignal;
+}
+
 export interface FfmpegResult {
   /** ffmpeg's messages (the last few KB). */
   stderr: string;

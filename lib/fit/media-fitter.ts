@@ -19,6 +19,7 @@ import {
 } from './audio-decode';
 import { FFMPEG_ENCODERS, findFfmpegOnce, requireEncoders, type FfmpegDiscovery } from './ffmpeg-engine';
 import { probeMedia } from './ffmpeg-probe';
+import type { FfmpegWork } from './ffmpeg-runner';
 import { fitImageSource } from './image-source';
 import { FitLimiter } from './fit-limiter';
 import { loadSharp, sharpVersion } from './sharp-engine';
@@ -116,6 +117,20 @@ export class MediaFitter {
       () =>
         decodeAudio(engine, voice, request, { timeoutMs: this.timeoutMs, maxPixels: this.maxInputPixels }),
       request.signal,
+    );
+  }
+
+  /** Runs `work` with ffmpeg on the input as a file, as one of the `concurrency` conversions; undefined without ffmpeg. */
+  async withFfmpeg<T>(input: FitInput, work: (run: FfmpegWork) => Promise<T>, signal?: AbortSignal) {
+    const { engine } = await this.findFfmpeg();
+    if (!engine) return undefined;
+    const { timeoutMs, maxInputPixels } = this;
+    return this.limiter.run(
+      () =>
+        this.inWorkspace(input, (source, workDir) =>
+          work({ ffmpeg: engine.path, source, workDir, timeoutMs, maxInputPixels, signal }),
+        ),
+      signal,
     );
   }
 

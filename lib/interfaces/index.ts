@@ -7,3 +7,4 @@ export * from './weixin-operations.interface';
 export * from './fit.interface';
 export * from './redis-client.interface';
 export * from './downloaded-audio.interface';
+export * from './message-sending.interface';

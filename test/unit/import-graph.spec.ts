@@ -13,7 +13,7 @@ const LAYERS: string[][] = [
   ['weixin-media.module.ts'],
   ['weixin-media.module-definition.ts', 'weixin-media-options.resolver.ts'],
   ['controller', 'health', 'callback'],
-  ['validation'],
+  ['validation', 'messages'],
   ['temporary-media.service.ts'],
   ['operations', 'media-download.ts', 'media-upload.ts'],
   ['accounts'],
