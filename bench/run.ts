@@ -16,6 +16,7 @@ const BENCHMARKS: Record<string, string> = {
   fit: 'fit.bench.js',
   downloadAudio: 'download-audio.bench.js',
   accounts: 'accounts-memory.bench.js',
+  messageSend: 'message-send.bench.js',
 };
 
 const only = process.argv[2];
