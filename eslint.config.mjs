@@ -133,7 +133,7 @@ export default tseslint.config(
     ),
   },
   {
-    files: ['lib/operations/**/*.ts', 'lib/media-download.ts', 'lib/media-upload.ts'],
+    files: ['lib/operations/**/*.ts', 'lib/media-download.ts', 'lib/media-upload/**/*.ts'],
     ...forbid(
       'operations/, media-download and media-upload sit below the service: they import no layer above it.',
       ...ABOVE_TRANSPORT.slice(ABOVE_TRANSPORT.indexOf('**/temporary-media.service')),

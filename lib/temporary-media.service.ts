@@ -1,14 +1,13 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { WeixinAccounts } from './accounts/weixin-accounts';
-import { MediaFitError } from './errors/media-fit.error';
 import { WeixinApiError } from './errors/weixin-api.error';
 import { WeixinErrorCode } from './errors/weixin-error-codes';
 import { audioDecodeRequest } from './fit/audio-decode';
-import { MediaFitter } from './fit/media-fitter';
+import type { MediaFitter } from './fit/media-fitter';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
-import { MediaReuse } from './media-cache/media-reuse';
+import type { MediaReuse } from './media-cache/media-reuse';
 import { asVoiceTooLarge, collectMedia, collectVoice, fetchMedia } from './media-download';
-import { hashesWhileSending, uploadMedia, uploadWhileHashing } from './media-upload';
+import { MediaUploadPipeline } from './media-upload/media-upload.pipeline';
 import { WeixinApiClient } from './weixin-api/weixin-api.client';
 import type {
   AudioDownloadOptions,
@@ -18,8 +17,6 @@ import type {
   FitOptions,
   FitSupport,
   FittedMedia,
-  FittedSummary,
-  MediaCache,
   MediaInspection,
   MediaSource,
   MediaType,
@@ -28,25 +25,16 @@ import type {
   WeixinQuota,
   WeixinRequestRecord,
 } from './interfaces';
-import { assertMediaType, formatBytes, inspectMediaContent, isMediaType } from './media-rules';
+import { assertMediaType } from './media-rules';
 import { inspectMediaSource } from './media-source/inspect-media-source';
-import { traced, type WeixinSpan } from './telemetry';
+import { traced } from './telemetry';
 import { lookupWeixinRequest } from './operations/request-lookup';
 import { fetchUploadQuota } from './operations/upload-quota';
-import { FileDigestMemo } from './media-source/file-digest-memo';
-import { openMediaSource, type OpenedMedia, type OpenMediaOptions } from './media-source/open-media-source';
-import { WholeFileReads } from './media-source/whole-file-reads';
-import { throttledProgress } from './media-source/upload-progress';
-import {
-  WEIXIN_MEDIA_CACHE,
-  WEIXIN_MEDIA_MODULE_OPTIONS,
-  WEIXIN_MEDIA_FITTER,
-} from './weixin-media.constants';
+import { openMediaSource } from './media-source/open-media-source';
+import { WEIXIN_MEDIA_MODULE_OPTIONS } from './weixin-media.constants';
 
 const DOWNLOAD_PATH = '/cgi-bin/media/get';
 const HD_VOICE_PATH = '/cgi-bin/media/get/jssdk';
-/** Part of the reuse key of fitted uploads: a change in how fit converts must not answer older results. */
-const FIT_RECIPE = 'fit1';
 
 /**
  * The service's whole surface bound to one Official Account (`forAccount(appId)`): the same methods,
@@ -61,22 +49,17 @@ export type AccountMedia = Omit<TemporaryMediaService, 'forAccount' | 'forgetAcc
  */
 @Injectable()
 export class TemporaryMediaService {
-  protected readonly logger = new Logger(TemporaryMediaService.name);
   protected readonly fitter: MediaFitter;
   protected readonly reuse: MediaReuse;
-  /** This module's budget of files read whole, and the digests of files it read: no state shared by the process. */
-  protected readonly wholeFileReads = new WholeFileReads();
-  protected readonly fileDigests = new FileDigestMemo();
 
   constructor(
     @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
     protected readonly http: WeixinApiClient,
     protected readonly accounts: WeixinAccounts,
-    @Optional() @Inject(WEIXIN_MEDIA_CACHE) protected readonly cache: MediaCache | null = null,
-    @Optional() @Inject(WEIXIN_MEDIA_FITTER) fitter: MediaFitter | null = null,
+    protected readonly uploads: MediaUploadPipeline,
   ) {
-    this.fitter = fitter ?? new MediaFitter(options.fit);
-    this.reuse = new MediaReuse(cache, (message) => this.logger.warn(message));
+    this.fitter = uploads.fitter;
+    this.reuse = uploads.reuse;
   }
 
   /**
@@ -119,57 +102,12 @@ export class TemporaryMediaService {
   }
 
   /**
-   * Checks `source` against the rules of `type`, then uploads it (or answers the reused media_id).
-   * With `fit`, a source that does not pass is converted locally first (see `fit`).
+   * Checks `source` against the rules of `type`, then uploads it (or answers the reused media_id). With
+   * `fit`, a source that does not pass is converted locally first (see `fit`). Concurrent uploads of the
+   * same content share one upload (see `MediaUploadPipeline`).
    */
   upload(type: MediaType, source: MediaSource, options: UploadOptions = {}): Promise<TemporaryMedia> {
-    const facts = isMediaType(type) ? { type } : {};
-    return traced('weixin.media.upload', facts, (span) => this.uploadInSpan(type, source, options, span));
-  }
-
-  protected async uploadInSpan(
-    type: MediaType,
-    source: MediaSource,
-    options: UploadOptions,
-    span: WeixinSpan,
-  ): Promise<TemporaryMedia> {
-    assertMediaType(type);
-    const fitting = options.fit !== undefined && options.fit !== false;
-    // An unknown account fails before the source is read.
-    const { appId } = await this.accounts.current(options.signal);
-    span.set({ appId });
-    const media = await openMediaSource(source, type, this.openOptions(type, fitting, options.signal));
-    try {
-      if (fitting) {
-        const result = await this.uploadFitted(appId, type, media, options);
-        span.set({
-          reused: result.reused,
-          fitted: result.fitted !== undefined,
-          outcome: result.reused ? 'reused' : 'uploaded',
-          ...(result.fitted ? { bytes: result.fitted.bytesAfter } : {}),
-        });
-        return result;
-      }
-      const inspection = await inspectMediaContent(type, media.content);
-      span.set({ bytes: inspection.bytes });
-      if (this.cache && hashesWhileSending(media, inspection, options)) {
-        const result = await uploadWhileHashing(this.http, this.reuse, appId, media, inspection, options);
-        span.set({ reused: result.reused, outcome: result.reused ? 'reused' : 'uploaded' });
-        return result;
-      }
-      const reuseKey = await this.reuse.keyFor(appId, type, media, options.reuse);
-      const reused = await this.reuse.lookup(reuseKey, type);
-      if (reused) {
-        span.set({ reused: true, outcome: 'reused' });
-        return reused;
-      }
-      const uploaded = await this.send(media, inspection, options);
-      span.set({ reused: false, fitted: false, outcome: 'uploaded' });
-      await this.reuse.remember(reuseKey, uploaded);
-      return uploaded;
-    } finally {
-      await media.close();
-    }
+    return this.uploads.upload(type, source, options);
   }
 
   /** Forgets `mediaId` in this account's reuse entries (Weixin answered 40007 for it): its content uploads anew. */
@@ -180,7 +118,7 @@ export class TemporaryMediaService {
   /** Applies Weixin's rules for `type` to `source` locally; no network call. */
   inspect(type: MediaType, source: MediaSource): Promise<MediaInspection> {
     assertMediaType(type);
-    return inspectMediaSource(type, source, this.openOptions(type, false));
+    return inspectMediaSource(type, source, this.uploads.readingOptions(type, false));
   }
 
   /**
@@ -194,9 +132,13 @@ export class TemporaryMediaService {
     options: FitOptions & { signal?: AbortSignal } = {},
   ): Promise<FittedMedia> {
     assertMediaType(type);
-    const media = await openMediaSource(source, type, this.openOptions(type, true, options.signal));
+    const media = await openMediaSource(
+      source,
+      type,
+      this.uploads.readingOptions(type, true, options.signal),
+    );
     try {
-      const { sourceDurationMs: _before, ...fitted } = await this.fitTraced(
+      const { sourceDurationMs: _before, ...fitted } = await this.uploads.fitInSpan(
         type,
         { content: media.content, path: media.path },
         { trim: options.trim, signal: options.signal },
@@ -205,19 +147,6 @@ export class TemporaryMediaService {
     } finally {
       await media.close();
     }
-  }
-
-  /** The fit engine's run, in its own span (`weixin.media.fit`): what it made, never what it read. */
-  protected fitTraced(...args: Parameters<MediaFitter['fit']>): ReturnType<MediaFitter['fit']> {
-    return traced('weixin.media.fit', { type: args[0] }, async (span) => {
-      const fitted = await this.fitter.fit(...args);
-      span.set({
-        bytes: fitted.bytes,
-        fitted: fitted.converted,
-        outcome: fitted.converted ? 'converted' : 'unchanged',
-      });
-      return fitted;
-    });
   }
 
   /** Which conversions `fit` can do on this machine, the engines found, and what to install for the rest. */
@@ -271,81 +200,6 @@ export class TemporaryMediaService {
    */
   lookupRequest(rid: string, signal?: AbortSignal): Promise<WeixinRequestRecord> {
     return lookupWeixinRequest(this.http, rid, [this.options.appSecret], signal);
-  }
-
-  /** Fits the source (or answers the media_id of an earlier fit of the same content), then uploads the result. */
-  protected async uploadFitted(
-    appId: string,
-    type: MediaType,
-    media: OpenedMedia,
-    options: UploadOptions,
-  ): Promise<TemporaryMedia> {
-    const { trim } = typeof options.fit === 'object' ? options.fit : ({} as FitOptions);
-    const contentKey = await this.reuse.keyFor(appId, type, media, options.reuse);
-    const reuseKey = contentKey && `${contentKey}:${FIT_RECIPE}${trim ? '-trim' : ''}`;
-    const reused = await this.reuse.lookup(reuseKey, type);
-    if (reused) return reused;
-    const fitted = await this.fitTraced(
-      type,
-      { content: media.content, path: media.path },
-      { trim, signal: options.signal, onProgress: throttledProgress(options.onProgress, 'fit') },
-    );
-    let uploaded: TemporaryMedia;
-    let summary: FittedSummary | undefined;
-    if (!fitted.converted) {
-      uploaded = await this.send(media, fitted, options);
-    } else {
-      summary = {
-        from: fitted.from,
-        to: fitted.format,
-        bytesBefore: media.content.size,
-        bytesAfter: fitted.bytes,
-        ...(fitted.sourceDurationMs !== undefined ? { durationMsBefore: fitted.sourceDurationMs } : {}),
-        ...(fitted.durationMs !== undefined ? { durationMsAfter: fitted.durationMs } : {}),
-      };
-      const output = await openMediaSource({ buffer: fitted.data, originalname: media.name }, type);
-      uploaded = { ...(await this.send(output, fitted, options)), fitted: summary };
-    }
-    await this.reuse.remember(reuseKey, uploaded);
-    return uploaded;
-  }
-
-  /** Limits of reading a source: the type's, or `fit.maxInputBytes` when it may be converted. */
-  protected openOptions(type: MediaType, fitting: boolean, signal?: AbortSignal): OpenMediaOptions {
-    const reading = {
-      signal,
-      allowPrivateUrls: this.options.allowPrivateUrls === true,
-      urlTimeoutMs: this.options.timeoutMs,
-      wholeFileReads: this.wholeFileReads,
-      fileDigests: this.fileDigests,
-    };
-    if (!fitting) return reading;
-    const maxBytes = this.fitter.maxInputBytes;
-    return {
-      ...reading,
-      maxBytes,
-      tooLarge: (bytes, atLeast) =>
-        new MediaFitError(
-          'input-too-large',
-          `this ${type} source is ${atLeast ? 'more than ' : ''}${formatBytes(atLeast ? maxBytes : bytes)}; ` +
-            `fit reads at most ${formatBytes(maxBytes)} (fit.maxInputBytes)`,
-          { type, limit: maxBytes, actual: bytes },
-        ),
-    };
-  }
-
-  /**
-   * Uploads the opened media; a large file with reuse on whose digest is not known yet is hashed as it
-   * uploads (`uploadWhileHashing`), other reuse is decided by the caller before.
-   */
-  protected async send(
-    media: OpenedMedia,
-    inspection: MediaInspection,
-    options: UploadOptions,
-  ): Promise<TemporaryMedia> {
-    const uploaded = await uploadMedia(this.http, media, inspection, options);
-    this.logger.debug(`Uploaded ${inspection.type} (${inspection.bytes} bytes) as ${uploaded.mediaId}`);
-    return uploaded;
   }
 
   protected fetchMedia(path: string, mediaId: string, signal?: AbortSignal): Promise<DownloadedMediaStream> {

@@ -10,6 +10,7 @@ import type { WeixinMediaModuleOptions } from './interfaces';
 import type { ResolvedWeixinMediaOptions } from './interfaces/resolved-weixin-media-options.interface';
 import { MediaFitter } from './fit/media-fitter';
 import { InMemoryMediaCache } from './media-cache/in-memory-media.cache';
+import { MediaUploadPipeline } from './media-upload/media-upload.pipeline';
 import { withMediaCacheFallback, withTokenStoreFallback } from './store-circuit';
 import { WeixinMediaHealthIndicator } from './health/weixin-media.health-indicator';
 import { TemporaryMediaService } from './temporary-media.service';
@@ -96,6 +97,7 @@ const providers: Provider[] = [
   // The client asks the accounts for the current account's tokens through this seam (it sits below them).
   { provide: AccountTokens, useExisting: WeixinAccounts },
   WeixinApiClient,
+  MediaUploadPipeline,
   TemporaryMediaService,
   WeixinMessageService,
   // Fastify needs a multipart parser for MediaUploadInterceptor, on the mounted controller or a route of the app.

@@ -13,6 +13,11 @@ export interface CachedMedia {
   fitted?: FittedSummary;
 }
 
+/** A held upload lock of one content; release it once the upload is remembered (or failed). */
+export interface MediaCacheLock {
+  release(): Promise<void>;
+}
+
 /**
  * Where media_ids are remembered by content (`appId:type:sha256` keys).
  * The in-memory LRU serves one process; `RedisMediaCache` serves a fleet.
@@ -26,4 +31,10 @@ export interface MediaCache {
    * belongs to the account that uploaded it; 40007 for another account says nothing about it).
    */
   deleteByMediaId(mediaId: string, appId: string): Promise<void>;
+  /**
+   * Optional, for a cache shared by several processes: tries to take the upload lock of the content `key`
+   * for at most `leaseMs`; `undefined` when another process holds it (it is uploading that content, and the
+   * caller waits for its entry). Without it, identical content is shared only within a process.
+   */
+  tryLock?(key: string, leaseMs: number): Promise<MediaCacheLock | undefined>;
 }

@@ -16,20 +16,23 @@ export class MediaReuse {
     protected readonly warn: (message: string) => void,
   ) {}
 
-  /** The key of this content, or undefined when reuse is off (no cache, or `reuse: false`). */
+  /**
+   * The key of this content (`recipe`: how fit converts it, for fitted uploads), or undefined with
+   * `reuse: false`. Without a cache it still names the content, for sharing uploads in flight.
+   */
   async keyFor(
     appId: string,
     type: MediaType,
     content: { sha256(): Promise<string> },
-    reuse: boolean | undefined,
+    { reuse, recipe }: { reuse?: boolean; recipe?: string },
   ): Promise<string | undefined> {
-    if (!this.cache || reuse === false) return undefined;
-    return `${appId}:${type}:${await content.sha256()}`;
+    if (reuse === false) return undefined;
+    return `${appId}:${type}:${await content.sha256()}${recipe ? `:${recipe}` : ''}`;
   }
 
   /** The media_id uploaded earlier under `key`, while it is still safe to send. */
   async lookup(key: string | undefined, type: MediaType): Promise<TemporaryMedia | undefined> {
-    if (!key) return undefined;
+    if (!key || !this.cache) return undefined;
     let cached: CachedMedia | undefined;
     try {
       cached = await this.cache!.get(key);
@@ -49,7 +52,7 @@ export class MediaReuse {
 
   /** Remembers an upload under `key`; reuse ends a safety margin before the media expires. */
   async remember(key: string | undefined, uploaded: TemporaryMedia): Promise<void> {
-    if (!key) return;
+    if (!key || !this.cache) return;
     const entry: CachedMedia = {
       type: uploaded.type,
       mediaId: uploaded.mediaId,

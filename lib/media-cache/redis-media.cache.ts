@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { WeixinRedisClient } from '../interfaces/redis-client.interface';
 import { WeixinStoreError } from '../errors/weixin-store.error';
-import type { CachedMedia, MediaCache } from '../interfaces/media-cache.interface';
+import type { CachedMedia, MediaCache, MediaCacheLock } from '../interfaces/media-cache.interface';
 import { isMediaType } from '../media-rules/media-limits';
 import { appTaggedKey, keyAppId } from '../redis-keys';
 
@@ -35,6 +36,13 @@ if ok and type(entry) == 'table' and entry.mediaId == ARGV[1] then
 end
 return 0`;
 
+/** Deletes the lock KEYS[1] only while it is still held by the holder ARGV[1]. */
+const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
 /**
  * The reuse cache shared by every instance of an app through one Redis. Entries expire in Redis when
  * they stop being answerable (the service sets `expiresAt` a margin before the media expires); a
@@ -45,7 +53,7 @@ return 0`;
  *
  * Keys: `<prefix>{<appId>}:media:<type>:<sha256>` (the entry, e.g. `weixin-media:{wx123}:media:image:…`)
  * and `<prefix>{<appId>}:media-id:<mediaId>` (a set of the account's cache keys answering it, expiring with
- * the last of them).
+ * the last of them), and `<prefix>{<appId>}:media-lock:<type>:<sha256>` while one process uploads that content.
  */
 export class RedisMediaCache implements MediaCache {
   protected readonly prefix: string;
@@ -95,6 +103,25 @@ export class RedisMediaCache implements MediaCache {
       // SREM rather than DEL: an entry added for this id since SMEMBERS keeps its index.
       await this.client.srem(indexKey, ...keys);
     });
+  }
+
+  /** A lease (`SET NX PX`): a holder that crashed keeps the others waiting no longer than `leaseMs`. */
+  async tryLock(key: string, leaseMs: number): Promise<MediaCacheLock | undefined> {
+    const lockKey = appTaggedKey(this.prefix, 'media-lock', key);
+    const holder = randomBytes(16).toString('hex');
+    const taken = await this.command('lock', () =>
+      this.client.set(lockKey, holder, 'PX', Math.max(1, Math.ceil(leaseMs)), 'NX'),
+    );
+    if (taken !== 'OK') return undefined;
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        // After the lease ran out someone else may hold the lock: only our own value is deleted.
+        await this.command('unlock', () => this.client.eval(RELEASE_LOCK, 1, lockKey, holder));
+      },
+    };
   }
 
   /**

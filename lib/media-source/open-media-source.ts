@@ -36,10 +36,6 @@ export interface OpenedMedia {
   readonly path?: string;
   /** SHA-256 of the content, hex. */
   sha256(): Promise<string>;
-  /** The SHA-256 when it costs no read of a file: content in memory or spooled, or a file version seen before. */
-  knownSha256(): string | undefined;
-  /** Records the SHA-256 that a whole read of the content computed (an upload hashing what it sent). */
-  learnSha256(hex: string): void;
   /** The content from its first byte, for one upload try; a file is read through its one open descriptor. */
   readChunks(): MediaChunks;
   /** Closes files and removes the temp file a stream was spooled to. */
@@ -133,15 +129,12 @@ export async function openMediaSource(
 
 function openBuffer(buffer: Buffer, { name, declaredType }: Described = {}): OpenedMedia {
   let hash: string | undefined;
-  const known = () => (hash ??= createHash('sha256').update(buffer).digest('hex'));
   return {
     content: bufferContent(buffer),
     data: buffer,
     name,
     declaredType,
-    sha256: async () => known(),
-    knownSha256: known,
-    learnSha256: (hex) => void (hash = hex),
+    sha256: async () => (hash ??= createHash('sha256').update(buffer).digest('hex')),
     readChunks: () => bufferChunks(buffer),
     close: async () => undefined,
   };
@@ -155,7 +148,7 @@ async function openFile(
   const content = await openFileContent(path).catch((error: NodeJS.ErrnoException) => {
     throw new MediaSourceError(error.code ?? 'EIO', resolve(path), { cause: error });
   });
-  // Without the module's memo, one for this opening alone: a digest learned while sending is still known.
+  // Without the module's memo, one for this opening alone: the file is hashed at most once.
   const digests = fileDigests ?? new FileDigestMemo(1);
   const held = wholeFileReads?.take(content.size);
   if (held) return readWholeFile(path, content, { name, declaredType }, held, digests);
@@ -167,8 +160,6 @@ async function openFile(
     path,
     sha256: () =>
       (hash ??= digests.digest(content.identity, () => hashChunks(content.chunks(FILE_CHUNK_BYTES)))),
-    knownSha256: () => digests.known(content.identity),
-    learnSha256: (hex) => void digests.learn(content.identity, hex),
     readChunks: () => content.chunks(FILE_CHUNK_BYTES),
     close: () => content.close(),
   };
@@ -199,17 +190,8 @@ async function readWholeFile(
   const opened = openBuffer(data, { name: name ?? basename(path), declaredType });
   return {
     ...opened,
-    // The buffer is reused after close: what the rules or fit read from it is a copy, never a view of it.
-    content: {
-      size: data.length,
-      inMemory: true,
-      read: async (offset, length) => Buffer.from(await opened.content.read(offset, length)),
-    },
     path,
     sha256: () => digests.digest(content.identity, opened.sha256),
-    knownSha256: () => digests.known(content.identity) ?? opened.knownSha256(),
-    learnSha256: (hex) => void digests.learn(content.identity, hex),
-    // The buffer goes back for another read: every try has settled, so no socket still writes from it.
     close: async () => held.release(),
   };
 }
@@ -251,8 +233,6 @@ async function spoolStream(
     // Never the temp file's name: only a name the stream itself carried.
     name: name ?? streamName(stream),
     sha256: async () => digest,
-    knownSha256: () => digest,
-    learnSha256: () => undefined,
     close: async () => {
       await opened.close();
       await unlink(tempPath).catch(() => undefined);

@@ -1,6 +1,9 @@
 import { Logger } from '@nestjs/common';
-import type { CachedMedia, MediaCache } from '../interfaces/media-cache.interface';
+import type { CachedMedia, MediaCache, MediaCacheLock } from '../interfaces/media-cache.interface';
 import { StoreCircuit } from './store-circuit';
+
+/** This process uploads on its own: a cache without locks, or one that is down, shares nothing across processes. */
+const ALONE: MediaCacheLock = { release: async () => undefined };
 
 /** The user's reuse cache behind a circuit: an outage costs reuse, never a stalled upload. */
 export function withMediaCacheFallback(cache: MediaCache): MediaCache {
@@ -48,5 +51,26 @@ export class FallbackMediaCache implements MediaCache {
       () => this.cache.deleteByMediaId(mediaId, appId),
       () => undefined,
     );
+  }
+
+  async tryLock(key: string, leaseMs: number): Promise<MediaCacheLock | undefined> {
+    const cache = this.cache;
+    if (!cache.tryLock) return ALONE;
+    const lock = await this.circuit.run<MediaCacheLock | undefined>(
+      'lock',
+      () => cache.tryLock!(key, leaseMs),
+      () => ALONE,
+      // A lock granted after we stopped waiting would keep the fleet waiting for its lease.
+      (late) => void late?.release().catch(() => undefined),
+    );
+    if (!lock || lock === ALONE) return lock;
+    return {
+      release: () =>
+        this.circuit.run(
+          'unlock',
+          () => lock.release(),
+          () => undefined, // the lease ends it
+        ),
+    };
   }
 }

@@ -17,11 +17,6 @@ export interface MultipartFile {
    * new `open`).
    */
   onChunk?: (chunk: Buffer) => void;
-  /**
-   * Awaited with a streamed file's last chunk in hand, before it and the closing boundary are sent; a
-   * rejection ends the body with that error, so the server never receives the whole request.
-   */
-  beforeLast?: () => Promise<void>;
 }
 
 export interface MultipartBody {
@@ -88,12 +83,11 @@ async function* multipartFileChunks(head: Buffer, file: MultipartFile, tail: Buf
     sent += value.length;
     const last = sent >= file.size;
     if (!last) {
-      // The next chunk is read while this one is hashed and written.
+      // The next chunk is read while this one is written.
       reading = chunks.next();
       reading.catch(() => undefined);
     }
     file.onChunk?.(value);
-    if (last) await file.beforeLast?.();
     if (value.length <= JOIN_BELOW_BYTES && (first || last)) {
       yield Buffer.concat([first ? head : EMPTY, value, last ? tail : EMPTY]);
       continue;

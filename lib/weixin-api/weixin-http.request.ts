@@ -57,9 +57,9 @@ export function weixinHttpRequest<T>(
 ): Promise<T> {
   const { path, signal, origin } = call;
   return new Promise<T>((settleResolve, settleReject) => {
-    // Settled only once the request is done with its body, so the caller may reuse the memory it was written
-    // from. The last write's completion may still be queued behind the answer: one turn of the loop for it;
-    // a request still writing after that was answered early, and is destroyed (no byte of it is read again).
+    // Settled only once the request is done with its body: when a call settles, no try still writes, so the
+    // caller may close its source. The last write's completion may still be queued behind the answer: one
+    // turn of the loop for it; a request still writing after that was answered early, and is destroyed.
     const settle = (done: () => void) => {
       if (req.writableFinished || req.destroyed) return done();
       req.once('finish', done);

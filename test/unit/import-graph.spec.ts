@@ -15,7 +15,7 @@ const LAYERS: string[][] = [
   ['controller', 'health', 'callback'],
   ['validation', 'messages'],
   ['temporary-media.service.ts'],
-  ['operations', 'media-download.ts', 'media-upload.ts'],
+  ['operations', 'media-download.ts', 'media-upload'],
   ['accounts'],
   ['tokens', 'store-circuit'],
   ['weixin-api'],
