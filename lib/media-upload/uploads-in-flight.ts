@@ -66,12 +66,12 @@ export class UploadsInFlight {
     const cache = this.cache;
     if (!cache?.tryLock) return upload();
     const deadline = Date.now() + this.waitMs;
-    for (let waited = false; ; waited = true) {
+    for (;;) {
       const lock = await cache.tryLock(key, this.waitMs);
       if (lock) {
         try {
-          // The holder we waited for may have remembered it since our last lookup.
-          return (waited && (await this.reuse.lookup(key, type))) || (await upload());
+          // The holder before us may have remembered it since our last lookup.
+          return (await this.reuse.lookup(key, type)) ?? (await upload());
         } finally {
           await lock.release().catch(() => undefined);
         }

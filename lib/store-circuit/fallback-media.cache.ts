@@ -2,13 +2,14 @@ import { Logger } from '@nestjs/common';
 import type { CachedMedia, MediaCache, MediaCacheLock } from '../interfaces/media-cache.interface';
 import { StoreCircuit } from './store-circuit';
 
-/** This process uploads on its own: a cache without locks, or one that is down, shares nothing across processes. */
+/** This process uploads on its own: a cache that is down shares nothing across processes. */
 const ALONE: MediaCacheLock = { release: async () => undefined };
 
 /** The user's reuse cache behind a circuit: an outage costs reuse, never a stalled upload. */
 export function withMediaCacheFallback(cache: MediaCache): MediaCache {
   const logger = new Logger('WeixinMediaCache');
-  return new FallbackMediaCache(
+  // A cache without locks stays one: without it, identical content is shared within each process only.
+  return new (cache.tryLock ? LockingFallbackMediaCache : FallbackMediaCache)(
     cache,
     new StoreCircuit({
       name: 'media cache',
@@ -52,13 +53,14 @@ export class FallbackMediaCache implements MediaCache {
       () => undefined,
     );
   }
+}
 
+/** A reuse cache that locks, behind the circuit: while it is down, each process uploads on its own. */
+export class LockingFallbackMediaCache extends FallbackMediaCache {
   async tryLock(key: string, leaseMs: number): Promise<MediaCacheLock | undefined> {
-    const cache = this.cache;
-    if (!cache.tryLock) return ALONE;
     const lock = await this.circuit.run<MediaCacheLock | undefined>(
       'lock',
-      () => cache.tryLock!(key, leaseMs),
+      () => this.cache.tryLock!(key, leaseMs),
       () => ALONE,
       // A lock granted after we stopped waiting would keep the fleet waiting for its lease.
       (late) => void late?.release().catch(() => undefined),

@@ -115,7 +115,7 @@ describe('identical content in flight is uploaded once, in a process', () => {
 describe('identical content in flight is uploaded once, across a fleet on one Redis', () => {
   const parent = fleetPerTest();
   const PROCESSES = 4;
-  const UPLOADS_PER_PROCESS = 25;
+  const UPLOADS_PER_PROCESS = 100;
 
   it(`${PROCESSES} processes × ${UPLOADS_PER_PROCESS} concurrent uploads of one file make one upload`, async () => {
     const fleet = await parent.start({ processes: PROCESSES, tokenMode: 'stable' });
