@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, string> = {
   mediaRules: 'media-rules.bench.js',
   controllerMemory: 'controller-memory.bench.js',
   fleet: 'fleet.bench.js',
+  inFlightFleet: 'in-flight-fleet.bench.js',
   fit: 'fit.bench.js',
   downloadAudio: 'download-audio.bench.js',
   accounts: 'accounts-memory.bench.js',

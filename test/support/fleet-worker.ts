@@ -196,6 +196,12 @@ async function runWorker(): Promise<void> {
     const { workerIndex } = config!;
     const base = readFileSync(mediaFixture('image.jpg'));
     const startedAt = Date.now();
+    // Resident memory before the job and at its highest (sampled), for benchmarks.
+    const rss = { beforeBytes: process.memoryUsage().rss, peakBytes: 0 };
+    const sampler = setInterval(
+      () => (rss.peakBytes = Math.max(rss.peakBytes, process.memoryUsage().rss)),
+      5,
+    );
     const results: UploadOutcome[] = new Array(job.uploads);
     const settles = new Array<number>(job.uploads).fill(0);
     const errorTexts: string[] = [];
@@ -321,9 +327,11 @@ async function runWorker(): Promise<void> {
         errorTexts,
       };
     }
+    clearInterval(sampler);
+    rss.peakBytes = Math.max(rss.peakBytes, process.memoryUsage().rss);
     send({
       kind: 'done',
-      report: { workerIndex, pid: process.pid, startedAt, finishedAt: Date.now(), results, audit },
+      report: { workerIndex, pid: process.pid, startedAt, finishedAt: Date.now(), results, audit, rss },
     });
   };
 

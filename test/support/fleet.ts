@@ -163,6 +163,8 @@ export interface WorkerReport {
   finishedAt: number;
   results: UploadOutcome[];
   audit?: WorkerAudit;
+  /** The worker's resident memory before the job and at its highest during it. */
+  rss?: { beforeBytes: number; peakBytes: number };
 }
 
 export type ParentMessage =
