@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { boundToAccount } from './accounts/account-bound';
 import { WeixinAccounts } from './accounts/weixin-accounts';
 import { WeixinApiError } from './errors/weixin-api.error';
 import { WeixinErrorCode } from './errors/weixin-error-codes';
@@ -68,16 +69,7 @@ export class TemporaryMediaService {
    * makes the calls reject with `UnknownAccountError`.
    */
   forAccount(appId: string): AccountMedia {
-    const accounts = this.accounts;
-    return new Proxy(this, {
-      get(target, key) {
-        const value: unknown = Reflect.get(target, key, target);
-        if (typeof value !== 'function' || key === 'constructor') return value;
-        // The service's own method, on the service itself, inside the account's context.
-        return (...args: unknown[]) =>
-          accounts.run(appId, () => (value as (...a: unknown[]) => unknown).apply(target, args));
-      },
-    });
+    return boundToAccount(this, this.accounts, appId);
   }
 
   /** Drops the cached resolution of `appId` (credentials rotated, account removed); asked again next time. */

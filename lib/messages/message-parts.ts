@@ -1,5 +1,3 @@
-import { MediaFitError } from '../errors/media-fit.error';
-import type { MediaFitter } from '../fit/media-fitter';
 import type {
   MediaRef,
   MediaSource,
@@ -8,8 +6,8 @@ import type {
   TemporaryMedia,
   UploadOptions,
 } from '../interfaces';
-import { formatBytes } from '../media-rules/media-limits';
 import { openMediaSource, type OpenedMedia, type OpenMediaOptions } from '../media-source/open-media-source';
+import type { MediaUploadPipeline } from '../media-upload/media-upload.pipeline';
 import type { TemporaryMediaService } from '../temporary-media.service';
 import { isMediaRef } from './message-validation';
 import { videoThumb } from './video-thumb';
@@ -19,12 +17,6 @@ export interface MessagePart {
   mediaId: string;
   /** The upload (or reuse) that answered `mediaId`; unset for the caller's `MediaRef`. */
   media?: TemporaryMedia;
-}
-
-/** What reading sources needs beyond the service: URL settings as the module has them. */
-export interface PartReading {
-  allowPrivateUrls: boolean;
-  urlTimeoutMs: number;
 }
 
 /**
@@ -42,8 +34,7 @@ export class MessageParts {
 
   constructor(
     protected readonly media: TemporaryMediaService,
-    protected readonly fitter: MediaFitter,
-    protected readonly reading: PartReading,
+    protected readonly uploads: MediaUploadPipeline,
     protected readonly options: SendMediaOptions,
   ) {}
 
@@ -70,7 +61,7 @@ export class MessageParts {
       this.openOptions('video'),
     );
     try {
-      frame = await videoThumb(this.fitter, { content: opened.content, path: opened.path }, signal);
+      frame = await videoThumb(this.uploads.fitter, { content: opened.content, path: opened.path }, signal);
     } catch (error) {
       signal?.throwIfAborted();
       onFailure(error);
@@ -121,23 +112,10 @@ export class MessageParts {
     return file;
   }
 
-  /** The limits the service reads a source within: the type's, or `fit.maxInputBytes` when it may be converted. */
+  /** The limits an upload reads a source within: the type's, or `fit.maxInputBytes` when it may be converted. */
   protected openOptions(type: MediaType): OpenMediaOptions {
     const { signal, fit } = this.options;
-    const reading = { signal, ...this.reading };
-    if (fit === undefined || fit === false) return reading;
-    const maxBytes = this.fitter.maxInputBytes;
-    return {
-      ...reading,
-      maxBytes,
-      tooLarge: (bytes, atLeast) =>
-        new MediaFitError(
-          'input-too-large',
-          `this ${type} source is ${atLeast ? 'more than ' : ''}${formatBytes(atLeast ? maxBytes : bytes)}; ` +
-            `fit reads at most ${formatBytes(maxBytes)} (fit.maxInputBytes)`,
-          { type, limit: maxBytes, actual: bytes },
-        ),
-    };
+    return this.uploads.readingOptions(type, fit !== undefined && fit !== false, signal);
   }
 }
 

@@ -1,8 +1,8 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { boundToAccount } from '../accounts/account-bound';
 import { WeixinAccounts } from '../accounts/weixin-accounts';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinErrorCode } from '../errors/weixin-error-codes';
-import { MediaFitter } from '../fit/media-fitter';
 import type {
   CustomMessage,
   MediaRef,
@@ -13,10 +13,9 @@ import type {
   SentMessage,
   VideoMessage,
 } from '../interfaces';
-import type { ResolvedWeixinMediaOptions } from '../interfaces/resolved-weixin-media-options.interface';
+import { MediaUploadPipeline } from '../media-upload/media-upload.pipeline';
 import { TemporaryMediaService } from '../temporary-media.service';
 import { WeixinApiClient } from '../weixin-api/weixin-api.client';
-import { WEIXIN_MEDIA_FITTER, WEIXIN_MEDIA_MODULE_OPTIONS } from '../weixin-media.constants';
 import { customMessageBody } from './custom-message-body';
 import { MessageParts, type MessagePart } from './message-parts';
 import { assertMessage, assertOpenId, assertSendOptions } from './message-validation';
@@ -37,32 +36,20 @@ export type AccountMessages = Omit<WeixinMessageService, 'forAccount'>;
 @Injectable()
 export class WeixinMessageService {
   protected readonly logger = new Logger(WeixinMessageService.name);
-  protected readonly fitter: MediaFitter;
 
   constructor(
-    @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
     protected readonly client: WeixinApiClient,
     protected readonly media: TemporaryMediaService,
     protected readonly accounts: WeixinAccounts,
-    @Optional() @Inject(WEIXIN_MEDIA_FITTER) fitter: MediaFitter | null = null,
-  ) {
-    this.fitter = fitter ?? new MediaFitter(options.fit);
-  }
+    protected readonly uploads: MediaUploadPipeline,
+  ) {}
 
   /**
    * This service for another Official Account: every method sends with that account's token, uploads
    * with its reuse entries. An AppID the module does not know rejects with `UnknownAccountError`.
    */
   forAccount(appId: string): AccountMessages {
-    const accounts = this.accounts;
-    return new Proxy(this, {
-      get(target, key) {
-        const value: unknown = Reflect.get(target, key, target);
-        if (typeof value !== 'function' || key === 'constructor') return value;
-        return (...args: unknown[]) =>
-          accounts.run(appId, () => (value as (...a: unknown[]) => unknown).apply(target, args));
-      },
-    });
+    return boundToAccount(this, this.accounts, appId);
   }
 
   /** A text of at most 2048 bytes of UTF-8. */
@@ -95,11 +82,7 @@ export class WeixinMessageService {
     assertOpenId(openId);
     assertMessage(message);
     assertSendOptions(options);
-    const reading = {
-      allowPrivateUrls: this.options.allowPrivateUrls === true,
-      urlTimeoutMs: this.options.timeoutMs,
-    };
-    const parts = new MessageParts(this.media, this.fitter, reading, options);
+    const parts = new MessageParts(this.media, this.uploads, options);
     try {
       const { media, thumb } = await this.uploadParts(message, parts);
       const sent = (reuploaded: boolean): SentMessage => ({
