@@ -61,6 +61,52 @@ describe('BoundedLruMap', () => {
     assert.equal(map.delete('gone'), false);
   });
 
+  it('stays at its bound over many writes, keeping the most recent in order', () => {
+    const map = new BoundedLruMap<number, string>(3);
+    for (let key = 0; key < 1_000; key++) map.set(key, `v${key}`);
+    assert.equal(map.size, 3);
+    assert.deepEqual(
+      [...map],
+      [
+        [997, 'v997'],
+        [998, 'v998'],
+        [999, 'v999'],
+      ],
+    );
+  });
+
+  it('with a bound of 1 keeps only the last entry written', () => {
+    const map = new BoundedLruMap<string, number>(1);
+    map.set('a', 1).set('b', 2);
+    assert.deepEqual([...map], [['b', 2]]);
+    assert.equal(map.get('a'), undefined);
+  });
+
+  it('neither adds nor reorders on a read of an absent key', () => {
+    const map = new BoundedLruMap<string, number>(2);
+    map.set('a', 1).set('b', 2);
+    assert.equal(map.get('missing'), undefined);
+    assert.equal(map.peek('missing'), undefined);
+    assert.equal(map.size, 2);
+    map.set('c', 3);
+    assert.deepEqual(
+      [...map].map(([key]) => key),
+      ['b', 'c'],
+      'a, the least recent, went',
+    );
+  });
+
+  it('makes room on delete: the next write evicts nothing', () => {
+    const map = new BoundedLruMap<string, number>(2);
+    map.set('a', 1).set('b', 2);
+    assert.equal(map.delete('a'), true);
+    map.set('c', 3);
+    assert.deepEqual(
+      [...map].map(([key]) => key),
+      ['b', 'c'],
+    );
+  });
+
   it('refuses a bound that is not a whole number of at least 1, naming its owner', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, Infinity]) {
       assert.throws(
@@ -70,5 +116,6 @@ describe('BoundedLruMap', () => {
           error.message === `SomeCache maxEntries must be a whole number of at least 1, got ${bad}`,
       );
     }
+    assert.throws(() => new BoundedLruMap(0), /^RangeError: BoundedLruMap maxEntries must be/);
   });
 });
