@@ -1,5 +1,5 @@
 // The linter: typescript-eslint's recommended rules, imports first, and the one-way arrows of lib/
-// (STYLE.md): no part imports a part above it. test/unit/import-graph.spec.ts checks the whole graph.
+// (STYLE.md): no part imports a part above it. test/unit/package/import-graph.spec.ts checks the whole graph.
 import js from '@eslint/js';
 import globals from 'globals';
 import importX from 'eslint-plugin-import-x';

@@ -1,5 +1,5 @@
 // The package's public surface: what the README documents, by name. Internals stay unexported.
-// test/unit/public-surface.spec.ts lists these names: adding or removing one is a decision (README, CHANGELOG).
+// test/unit/package/public-surface.spec.ts lists these names: adding or removing one is a decision (README, CHANGELOG).
 
 // The module, its options token and the service
 export { InjectWeixinMediaOptions, WeixinMediaModule } from './weixin-media.module';
