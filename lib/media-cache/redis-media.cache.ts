@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { WeixinRedisClient } from '../interfaces/redis-client.interface';
 import { WeixinStoreError } from '../errors/weixin-store.error';
 import type { CachedMedia, MediaCache, MediaCacheLock } from '../interfaces/media-cache.interface';
 import { isMediaType } from '../media-rules/media-limits';
-import { appTaggedKey, keyAppId } from '../redis-keys';
+import { appTaggedKey, keyAppId } from '../redis/redis-keys';
+import { takeRedisLease } from '../redis/redis-lease';
 
 export interface RedisMediaCacheOptions {
   /**
@@ -32,13 +32,6 @@ local value = redis.call('GET', KEYS[1])
 if not value then return 0 end
 local ok, entry = pcall(cjson.decode, value)
 if ok and type(entry) == 'table' and entry.mediaId == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`;
-
-/** Deletes the lock KEYS[1] only while it is still held by the holder ARGV[1]. */
-const RELEASE_LOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0`;
@@ -107,21 +100,12 @@ export class RedisMediaCache implements MediaCache {
 
   /** A lease (`SET NX PX`): a holder that crashed keeps the others waiting no longer than `leaseMs`. */
   async tryLock(key: string, leaseMs: number): Promise<MediaCacheLock | undefined> {
-    const lockKey = appTaggedKey(this.prefix, 'media-lock', key);
-    const holder = randomBytes(16).toString('hex');
-    const taken = await this.command('lock', () =>
-      this.client.set(lockKey, holder, 'PX', Math.max(1, Math.ceil(leaseMs)), 'NX'),
+    return takeRedisLease(
+      this.client,
+      appTaggedKey(this.prefix, 'media-lock', key),
+      leaseMs,
+      (operation, run) => this.command(operation, run),
     );
-    if (taken !== 'OK') return undefined;
-    let released = false;
-    return {
-      release: async () => {
-        if (released) return;
-        released = true;
-        // After the lease ran out someone else may hold the lock: only our own value is deleted.
-        await this.command('unlock', () => this.client.eval(RELEASE_LOCK, 1, lockKey, holder));
-      },
-    };
   }
 
   /**

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { WeixinRedisClient } from '../interfaces/redis-client.interface';
 import { WeixinStoreError } from '../errors/weixin-store.error';
 import type { StoredAccessToken, TokenLock, TokenStore } from '../interfaces/token-store.interface';
-import { appTaggedKey } from '../redis-keys';
+import { appTaggedKey } from '../redis/redis-keys';
+import { takeRedisLease } from '../redis/redis-lease';
 
 export interface RedisTokenStoreOptions {
   /**
@@ -18,13 +18,6 @@ local value = redis.call('GET', KEYS[1])
 if not value then return 0 end
 local ok, stored = pcall(cjson.decode, value)
 if ok and type(stored) == 'table' and stored.token == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`;
-
-/** Deletes the lock KEYS[1] only while it is still held by the holder ARGV[1]. */
-const RELEASE_LOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0`;
@@ -79,23 +72,9 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async tryLock(key: string, leaseMs: number): Promise<TokenLock | undefined> {
-    const lockKey = `${this.tokenKey(key)}:lock`;
-    const holder = randomBytes(16).toString('hex');
-    const taken = await this.command('lock', () =>
-      this.client.set(lockKey, holder, 'PX', Math.max(1, Math.ceil(leaseMs)), 'NX'),
+    return takeRedisLease(this.client, `${this.tokenKey(key)}:lock`, leaseMs, (operation, run) =>
+      this.command(operation, run),
     );
-    if (taken !== 'OK') {
-      return undefined;
-    }
-    let released = false;
-    return {
-      release: async () => {
-        if (released) return;
-        released = true;
-        // After the lease ran out someone else may hold the lock: only our own value is deleted.
-        await this.command('unlock', () => this.client.eval(RELEASE_LOCK, 1, lockKey, holder));
-      },
-    };
   }
 
   /**

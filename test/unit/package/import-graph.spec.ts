@@ -21,7 +21,7 @@ const LAYERS: string[][] = [
   ['weixin-api'],
   ['media-source', 'media-cache', 'fit'],
   ['media-rules'],
-  ['weixin-media.constants.ts', 'redis-keys.ts', 'telemetry'],
+  ['weixin-media.constants.ts', 'redis', 'telemetry'],
   ['errors', 'interfaces'],
   ['common'],
 ];
