@@ -3,6 +3,7 @@
 
 // The module, its options token and the service
 export { InjectWeixinMediaOptions, WeixinMediaModule } from './weixin-media.module';
+export type { WeixinMediaModuleFlags } from './weixin-media.module-definition';
 export {
   DEFAULT_API_BASE_URL,
   MEDIA_LIFETIME_MS,
@@ -46,7 +47,7 @@ export {
 } from './errors/weixin-error-codes';
 export { nextQuotaReset } from './errors/weixin-error-hints';
 
-// Callbacks: the messages Weixin posts, and why a request was refused
+// Callbacks: the messages Weixin posts, their handlers and replies, and why a request was refused
 export * from './callback';
 
 // Weixin's rules

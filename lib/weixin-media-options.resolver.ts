@@ -1,4 +1,5 @@
 import { accountProblems, isAppId } from './accounts/weixin-account.rules';
+import { callbackOptionsProblems, type WeixinCallbackOptions } from './callback/weixin-callback.options';
 import { WeixinMediaOptionsError } from './errors/weixin-media-options.error';
 import { concealSecrets } from './errors/secret-redaction';
 import type { TokenMode, WeixinMediaModuleOptions } from './interfaces';
@@ -18,6 +19,8 @@ export const WEIXIN_CONFIG_KEYS = {
   appSecret: 'WEIXIN_APP_SECRET',
   apiBaseUrl: 'WEIXIN_API_BASE_URL',
   tokenMode: 'WEIXIN_TOKEN_MODE',
+  callbackToken: 'WEIXIN_TOKEN',
+  encodingAESKey: 'WEIXIN_ENCODING_AES_KEY',
 } as const;
 
 /** What the resolver needs of `ConfigService`: reading one setting by name. */
@@ -31,14 +34,18 @@ const CACHE_METHODS = ['get', 'set', 'deleteByMediaId'] as const;
 /**
  * Applies configuration and defaults to the options the user gave (explicit options win),
  * and checks them all at once so one bootstrap error names every problem: theirs and `otherProblems`
- * (the mounted controller's options).
+ * (the mounted controller's options). With the `callback` flag, the callback secrets are read too (the flag's
+ * first, then the options', then configuration) and checked with the flag.
  */
 export function resolveWeixinMediaOptions(
   input: WeixinMediaModuleOptions | undefined,
   config?: WeixinConfigReader,
   otherProblems: readonly string[] = [],
+  callback?: WeixinCallbackOptions,
 ): ResolvedWeixinMediaOptions {
   const given = input ?? {};
+  const flag: Partial<WeixinCallbackOptions> =
+    typeof callback === 'object' && callback !== null ? callback : {};
   const fromConfig = (key: keyof typeof WEIXIN_CONFIG_KEYS): string | undefined => {
     const value = config?.get(WEIXIN_CONFIG_KEYS[key]);
     return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
@@ -56,8 +63,14 @@ export function resolveWeixinMediaOptions(
     tokenRefresh: given.tokenRefresh ?? true,
     retry: { ...DEFAULT_RETRY, ...given.retry },
     maxSockets: given.maxSockets ?? DEFAULT_MAX_SOCKETS,
+    callbackToken: flag.token ?? given.callbackToken ?? fromConfig('callbackToken'),
+    encodingAESKey: flag.encodingAESKey ?? given.encodingAESKey ?? fromConfig('encodingAESKey'),
   });
-  const problems = [...findProblems(options), ...otherProblems];
+  const problems = [
+    ...findProblems(options),
+    ...otherProblems,
+    ...(callback === undefined ? [] : callbackOptionsProblems(callback, options)),
+  ];
   if (problems.length > 0) {
     throw new WeixinMediaOptionsError(problems);
   }

@@ -1,7 +1,18 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type ModuleMetadata } from '@nestjs/common';
+import type { WeixinCallbackOptions } from './callback/weixin-callback.options';
+import { weixinCallbackMetadata } from './callback/weixin-callback.mount';
 import { weixinMediaControllerMetadata } from './controller/weixin-media-controller.options';
 import type { WeixinMediaModuleExtras, WeixinMediaModuleOptions } from './interfaces';
 import { WEIXIN_MEDIA_MODULE_NAME } from './weixin-media.constants';
+
+/** The module's shape flags: `isGlobal`, `controller`, and `callback`. */
+export interface WeixinMediaModuleFlags extends WeixinMediaModuleExtras {
+  /**
+   * Serve Weixin's message callback (verified, decrypted, routed to `@OnWeixinMessage` handlers).
+   * @default false
+   */
+  callback?: WeixinCallbackOptions | false;
+}
 
 export const {
   ConfigurableModuleClass,
@@ -12,17 +23,23 @@ export const {
 } = new ConfigurableModuleBuilder<WeixinMediaModuleOptions>({ moduleName: WEIXIN_MEDIA_MODULE_NAME })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createWeixinMediaOptions')
-  .setExtras<Required<WeixinMediaModuleExtras>>(
-    { isGlobal: false, controller: false },
+  .setExtras<Required<WeixinMediaModuleFlags>>(
+    { isGlobal: false, controller: false, callback: false },
     (definition, extras) => {
-      if (!extras.controller) return { ...definition, global: extras.isGlobal };
-      // The controller's own options are checked when the application boots, with the module's.
-      const mounted = weixinMediaControllerMetadata(extras.controller);
+      // The mounted parts' options are checked when the application boots, with the module's.
+      const mounted: ModuleMetadata[] = [
+        ...(extras.controller ? [weixinMediaControllerMetadata(extras.controller)] : []),
+        ...(extras.callback ? [weixinCallbackMetadata(extras.callback)] : []),
+      ];
       return {
         ...definition,
         global: extras.isGlobal,
-        controllers: [...(definition.controllers ?? []), ...mounted.controllers],
-        providers: [...(definition.providers ?? []), ...mounted.providers],
+        imports: [...(definition.imports ?? []), ...mounted.flatMap((parts) => parts.imports ?? [])],
+        controllers: [
+          ...(definition.controllers ?? []),
+          ...mounted.flatMap((parts) => parts.controllers ?? []),
+        ],
+        providers: [...(definition.providers ?? []), ...mounted.flatMap((parts) => parts.providers ?? [])],
       };
     },
   )

@@ -16,6 +16,7 @@ import { WeixinMediaHealthIndicator } from './health/weixin-media.health-indicat
 import { TemporaryMediaService } from './temporary-media.service';
 import { WeixinMessageService } from './messages/weixin-message.service';
 import { AccessTokenManager } from './tokens/access-token.manager';
+import { WEIXIN_CALLBACK_OPTIONS, type WeixinCallbackOptions } from './callback/weixin-callback.options';
 import { InMemoryTokenStore } from './tokens/in-memory-token.store';
 import {
   WEIXIN_MEDIA_CACHE,
@@ -47,18 +48,23 @@ function optionalConfigService(): (abstract new (...args: never[]) => WeixinConf
 
 /**
  * Configuration fills what the options leave out: the app's `ConfigService` if it has one, else the environment.
- * The mounted controller's problems fail the same check, so one error lists them all.
+ * The mounted controller's and callback's problems fail the same check, so one error lists them all.
  */
 function resolvedOptionsProvider(): Provider {
   const ConfigService = optionalConfigService();
   const controllerProblems = { token: WEIXIN_MEDIA_CONTROLLER_PROBLEMS, optional: true };
+  const callback = { token: WEIXIN_CALLBACK_OPTIONS, optional: true };
   return {
     provide: WEIXIN_MEDIA_MODULE_OPTIONS,
-    useFactory: (given: WeixinMediaModuleOptions, problems?: string[], config?: WeixinConfigReader) =>
-      resolveWeixinMediaOptions(given, config ?? ENVIRONMENT, problems),
+    useFactory: (
+      given: WeixinMediaModuleOptions,
+      problems?: string[],
+      callbackOptions?: WeixinCallbackOptions,
+      config?: WeixinConfigReader,
+    ) => resolveWeixinMediaOptions(given, config ?? ENVIRONMENT, problems, callbackOptions),
     inject: ConfigService
-      ? [WEIXIN_MEDIA_GIVEN_OPTIONS, controllerProblems, { token: ConfigService, optional: true }]
-      : [WEIXIN_MEDIA_GIVEN_OPTIONS, controllerProblems],
+      ? [WEIXIN_MEDIA_GIVEN_OPTIONS, controllerProblems, callback, { token: ConfigService, optional: true }]
+      : [WEIXIN_MEDIA_GIVEN_OPTIONS, controllerProblems, callback],
   };
 }
 

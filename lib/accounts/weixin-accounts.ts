@@ -17,6 +17,8 @@ import { accountProblems, isAppId } from './weixin-account.rules';
 export interface ResolvedAccount {
   readonly appId: string;
   readonly tokens: AccessTokenManager;
+  /** The callback secrets the account brings (listed or answered); the default account's are the module's. */
+  readonly callback?: Readonly<Pick<WeixinAccount, 'callbackToken' | 'encodingAESKey'>>;
 }
 
 interface CachedAccount extends ResolvedAccount {
@@ -141,9 +143,11 @@ export class WeixinAccounts implements AccountTokens {
     if (problems.length > 0) {
       throw new TypeError(`The accounts resolver answered an unusable account: ${problems.join('; ')}`);
     }
+    const { callbackToken, encodingAESKey } = answer;
     return {
       appId,
       tokens: this.createTokens(answer),
+      callback: concealSecrets({ callbackToken, encodingAESKey }),
       // A list does not change: only a resolver's answer goes stale.
       staleAt: typeof accounts === 'function' ? Date.now() + this.options.accountCacheMs : Infinity,
     };

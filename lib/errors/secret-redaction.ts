@@ -16,7 +16,8 @@ export function redactSecrets(text: string, secrets: Iterable<string | undefined
 }
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
-const SECRET_KEYS = ['appSecret'] as const;
+/** The app secret, and the callback's Token and EncodingAESKey (module options, accounts, `callback`). */
+const SECRET_KEYS = ['appSecret', 'callbackToken', 'encodingAESKey', 'token'] as const;
 
 /** A copy of `value` with every app secret (its own, and those of listed accounts) replaced. */
 function withoutSecrets(value: object): Record<string | symbol, unknown> {

@@ -16,6 +16,16 @@ export interface WeixinAccount {
    * @default the module's `tokenMode`
    */
   tokenMode?: TokenMode;
+  /**
+   * The Token of this account's server settings, which signs its callback requests.
+   * @default the module's `callbackToken`
+   */
+  callbackToken?: string;
+  /**
+   * The EncodingAESKey of this account's server settings (compat and safe mode).
+   * @default the module's `encodingAESKey`
+   */
+  encodingAESKey?: string;
 }
 
 /**

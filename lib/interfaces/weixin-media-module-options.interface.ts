@@ -84,6 +84,17 @@ export interface WeixinMediaModuleOptions {
   appId?: string;
   /** The Official Account's AppSecret. Read from `WEIXIN_APP_SECRET` when not given. */
   appSecret?: string;
+  /**
+   * The Token of the default account's server settings (3-32 letters and digits), which signs every callback
+   * request; listed accounts without their own use it. Read from `WEIXIN_TOKEN` when not given. Used when
+   * the module serves the `callback`.
+   */
+  callbackToken?: string;
+  /**
+   * The EncodingAESKey of the default account's server settings (43 characters): with it the callback takes
+   * compat and safe mode (encrypted) requests only. Read from `WEIXIN_ENCODING_AES_KEY` when not given.
+   */
+  encodingAESKey?: string;
   /** Use an access token managed elsewhere instead of `appSecret` (for the default account). */
   accessTokenProvider?: () => Promise<string>;
   /**

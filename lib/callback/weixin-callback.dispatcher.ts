@@ -1,0 +1,235 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { TemporaryMediaService } from '../temporary-media.service';
+import { CallbackReplySender } from './callback-reply-sender';
+import type { CallbackStore } from './callback-store.interface';
+import { type CallbackReply, callbackReplyXml } from './callback-xml';
+import { type CallbackReplyBody, type UploadedReply, uploadReplyMedia } from './reply-media';
+import type { VerifiedCallback } from './weixin-callback.guard';
+import {
+  resolveCallbackOptions,
+  WEIXIN_CALLBACK_OPTIONS,
+  type ResolvedCallbackOptions,
+  type WeixinCallbackOptions,
+} from './weixin-callback.options';
+import { WEIXIN_CALLBACK_STORE } from './callback-store.provider';
+import type { WeixinMessage } from './weixin-message.interface';
+import {
+  type WeixinMessageContext,
+  type WeixinMessageHandler,
+  WeixinMessageHandlers,
+} from './weixin-message-handlers';
+import { WeixinReply, type WeixinReplyLike } from './weixin-reply';
+
+/** The answer that ends Weixin's tries without a reply. */
+export const SUCCESS = 'success';
+/** How long a message stays taken and its answer kept: past Weixin's last retry (3 tries, 5 s apart). */
+export const CALLBACK_ANSWER_TTL_MS = 60_000;
+/** How often a retry that arrived while the first try runs looks for its answer. */
+const POLL_MS = 25;
+
+type Outcome<T> = { inTime: true; value: T } | { inTime: false };
+
+/**
+ * Answers a verified message: its handler runs once however many of Weixin's tries arrive (and on whichever
+ * instance, with a shared store), every try gets the same bytes, and the answer comes within
+ * `replyWithinMs`: a handler (with its uploads) not done by then is answered `success`, and its reply goes
+ * later through the `CallbackReplySender`, once. A handler that throws is logged with the MsgId.
+ */
+@Injectable()
+export class WeixinCallbackDispatcher implements OnModuleDestroy {
+  protected readonly logger = new Logger('WeixinCallback');
+  protected readonly settings: ResolvedCallbackOptions;
+  /** Aborted when the application shuts down: then no reply matters any more. */
+  protected readonly shutdown = new AbortController();
+
+  constructor(
+    @Inject(WEIXIN_CALLBACK_OPTIONS) options: WeixinCallbackOptions,
+    @Inject(WEIXIN_CALLBACK_STORE) protected readonly store: CallbackStore,
+    @Inject(WeixinMessageHandlers) protected readonly handlers: WeixinMessageHandlers,
+    @Inject(TemporaryMediaService) protected readonly media: TemporaryMediaService,
+    @Optional() @Inject(CallbackReplySender) protected readonly sender?: CallbackReplySender,
+  ) {
+    this.settings = resolveCallbackOptions(options);
+  }
+
+  onModuleDestroy(): void {
+    this.shutdown.abort(new Error('the application is shutting down'));
+  }
+
+  /** The body of the answer to a verified message: a reply's XML (encrypted in compat and safe mode) or `success`. */
+  async answer(verified: VerifiedCallback): Promise<string> {
+    const message = verified.message!;
+    const handler = this.handlers.find(message);
+    if (!handler) return SUCCESS;
+    const key = dedupeKey(verified.appId, message);
+    const deadline = verified.receivedAt + this.settings.replyWithinMs;
+    if (!(await this.claim(key, message))) {
+      return (await this.waitForAnswer(key, deadline)) ?? SUCCESS;
+    }
+    const body = await this.run(handler, verified, deadline);
+    await this.store.setAnswer(key, body, CALLBACK_ANSWER_TTL_MS).catch((error: unknown) => {
+      this.logger.warn(`Could not keep the answer to ${describe(message)} (${errorText(error)})`);
+    });
+    return body;
+  }
+
+  /** Whether this try runs the handler; a store that fails lets it run (at worst a second time). */
+  protected async claim(key: string, message: WeixinMessage): Promise<boolean> {
+    try {
+      return await this.store.claim(key, CALLBACK_ANSWER_TTL_MS);
+    } catch (error) {
+      this.logger.warn(
+        `The callback store failed (${errorText(error)}); handling ${describe(message)} anyway`,
+      );
+      return true;
+    }
+  }
+
+  /** A retry of a message another try is handling: its answer, once there, until `deadline`. */
+  protected async waitForAnswer(key: string, deadline: number): Promise<string | undefined> {
+    for (;;) {
+      const answer = await this.store.answer(key).catch(() => undefined);
+      if (answer !== undefined || Date.now() + POLL_MS > deadline) return answer;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  protected async run(
+    handler: WeixinMessageHandler,
+    verified: VerifiedCallback,
+    deadline: number,
+  ): Promise<string> {
+    const message = verified.message!;
+    const context: WeixinMessageContext = {
+      appId: verified.appId,
+      openId: message.FromUserName,
+      mode: verified.mode!,
+      signal: this.shutdown.signal,
+    };
+    const work = this.work(handler, message, context);
+    const outcome = await beforeDeadline(work, deadline);
+    if (outcome.inTime) return outcome.value ? this.replyBody(outcome.value.body, verified) : SUCCESS;
+    void this.replyLate(work, context, message, handler);
+    return SUCCESS;
+  }
+
+  /** The handler, then the uploads its reply needs; never rejects (a failure is logged with the MsgId). */
+  protected async work(
+    handler: WeixinMessageHandler,
+    message: WeixinMessage,
+    context: WeixinMessageContext,
+  ): Promise<UploadedReply | undefined> {
+    try {
+      const reply = this.toReply(await handler.call(message, context), handler, message);
+      if (!reply) return undefined;
+      return await uploadReplyMedia(reply, this.media.forAccount(context.appId), context.signal);
+    } catch (error) {
+      this.logger.error(`${handler.name} failed on ${describe(message)}: ${errorText(error)}`, stack(error));
+      return undefined;
+    }
+  }
+
+  protected toReply(
+    answer: WeixinReplyLike,
+    handler: WeixinMessageHandler,
+    message: WeixinMessage,
+  ): WeixinReply | undefined {
+    if (answer instanceof WeixinReply) return answer;
+    if (typeof answer === 'string') return WeixinReply.text(answer);
+    if (answer === undefined || answer === null) return undefined;
+    this.logger.error(
+      `${handler.name} answered ${typeof answer} to ${describe(message)}; ` +
+        'a handler answers a WeixinReply, a string or nothing',
+    );
+    return undefined;
+  }
+
+  /** Past `replyWithinMs`: typing meanwhile, then the reply as a customer-service message, once. */
+  protected async replyLate(
+    work: Promise<UploadedReply | undefined>,
+    { appId, openId }: WeixinMessageContext,
+    message: WeixinMessage,
+    handler: WeixinMessageHandler,
+  ): Promise<void> {
+    const sender = this.sender;
+    const typing = sender !== undefined && this.settings.typing;
+    if (typing)
+      await sender
+        .typing(appId, openId, true)
+        .catch((error: unknown) => this.logSendFailure('typing', message, error));
+    const uploaded = await work;
+    if (this.shutdown.signal.aborted) return;
+    if (!uploaded) {
+      if (typing) await sender.typing(appId, openId, false).catch(() => undefined);
+      return;
+    }
+    if (!sender) {
+      this.logger.warn(
+        `The reply of ${handler.name} to ${describe(message)} came after ${this.settings.replyWithinMs} ms and ` +
+          'is dropped: give callback.replySender to send late replies as customer-service messages',
+      );
+      return;
+    }
+    await sender
+      .send(appId, openId, uploaded.reply)
+      .catch((error: unknown) => this.logSendFailure('reply', message, error));
+  }
+
+  protected logSendFailure(what: string, message: WeixinMessage, error: unknown): void {
+    this.logger.error(`The late ${what} to ${describe(message)} failed: ${errorText(error)}`);
+  }
+
+  /** The passive reply to the sender, encrypted in compat and safe mode; `success` when it cannot be written. */
+  protected replyBody(body: CallbackReplyBody, verified: VerifiedCallback): string {
+    const message = verified.message!;
+    const seconds = Math.floor(Date.now() / 1000);
+    let xml: string;
+    try {
+      xml = callbackReplyXml({
+        ...body,
+        ToUserName: message.FromUserName,
+        FromUserName: message.ToUserName,
+        CreateTime: seconds,
+      } as CallbackReply);
+    } catch (error) {
+      this.logger.error(`The reply to ${describe(message)} cannot be written: ${errorText(error)}`);
+      return SUCCESS;
+    }
+    return verified.mode === 'plain'
+      ? xml
+      : verified.crypto.encryptedReply(xml, String(seconds), verified.nonce);
+  }
+}
+
+/** A message by its MsgId; an event by its sender, time, event and key (Weixin's retries repeat them). */
+export function dedupeKey(appId: string, message: WeixinMessage): string {
+  const msgId = (message as { MsgId?: unknown }).MsgId;
+  if (typeof msgId === 'string' && msgId !== '') return `${appId}:msg:${msgId}`;
+  const { FromUserName, CreateTime, MsgType } = message;
+  const { Event, EventKey } = message as { Event?: string; EventKey?: string };
+  return `${appId}:${MsgType}:${FromUserName}:${CreateTime}:${Event ?? ''}:${EventKey ?? ''}`;
+}
+
+/** `work`'s value if it settles before `deadline` (epoch ms); `work` must not reject. */
+function beforeDeadline<T>(work: Promise<T>, deadline: number): Promise<Outcome<T>> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ inTime: false }), Math.max(0, deadline - Date.now()));
+    void work.then((value) => {
+      clearTimeout(timer);
+      resolve({ inTime: true, value });
+    });
+  });
+}
+
+function describe(message: WeixinMessage): string {
+  if (message.MsgType !== 'event') return `MsgId ${(message as { MsgId?: string }).MsgId}`;
+  return `the ${message.Event} event of ${message.FromUserName} at ${message.CreateTime}`;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function stack(error: unknown): string | undefined {
+  return error instanceof Error ? error.stack : undefined;
+}

@@ -1,0 +1,147 @@
+import { type CanActivate, type ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { CallbackRefusedError } from '../errors/callback-refused.error';
+import { nodeRequest } from '../controller/http-platform';
+import { CallbackAccounts } from './callback-accounts';
+import { readCallbackBody } from './callback-body.reader';
+import type { WeixinCallbackCrypto } from './callback-crypto';
+import { parseCallbackXml } from './callback-xml';
+import {
+  resolveCallbackOptions,
+  WEIXIN_CALLBACK_OPTIONS,
+  type ResolvedCallbackOptions,
+  type WeixinCallbackOptions,
+} from './weixin-callback.options';
+import { toWeixinMessage, type WeixinMessage, type WeixinMessageMode } from './weixin-message.interface';
+
+/** A callback request the guard let through: who it is for and, for a POST, the message. */
+export interface VerifiedCallback {
+  appId: string;
+  crypto: WeixinCallbackCrypto;
+  /** The request's nonce: an encrypted reply is signed with it. */
+  nonce: string;
+  /** Epoch ms when the guard started on it: `replyWithinMs` counts from here. */
+  receivedAt: number;
+  /** Of a GET. */
+  echostr?: string;
+  /** Of a POST. */
+  mode?: WeixinMessageMode;
+  message?: WeixinMessage;
+}
+
+const VERIFIED = Symbol.for('nestjs-weixin-media.verified-callback');
+
+/** What the guard found for this request (set once it let it through). */
+export function verifiedCallback(request: unknown): VerifiedCallback {
+  const verified = (nodeRequest(request) as unknown as Record<symbol, VerifiedCallback | undefined>)[
+    VERIFIED
+  ];
+  if (!verified) throw new Error('the callback route runs behind WeixinCallbackGuard');
+  return verified;
+}
+
+/**
+ * Every check of a callback request before any handler runs: the account (404 for an unknown AppID), the
+ * `signature` in constant time, the timestamp within `maxClockSkewMs`, the mode the account chose (plain
+ * without an EncodingAESKey, encrypted with one), the body (64 KB, 5 s), its XML (no DTD or entities),
+ * `msg_signature` over `Encrypt`, the padding and the receiveid. A refusal is a `CallbackRefusedError`
+ * (401, 400, 413 or 408), answered by the callback's filter.
+ */
+@Injectable()
+export class WeixinCallbackGuard implements CanActivate {
+  protected readonly logger = new Logger('WeixinCallback');
+  protected readonly settings: ResolvedCallbackOptions;
+
+  constructor(
+    @Inject(CallbackAccounts) protected readonly accounts: CallbackAccounts,
+    @Inject(WEIXIN_CALLBACK_OPTIONS) options: WeixinCallbackOptions,
+  ) {
+    this.settings = resolveCallbackOptions(options);
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const receivedAt = Date.now();
+    const http = context.switchToHttp();
+    const request = http.getRequest<{ params?: Record<string, string>; body?: unknown }>();
+    const raw = nodeRequest(request);
+    const query = new URL(raw.url ?? '/', 'http://callback').searchParams;
+    const crypto = await this.accounts.crypto(request.params?.appId);
+    const timestamp = query.get('timestamp') ?? '';
+    const nonce = query.get('nonce') ?? '';
+    if (!crypto.verifySignature(query.get('signature') ?? '', timestamp, nonce)) {
+      throw new CallbackRefusedError(
+        'signature',
+        'the signature does not verify: is the Token the one of the server settings?',
+      );
+    }
+    this.checkTimestamp(timestamp, receivedAt);
+    const verified: VerifiedCallback = { appId: crypto.receiveId, crypto, nonce, receivedAt };
+    if (raw.method === 'GET') {
+      verified.echostr = query.get('echostr') ?? '';
+    } else {
+      Object.assign(verified, await this.readMessage(raw, request.body, query, crypto));
+    }
+    (raw as unknown as Record<symbol, VerifiedCallback>)[VERIFIED] = verified;
+    return true;
+  }
+
+  protected checkTimestamp(timestamp: string, now: number): void {
+    const skew = /^\d{1,12}$/.test(timestamp) ? Math.abs(now - Number(timestamp) * 1000) : Infinity;
+    if (skew > this.settings.maxClockSkewMs) {
+      const off = Number.isFinite(skew) ? `${Math.round(skew / 1000)} s from now` : 'not seconds';
+      throw new CallbackRefusedError(
+        'timestamp',
+        `the timestamp is ${off}; at most ${this.settings.maxClockSkewMs / 1000} s is accepted`,
+      );
+    }
+  }
+
+  /** The mode checked before the body is read; then the body, its signature, its plaintext. */
+  protected async readMessage(
+    raw: IncomingMessage,
+    parsedBody: unknown,
+    query: URLSearchParams,
+    crypto: WeixinCallbackCrypto,
+  ): Promise<{ mode: WeixinMessageMode; message: WeixinMessage }> {
+    const encryptType = query.get('encrypt_type');
+    const encrypted = encryptType !== null && encryptType !== 'raw';
+    if (encrypted && encryptType !== 'aes') {
+      throw new CallbackRefusedError(
+        'mode',
+        `encrypt_type must be aes; got ${JSON.stringify(encryptType.slice(0, 16))}`,
+      );
+    }
+    if (encrypted && !crypto.encrypted) {
+      this.logger.warn(
+        `An encrypted (compat or safe mode) request reached account ${crypto.receiveId}, which has no ` +
+          'EncodingAESKey: set it (callback.encodingAESKey or WEIXIN_ENCODING_AES_KEY) or choose plain mode',
+      );
+      throw new CallbackRefusedError('mode', 'this account takes plain mode only: it has no EncodingAESKey');
+    }
+    if (!encrypted && crypto.encrypted) {
+      throw new CallbackRefusedError(
+        'mode',
+        'this account chose encryption (it has an EncodingAESKey): a plain request is refused',
+      );
+    }
+    const body = await readCallbackBody(raw, parsedBody);
+    if (!encrypted) return { mode: 'plain', message: toWeixinMessage(parseCallbackXml(body)) };
+    const envelope = parseCallbackXml(body);
+    const { Encrypt } = envelope;
+    if (typeof Encrypt !== 'string' || Encrypt === '') {
+      throw new CallbackRefusedError(
+        'xml',
+        'an encrypted request (encrypt_type=aes) needs a non-empty <Encrypt>',
+      );
+    }
+    const [timestamp, nonce] = [query.get('timestamp') ?? '', query.get('nonce') ?? ''];
+    if (!crypto.verifyMsgSignature(query.get('msg_signature') ?? '', timestamp, nonce, Encrypt)) {
+      throw new CallbackRefusedError('msg-signature', 'msg_signature does not verify over the Encrypt field');
+    }
+    const message = toWeixinMessage(parseCallbackXml(crypto.decrypt(Encrypt)));
+    // Compat bodies carry the plain fields beside Encrypt (not covered by msg_signature): the handler gets
+    // the decrypted ones only.
+    const compat = Object.keys(envelope).some((name) => name !== 'ToUserName' && name !== 'Encrypt');
+    return { mode: compat ? 'compat' : 'safe', message };
+  }
+}
