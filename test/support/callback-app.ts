@@ -1,4 +1,4 @@
-import { Injectable, type INestApplication, type ModuleMetadata } from '@nestjs/common';
+import { Injectable, type INestApplication, type LoggerService, type ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { randomInt } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -92,6 +92,22 @@ export interface CallbackAppOptions {
   /** Extra parts of the app's root module (a global guard, middleware, ...). */
   metadata?: ModuleMetadata;
   configure?: (app: INestApplication) => void | Promise<void>;
+  /** Where the app logs (by default nowhere, or the console with WEIXIN_CALLBACK_TEST_LOGS set). */
+  logger?: LoggerService;
+}
+
+/** A logger that keeps every line, for specs that assert on what was logged. */
+export class RecordingLogger implements LoggerService {
+  readonly lines: Array<{ level: string; message: string }> = [];
+  log = (message: unknown) => this.keep('log', message);
+  error = (message: unknown) => this.keep('error', message);
+  warn = (message: unknown) => this.keep('warn', message);
+  debug = (message: unknown) => this.keep('debug', message);
+  verbose = (message: unknown) => this.keep('verbose', message);
+
+  private keep(level: string, message: unknown): void {
+    this.lines.push({ level, message: String(message) });
+  }
 }
 
 export interface CallbackApp {
@@ -122,7 +138,8 @@ export async function startCallbackApp(
     providers: [RecordingBot, ...(options.metadata?.providers ?? [])],
   }).compile();
   const app = moduleRef.createNestApplication(createHttpAdapter(options.adapter), {
-    logger: process.env.WEIXIN_CALLBACK_TEST_LOGS ? ['error', 'warn', 'debug', 'log'] : false,
+    logger:
+      options.logger ?? (process.env.WEIXIN_CALLBACK_TEST_LOGS ? ['error', 'warn', 'debug', 'log'] : false),
   });
   await options.configure?.(app);
   await app.listen(0, '127.0.0.1');
