@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tap, type Observable } from 'rxjs';
-import { RedisTokenStore, WeixinReply } from '../../../lib';
+import { RedisCallbackStore, RedisTokenStore, WeixinReply } from '../../../lib';
 import {
   AES_KEY,
   CALLBACK_TOKEN,
@@ -120,6 +120,30 @@ for (const adapter of HTTP_ADAPTERS) {
       } finally {
         await front.close();
       }
+    });
+  });
+
+  describe(`a callback store that is down, on ${adapter}`, () => {
+    const weixin = new FakeWeixin({}, false);
+    let redis: RedisServer;
+    let callback: CallbackApp;
+
+    before(async () => {
+      redis = await RedisServer.start({ own: true });
+      const store = new RedisCallbackStore(redis.createClient({ maxRetriesPerRequest: 0 }));
+      callback = await startCallbackApp(weixin.fake, { adapter, callback: { store } });
+      await redis.stop();
+    });
+    after(() => callback?.close());
+
+    it('still answers: the messages are deduplicated in this process meanwhile', async () => {
+      const message = { MsgType: 'text', Content: 'redis is gone', FromUserName: USER };
+      const delivery = await weixin.fake.deliver(`${callback.url}/weixin/callback`, message, {
+        token: CALLBACK_TOKEN,
+        tries: 1,
+      });
+      assert.equal(delivery.status, 200);
+      assert.equal(delivery.reply?.Content, 'echo: redis is gone');
     });
   });
 }
