@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { DEFAULT_API_BASE_URL } from '../lib';
 import { FakeWeixinServer } from '../lib/testing';
 import { AppModule } from './app.module';
-import type { SampleConfig, SampleEnv } from './config';
-import { MAX_MESSAGE_BYTES, WEIXIN_CALLBACK_PATH } from './messages';
+import { DEFAULT_CALLBACK_TOKEN, type SampleConfig, type SampleEnv } from './config';
+import { WEIXIN_CALLBACK_PATH } from './messages';
 import { SAMPLE_PUBLIC_DIR } from './sample-paths';
 import { MEDIA_CONTROLLER_PATH, UPLOAD_TOKEN_HEADER } from './upload';
 
@@ -53,7 +53,7 @@ export async function createSampleApp(
       // Fail with the error (tests, main.ts) rather than exit the process.
       abortOnError: false,
     })) as NestExpressApplication | NestFastifyApplication;
-    serveStaticAndXml(app, adapterName);
+    serveStatic(app, adapterName);
     const config = app
       .get<ConfigService<{ sample: SampleConfig }, true>>(ConfigService)
       .get('sample', { infer: true });
@@ -96,11 +96,8 @@ function createAdapter(name: SampleAdapter): AbstractHttpAdapter {
   return new FastifyAdapter();
 }
 
-/**
- * The upload page's files, and the callback's XML body as text. On Express a middleware reads the XML
- * (`XmlBodyMiddleware`); Fastify answers 415 for a content type it has no parser for, so it gets one.
- */
-function serveStaticAndXml(app: INestApplication, adapter: SampleAdapter): void {
+/** The upload page's files (the library reads the callback's XML itself, on either adapter). */
+function serveStatic(app: INestApplication, adapter: SampleAdapter): void {
   if (adapter === 'express') {
     (app as NestExpressApplication).useStaticAssets(SAMPLE_PUBLIC_DIR);
     return;
@@ -108,11 +105,6 @@ function serveStaticAndXml(app: INestApplication, adapter: SampleAdapter): void 
   const fastifyApp = app as NestFastifyApplication;
   fastifyApp.useStaticAssets({ root: SAMPLE_PUBLIC_DIR });
   const fastify = fastifyApp.getHttpAdapter().getInstance();
-  fastify.addContentTypeParser(
-    ['text/xml', 'application/xml'],
-    { parseAs: 'string', bodyLimit: MAX_MESSAGE_BYTES },
-    (_request, body, done) => done(null, body),
-  );
   // The upload page's fitted uploads (`FitUploadController`) read the raw body themselves.
   fastify.addContentTypeParser('application/octet-stream', (_request, _payload, done) => done(null));
 }
@@ -129,15 +121,16 @@ function logStartup({ url, config, uploadToken, fake, adapter }: SampleApp): voi
     logger.log(
       `Weixin API: ${weixin.apiBaseUrl ?? DEFAULT_API_BASE_URL} as Official Account ${weixin.appId}`,
     );
-    if (!/^[A-Za-z0-9]{3,32}$/.test(weixin.callbackToken)) {
-      logger.warn(
-        'WEIXIN_TOKEN: the server settings take 3 to 32 letters and digits; use the same value in both',
-      );
-    }
   }
   logger.log(`Upload page:  ${url}/?token=${uploadToken}`);
   logger.log(`Media API:    ${url}/${MEDIA_CONTROLLER_PATH} (header ${UPLOAD_TOKEN_HEADER}: ${uploadToken})`);
-  logger.log(`Callback URL: ${url}/${WEIXIN_CALLBACK_PATH} (Token "${weixin.callbackToken}", plain mode)`);
+  const mode = weixin.encodingAESKey ? 'safe mode (WEIXIN_ENCODING_AES_KEY)' : 'plain mode';
+  // The Token is a secret of a real account: only the local default is shown.
+  const token =
+    weixin.callbackToken === DEFAULT_CALLBACK_TOKEN
+      ? `Token "${DEFAULT_CALLBACK_TOKEN}"`
+      : 'Token from WEIXIN_TOKEN';
+  logger.log(`Callback URL: ${url}/${WEIXIN_CALLBACK_PATH} (${token}, ${mode})`);
   const upload = `${url}/${MEDIA_CONTROLLER_PATH}?type=image`;
   logger.log(
     `Try: curl -H '${UPLOAD_TOKEN_HEADER}: ${uploadToken}' -F media=@sample/assets/welcome.jpg '${upload}'`,

@@ -125,7 +125,16 @@ export class WeixinCallbackGuard implements CanActivate {
       );
     }
     const body = await readCallbackBody(raw, parsedBody);
-    if (!encrypted) return { mode: 'plain', message: toWeixinMessage(parseCallbackXml(body)) };
+    if (!encrypted) {
+      const fields = parseCallbackXml(body);
+      if (fields.Encrypt !== undefined && fields.MsgType === undefined) {
+        throw new CallbackRefusedError(
+          'xml',
+          'the body is encrypted but the request has no encrypt_type=aes: this account takes plain mode',
+        );
+      }
+      return { mode: 'plain', message: toWeixinMessage(fields) };
+    }
     const envelope = parseCallbackXml(body);
     const { Encrypt } = envelope;
     if (typeof Encrypt !== 'string' || Encrypt === '') {

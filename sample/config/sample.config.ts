@@ -15,7 +15,7 @@ export interface FakeWeixinTarget {
 export const SAMPLE_CONFIG_NAMESPACE = 'sample';
 
 /** Defaults for a local demo; a real Official Account sets its own token in its server settings. */
-export const DEFAULT_CALLBACK_TOKEN = 'sample-token';
+export const DEFAULT_CALLBACK_TOKEN = 'sampletoken';
 export const DEFAULT_PORT = 3000;
 export const DEFAULT_HOST = '127.0.0.1';
 
@@ -35,6 +35,8 @@ export interface SampleConfig {
     apiBaseUrl?: string;
     /** `WEIXIN_TOKEN`: the Token of the account's server settings, which signs every callback request. */
     callbackToken: string;
+    /** `WEIXIN_ENCODING_AES_KEY`: the EncodingAESKey of safe mode; unset means plain mode. */
+    encodingAESKey?: string;
   };
   /** `SAMPLE_UPLOAD_TOKEN`: what the upload page sends to the media controller; random when unset. */
   uploadToken: string;
@@ -66,6 +68,7 @@ export function readSampleConfig(env: SampleEnv, fake?: FakeWeixinTarget): Sampl
       appSecret: fake ? fake.appSecret : text('WEIXIN_APP_SECRET'),
       apiBaseUrl: fake ? fake.baseUrl : text('WEIXIN_API_BASE_URL'),
       callbackToken: text('WEIXIN_TOKEN') ?? DEFAULT_CALLBACK_TOKEN,
+      encodingAESKey: text('WEIXIN_ENCODING_AES_KEY'),
     },
     uploadToken: text('SAMPLE_UPLOAD_TOKEN') ?? randomBytes(18).toString('base64url'),
   };

@@ -1,21 +1,10 @@
-import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import { MessageRepliesService } from './message-replies.service';
-import { WEIXIN_CALLBACK_PATH, WeixinCallbackController } from './weixin-callback.controller';
-import { WeixinSignatureGuard } from './weixin-signature.guard';
-import { XmlBodyMiddleware } from './xml-body.middleware';
+import { Module } from '@nestjs/common';
+import { WeixinBot } from './weixin-bot';
 
-/** The Official Account's message callback; needs `TemporaryMediaService` (a global `WeixinMediaModule`). */
-@Module({
-  controllers: [WeixinCallbackController],
-  providers: [MessageRepliesService, WeixinSignatureGuard],
-})
-export class MessagesModule implements NestModule {
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
-
-  configure(consumer: MiddlewareConsumer): void {
-    // On Fastify a content-type parser reads the XML (see sample-app.ts): Fastify parses before middleware ends.
-    if (this.adapterHost.httpAdapter?.getType() === 'fastify') return;
-    consumer.apply(XmlBodyMiddleware).forRoutes({ path: WEIXIN_CALLBACK_PATH, method: RequestMethod.POST });
-  }
-}
+/**
+ * The Official Account's answers to messages: `WeixinBot`'s `@OnWeixinMessage` handlers. The callback route
+ * itself (signatures, decryption, replies) is `WeixinMediaModule`'s `callback` (see app.module.ts); the bot
+ * needs `TemporaryMediaService` (a global `WeixinMediaModule`).
+ */
+@Module({ providers: [WeixinBot] })
+export class MessagesModule {}

@@ -3,7 +3,7 @@ import type { SampleEnv } from '../../sample/config';
 import { createSampleApp, type SampleApp } from '../../sample/sample-app';
 
 /** The sample's default callback Token (`WEIXIN_TOKEN`). */
-export const SAMPLE_CALLBACK_TOKEN = 'sample-token';
+export const SAMPLE_CALLBACK_TOKEN = 'sampletoken';
 
 /**
  * The sample app on a free port, quiet, on its embedded fake Weixin server: the environment is only

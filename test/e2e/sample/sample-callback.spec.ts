@@ -4,14 +4,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { TemporaryMediaService } from '../../../lib';
-import { FakeWeixinServer } from '../../../lib/testing';
+import { FakeWeixinServer, type FakeDelivery } from '../../../lib/testing';
 import type { SampleApp } from '../../../sample/sample-app';
 import { mediaFixture, REPO_ROOT } from '../../support/paths';
-import { signedCallbackQuery, startSampleApp } from '../../support/sample-app';
+import { SAMPLE_CALLBACK_TOKEN, signedCallbackQuery, startSampleApp } from '../../support/sample-app';
 
 const UPLOAD = '/cgi-bin/media/upload';
 const DOWNLOAD = '/cgi-bin/media/get';
 const ACCOUNT = 'gh_0123456789ab';
+/** An EncodingAESKey of the server settings (43 characters), for safe mode. */
+const AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 const USER = 'oUser-3f9aC1';
 /** Weixin gives up on a passive reply after 5 s. */
 const WEIXIN_REPLY_WINDOW_MS = 5_000;
@@ -24,6 +26,8 @@ interface Reply {
   ms: number;
   xml: Record<string, any>;
 }
+
+type Delivered = FakeDelivery & { ms: number };
 
 function messageXml(fields: Record<string, string>): string {
   const body = Object.entries({
@@ -67,16 +71,23 @@ describe('sample: Weixin message callback', () => {
     return { status: response.status, raw, ms, xml: parsed };
   }
 
-  function assertAddressedBack(reply: Reply): void {
-    assert.equal(reply.status, 200, reply.raw);
-    assert.ok(reply.ms < WEIXIN_REPLY_WINDOW_MS, `replied in ${reply.ms.toFixed(0)} ms`);
-    assert.equal(reply.xml.ToUserName, USER);
-    assert.equal(reply.xml.FromUserName, ACCOUNT);
-    assert.ok(
-      Math.abs(Number(reply.xml.CreateTime) - Date.now() / 1000) < 10,
-      'CreateTime is now, in seconds',
-    );
-    assert.match(reply.raw, /<MsgType><!\[CDATA\[\w+\]\]><\/MsgType>/, 'strings are sent as CDATA');
+  /** The message as Weixin posts it (signed, one try): its reply read back flat. */
+  async function deliver(fields: Record<string, string>): Promise<Delivered> {
+    const started = performance.now();
+    const message = { ToUserName: ACCOUNT, FromUserName: USER, MsgType: 'text', ...fields };
+    const delivery = await fake.deliver(callback, message, { token: SAMPLE_CALLBACK_TOKEN, tries: 1 });
+    return { ...delivery, ms: performance.now() - started };
+  }
+
+  function assertAddressedBack(delivery: Delivered): NonNullable<FakeDelivery['reply']> {
+    assert.equal(delivery.status, 200);
+    assert.ok(delivery.ms < WEIXIN_REPLY_WINDOW_MS, `replied in ${delivery.ms.toFixed(0)} ms`);
+    const reply = delivery.reply;
+    assert.ok(reply, 'a passive reply');
+    assert.equal(reply.ToUserName, USER);
+    assert.equal(reply.FromUserName, ACCOUNT);
+    assert.ok(Math.abs(reply.CreateTime - Date.now() / 1000) < 10, 'CreateTime is now, in seconds');
+    return reply;
   }
 
   describe('GET (the server check when the URL is saved)', () => {
@@ -110,17 +121,16 @@ describe('sample: Weixin message callback', () => {
     });
 
     const samples = [
-      { keyword: 'image', type: 'image', element: 'Image', asset: 'welcome.jpg' },
-      { keyword: 'voice', type: 'voice', element: 'Voice', asset: 'welcome.amr' },
-      { keyword: ' Video ', type: 'video', element: 'Video', asset: 'welcome.mp4' },
+      { keyword: 'image', type: 'image', asset: 'welcome.jpg' },
+      { keyword: 'voice', type: 'voice', asset: 'welcome.amr' },
+      { keyword: ' Video ', type: 'video', asset: 'welcome.mp4' },
     ] as const;
-    for (const { keyword, type, element, asset } of samples) {
+    for (const { keyword, type, asset } of samples) {
       it(`replies to "${keyword.trim()}" with a ${type} message whose MediaId Weixin holds`, async () => {
-        const reply = await post(messageXml({ MsgType: 'text', Content: keyword }));
-        assertAddressedBack(reply);
-        assert.equal(reply.xml.MsgType, type);
-        const mediaId = reply.xml[element]?.MediaId;
-        assert.ok(typeof mediaId === 'string' && mediaId.length > 0, reply.raw);
+        const reply = assertAddressedBack(await deliver({ MsgType: 'text', Content: keyword }));
+        assert.equal(reply.MsgType, type);
+        const mediaId = reply.MediaId;
+        assert.ok(typeof mediaId === 'string' && mediaId.length > 0, JSON.stringify(reply));
         const stored = fake.getMedia(mediaId);
         assert.ok(stored, 'the fake holds the media_id of the reply');
         assert.equal(stored.type, type);
@@ -129,18 +139,17 @@ describe('sample: Weixin message callback', () => {
           'the bundled file was uploaded',
         );
         if (type === 'video') {
-          assert.ok(reply.xml.Video.Title, 'a video reply has a title');
-          assert.match(reply.xml.Video.Description, /media_id works until \d{4}-/);
+          assert.ok(reply.Title, 'a video reply has a title');
+          assert.match(reply.Description ?? '', /media_id works until \d{4}-/);
         }
       });
     }
 
     it('reuses the media_id when asked again, and understands the Chinese keyword', async () => {
-      const first = await post(messageXml({ MsgType: 'text', Content: 'image' }));
+      const first = assertAddressedBack(await deliver({ MsgType: 'text', Content: 'image' }));
       const uploads = fake.countRequests(UPLOAD);
-      const second = await post(messageXml({ MsgType: 'text', Content: '图片' }));
-      assertAddressedBack(second);
-      assert.equal(second.xml.Image.MediaId, first.xml.Image.MediaId);
+      const second = assertAddressedBack(await deliver({ MsgType: 'text', Content: '图片' }));
+      assert.equal(second.MediaId, first.MediaId);
       assert.equal(fake.countRequests(UPLOAD), uploads, 'no second upload');
     });
 
@@ -148,12 +157,11 @@ describe('sample: Weixin message callback', () => {
       const media = sample.app.get(TemporaryMediaService);
       const { mediaId } = await media.uploadImage(mediaFixture('image.jpg'), { reuse: false });
       const downloads = fake.countRequests(DOWNLOAD);
-      const reply = await post(
-        messageXml({ MsgType: 'image', PicUrl: 'http://mmbiz.qpic.cn/x', MediaId: mediaId }),
+      const reply = assertAddressedBack(
+        await deliver({ MsgType: 'image', PicUrl: 'http://mmbiz.qpic.cn/x', MediaId: mediaId }),
       );
-      assertAddressedBack(reply);
-      assert.equal(reply.xml.MsgType, 'text');
-      assert.equal(reply.xml.Content, 'Got your image: JPEG, 15629 bytes.');
+      assert.equal(reply.MsgType, 'text');
+      assert.equal(reply.Content, 'Got your image: JPEG, 15629 bytes.');
       assert.equal(fake.countRequests(DOWNLOAD), downloads + 1);
     });
 
@@ -164,21 +172,21 @@ describe('sample: Weixin message callback', () => {
       it(`describes an incoming ${format} voice message with its bytes and duration`, async () => {
         const media = sample.app.get(TemporaryMediaService);
         const { mediaId } = await media.uploadVoice(mediaFixture(fixture), { reuse: false });
-        const reply = await post(messageXml({ MsgType: 'voice', MediaId: mediaId, Format: 'amr' }));
-        assertAddressedBack(reply);
-        assert.equal(reply.xml.MsgType, 'text');
+        const reply = assertAddressedBack(
+          await deliver({ MsgType: 'voice', MediaId: mediaId, Format: 'amr' }),
+        );
+        assert.equal(reply.MsgType, 'text');
         // The duration is the library's measurement (its own tests hold it to the fixtures' true length).
         const { durationMs } = await media.inspect('voice', mediaFixture(fixture));
         const seconds = (durationMs! / 1000).toFixed(1);
-        assert.equal(reply.xml.Content, `Got your voice message: ${format}, ${bytes} bytes, ${seconds} s.`);
+        assert.equal(reply.Content, `Got your voice message: ${format}, ${bytes} bytes, ${seconds} s.`);
       });
     }
 
     it('says so in a text when the MediaId is unknown (no error status for Weixin)', async () => {
-      const reply = await post(messageXml({ MsgType: 'image', MediaId: 'no-such-media-id' }));
-      assertAddressedBack(reply);
-      assert.equal(reply.xml.MsgType, 'text');
-      assert.match(reply.xml.Content, /40007/);
+      const reply = assertAddressedBack(await deliver({ MsgType: 'image', MediaId: 'no-such-media-id' }));
+      assert.equal(reply.MsgType, 'text');
+      assert.match(reply.Content ?? '', /40007/);
     });
 
     it('answers anything else with the help text', async () => {
@@ -189,10 +197,9 @@ describe('sample: Weixin message callback', () => {
         { MsgType: 'location', Location_X: '23.1', Location_Y: '113.3' },
       ];
       for (const fields of others) {
-        const reply = await post(messageXml(fields));
-        assertAddressedBack(reply);
-        assert.equal(reply.xml.MsgType, 'text');
-        assert.match(reply.xml.Content, /Send "image", "voice" or "video"/, JSON.stringify(fields));
+        const reply = assertAddressedBack(await deliver(fields));
+        assert.equal(reply.MsgType, 'text');
+        assert.match(reply.Content ?? '', /Send "image", "voice" or "video"/, JSON.stringify(fields));
       }
     });
 
@@ -200,13 +207,13 @@ describe('sample: Weixin message callback', () => {
       const media = sample.app.get(TemporaryMediaService);
       const { mediaId } = await media.uploadImage(mediaFixture('image.png'), { reuse: false });
       fake.injectFault({ path: DOWNLOAD, delayMs: 20_000, times: 5 });
-      const reply = await post(messageXml({ MsgType: 'image', MediaId: mediaId }));
-      assertAddressedBack(reply);
-      assert.equal(reply.xml.MsgType, 'text');
-      assert.match(reply.xml.Content, /did not answer within 4 s/);
+      const reply = assertAddressedBack(await deliver({ MsgType: 'image', MediaId: mediaId }));
+      assert.equal(reply.MsgType, 'text');
+      assert.match(reply.Content ?? '', /did not answer within 4 s/);
     });
 
     it('answers 400 to a signed body that is not a plain-mode message', async () => {
+      const before = fake.countRequests();
       for (const body of [
         '<xml><ToUserName>gh</ToUserName>',
         'not xml at all',
@@ -215,6 +222,7 @@ describe('sample: Weixin message callback', () => {
       ]) {
         const reply = await post(body);
         assert.equal(reply.status, 400, `${JSON.stringify(body)} -> ${reply.raw}`);
+        assert.equal(fake.countRequests(), before);
       }
       const encrypted = await post(
         '<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[abc]]></Encrypt></xml>',
@@ -276,5 +284,34 @@ describe('sample: with WEIXIN_APP_ID set (a real Official Account)', () => {
 
   it('refuses a PORT that is not a port', async () => {
     await assert.rejects(startSampleApp({ PORT: 'eighty' }), /PORT must be a whole number/);
+  });
+});
+
+describe('sample: safe mode with WEIXIN_ENCODING_AES_KEY', () => {
+  let sample: SampleApp;
+  before(async () => {
+    sample = await startSampleApp({ WEIXIN_ENCODING_AES_KEY: AES_KEY });
+  });
+  after(() => sample?.close());
+
+  it('takes encrypted messages and answers encrypted replies', async () => {
+    const fake = sample.fake!;
+    const delivery = await fake.deliver(
+      `${sample.url}/weixin/callback`,
+      { MsgType: 'text', Content: 'image', FromUserName: USER, ToUserName: ACCOUNT },
+      { mode: 'safe', token: SAMPLE_CALLBACK_TOKEN, encodingAESKey: AES_KEY, tries: 1 },
+    );
+    assert.equal(delivery.status, 200);
+    assert.equal(delivery.reply?.MsgType, 'image');
+    assert.ok(fake.getMedia(delivery.reply!.MediaId!), 'the fake holds the media_id of the reply');
+  });
+
+  it('refuses a plain request: the account chose encryption', async () => {
+    const response = await fetch(`${sample.url}/weixin/callback?${signedCallbackQuery({ openid: USER })}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: messageXml({ MsgType: 'text', Content: 'image' }),
+    });
+    assert.equal(response.status, 401);
   });
 });

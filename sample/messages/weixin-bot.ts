@@ -2,14 +2,23 @@ import { Injectable, Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import {
   MediaValidationError,
+  OnWeixinEvent,
+  OnWeixinMessage,
   TemporaryMediaService,
   WeixinApiError,
+  WeixinReply,
   type MediaInspection,
   type MediaType,
   type TemporaryMedia,
+  type WeixinImageMessage,
+  type WeixinMessage,
+  type WeixinTextMessage,
+  type WeixinVoiceMessage,
 } from '../../lib';
 import { SAMPLE_ASSETS_DIR } from '../sample-paths';
-import type { WeixinMessage, WeixinReply } from './weixin-message.interface';
+
+/** The URL to enter in the Official Account's server settings (服务器配置). */
+export const WEIXIN_CALLBACK_PATH = 'weixin/callback';
 
 /**
  * Weixin waits 5 s for a passive reply, then retries the message; the work gets 4 s so that even a
@@ -42,15 +51,47 @@ export const HELP_TEXT = [
   'Send me a picture or a voice message and I tell you what arrived.',
 ].join('\n');
 
-/** What the sample answers to each message: the Official Account's behaviour in one place. */
+/**
+ * What the sample answers to each message: the Official Account's behaviour in one place. The library
+ * verifies, decrypts and routes the messages here, and writes (and encrypts) the replies.
+ */
 @Injectable()
-export class MessageRepliesService {
-  protected readonly logger = new Logger(MessageRepliesService.name);
+export class WeixinBot {
+  protected readonly logger = new Logger(WeixinBot.name);
 
   constructor(protected readonly media: TemporaryMediaService) {}
 
-  /** The passive reply to `message`; never throws: a failure becomes a text that says what went wrong. */
-  async replyTo(message: WeixinMessage): Promise<WeixinReply> {
+  /** "image", "voice", "video" (or 图片, 语音, 视频) get a sample file; anything else the help text. */
+  @OnWeixinMessage('text')
+  onText(message: WeixinTextMessage): Promise<WeixinReply> {
+    return this.replyTo(message);
+  }
+
+  /** A picture or a voice message: downloaded by its MediaId and described. */
+  @OnWeixinMessage('image')
+  onImage(message: WeixinImageMessage): Promise<WeixinReply> {
+    return this.replyTo(message);
+  }
+
+  @OnWeixinMessage('voice')
+  onVoice(message: WeixinVoiceMessage): Promise<WeixinReply> {
+    return this.replyTo(message);
+  }
+
+  /** Every other message type: the help text. */
+  @OnWeixinMessage()
+  onOther(): WeixinReply {
+    return text(HELP_TEXT);
+  }
+
+  /** Every event (following, menus): the help text. */
+  @OnWeixinEvent()
+  onEvent(): WeixinReply {
+    return text(HELP_TEXT);
+  }
+
+  /** The reply to `message`; never throws: a failure becomes a text that says what went wrong. */
+  protected async replyTo(message: WeixinMessage): Promise<WeixinReply> {
     const signal = AbortSignal.timeout(REPLY_BUDGET_MS);
     // The signal also aborts the Weixin calls; the race makes sure nothing outlasts the budget.
     const deadline = new Promise<never>((_, reject) =>
@@ -69,7 +110,8 @@ export class MessageRepliesService {
       message.MsgType === 'text' ? KEYWORDS.get(message.Content?.trim().toLowerCase() ?? '') : undefined;
     if (keyword) return this.sendSample(keyword, signal);
     if ((message.MsgType === 'image' || message.MsgType === 'voice') && message.MediaId) {
-      return this.describeReceived(message.MsgType, message.MediaId, message.Format, signal);
+      const format = message.MsgType === 'voice' ? message.Format : undefined;
+      return this.describeReceived(message.MsgType, message.MediaId, format, signal);
     }
     return text(HELP_TEXT);
   }
@@ -78,16 +120,18 @@ export class MessageRepliesService {
   protected async sendSample(type: SampleMediaType, signal: AbortSignal): Promise<WeixinReply> {
     const file = join(SAMPLE_ASSETS_DIR, SAMPLE_MEDIA_FILES[type]);
     const media = await this.media.upload(type, file, { signal });
+    const { mediaId } = media;
     switch (type) {
       case 'image':
-        return { MsgType: 'image', Image: { MediaId: media.mediaId } };
+        return WeixinReply.image({ mediaId });
       case 'voice':
-        return { MsgType: 'voice', Voice: { MediaId: media.mediaId } };
+        return WeixinReply.voice({ mediaId });
       case 'video':
-        return {
-          MsgType: 'video',
-          Video: { MediaId: media.mediaId, Title: 'A sample video', Description: videoDescription(media) },
-        };
+        return WeixinReply.video({
+          video: { mediaId },
+          title: 'A sample video',
+          description: videoDescription(media),
+        });
     }
   }
 
@@ -122,7 +166,7 @@ export class MessageRepliesService {
 }
 
 function text(content: string): WeixinReply {
-  return { MsgType: 'text', Content: content };
+  return WeixinReply.text(content);
 }
 
 function videoDescription(media: TemporaryMedia): string {
