@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { TemporaryMediaService } from '../temporary-media.service';
 import { CallbackReplySender } from './callback-reply-sender';
 import type { CallbackStore } from './callback-store.interface';
@@ -47,7 +47,7 @@ export class WeixinCallbackDispatcher implements OnModuleDestroy {
     @Inject(WEIXIN_CALLBACK_STORE) protected readonly store: CallbackStore,
     @Inject(WeixinMessageHandlers) protected readonly handlers: WeixinMessageHandlers,
     @Inject(TemporaryMediaService) protected readonly media: TemporaryMediaService,
-    @Optional() @Inject(CallbackReplySender) protected readonly sender?: CallbackReplySender,
+    @Inject(CallbackReplySender) protected readonly sender: CallbackReplySender,
   ) {
     this.settings = resolveCallbackOptions(options);
   }
@@ -109,7 +109,7 @@ export class WeixinCallbackDispatcher implements OnModuleDestroy {
     const work = this.work(handler, message, context);
     const outcome = await beforeDeadline(work, deadline);
     if (outcome.inTime) return outcome.value ? this.replyBody(outcome.value.body, verified) : SUCCESS;
-    void this.replyLate(work, context, message, handler);
+    void this.replyLate(work, context, message);
     return SUCCESS;
   }
 
@@ -149,28 +149,21 @@ export class WeixinCallbackDispatcher implements OnModuleDestroy {
     work: Promise<UploadedReply | undefined>,
     { appId, openId }: WeixinMessageContext,
     message: WeixinMessage,
-    handler: WeixinMessageHandler,
   ): Promise<void> {
-    const sender = this.sender;
-    const typing = sender !== undefined && this.settings.typing;
-    if (typing)
-      await sender
+    const { typing } = this.settings;
+    if (typing) {
+      await this.sender
         .typing(appId, openId, true)
         .catch((error: unknown) => this.logSendFailure('typing', message, error));
+    }
     const uploaded = await work;
     if (this.shutdown.signal.aborted) return;
     if (!uploaded) {
-      if (typing) await sender.typing(appId, openId, false).catch(() => undefined);
+      if (typing) await this.sender.typing(appId, openId, false).catch(() => undefined);
       return;
     }
-    if (!sender) {
-      this.logger.warn(
-        `The reply of ${handler.name} to ${describe(message)} came after ${this.settings.replyWithinMs} ms and ` +
-          'is dropped: give callback.replySender to send late replies as customer-service messages',
-      );
-      return;
-    }
-    await sender
+    // Sent once: a failure is logged, never retried into a duplicate.
+    await this.sender
       .send(appId, openId, uploaded.reply)
       .catch((error: unknown) => this.logSendFailure('reply', message, error));
   }

@@ -4,6 +4,7 @@ import { concealSecrets } from '../errors/secret-redaction';
 import { CallbackAccounts } from './callback-accounts';
 import { CallbackReplySender } from './callback-reply-sender';
 import { callbackStoreProvider } from './callback-store.provider';
+import { MessageServiceReplySender } from './message-service-reply.sender';
 import { WeixinCallbackDispatcher } from './weixin-callback.dispatcher';
 import { createWeixinCallbackController } from './weixin-callback.controller';
 import { WeixinCallbackGuard } from './weixin-callback.guard';
@@ -32,7 +33,11 @@ export function weixinCallbackMetadata(
     WeixinMessageHandlers,
     WeixinCallbackDispatcher,
   ];
-  if (given.replySender) providers.push({ provide: CallbackReplySender, useValue: given.replySender });
+  providers.push(
+    given.replySender
+      ? { provide: CallbackReplySender, useValue: given.replySender }
+      : { provide: CallbackReplySender, useClass: MessageServiceReplySender },
+  );
   return {
     imports: [DiscoveryModule],
     controllers: [createWeixinCallbackController(path)],

@@ -41,7 +41,10 @@ export interface WeixinCallbackOptions {
    * @default a `RedisCallbackStore` on the client of a `RedisTokenStore` given as `tokenStore`, else in memory
    */
   store?: CallbackStore;
-  /** Sends late replies as customer-service messages; without one a late reply is logged and dropped. */
+  /**
+   * Sends late replies as customer-service messages, and the typing state.
+   * @default the module's `WeixinMessageService`
+   */
   replySender?: CallbackReplySender;
 }
 

@@ -107,4 +107,38 @@ for (const adapter of HTTP_ADAPTERS) {
       assert.ok(logger.lines.some(({ message }) => /late and broken/.test(message)));
     });
   });
+
+  describe(`a late reply through the module's WeixinMessageService on ${adapter}`, () => {
+    const weixin = new FakeWeixin({}, false);
+    let callback: CallbackApp;
+
+    before(async () => {
+      callback = await startCallbackApp(weixin.fake, {
+        adapter,
+        callback: { replyWithinMs: REPLY_WITHIN_MS },
+      });
+    });
+    after(() => callback?.close());
+
+    it('answers success at once, then sends the reply once as a customer-service message', async () => {
+      const image = readFileSync(mediaFixture('image.jpg'));
+      callback.bot.textAnswer = async () => {
+        await sleep(REPLY_WITHIN_MS * 2);
+        return WeixinReply.image(image);
+      };
+      const delivery = await weixin.fake.deliver(
+        `${callback.url}/weixin/callback`,
+        { MsgType: 'text', Content: 'slow', FromUserName: USER },
+        { token: CALLBACK_TOKEN, tries: 1 },
+      );
+      assert.equal(delivery.status, 200);
+      assert.equal(delivery.reply, undefined, 'answered success');
+      assert.ok(await eventually(() => weixin.fake.sentMessages({ openId: USER }).length > 0, 5_000));
+      await sleep(200);
+      const sent = weixin.fake.sentMessages({ openId: USER });
+      assert.equal(sent.length, 1, 'sent once');
+      assert.equal(sent[0].msgtype, 'image');
+      assert.ok(weixin.fake.getMedia(String(sent[0].message.media_id)), 'an uploaded media_id');
+    });
+  });
 }
