@@ -1,6 +1,6 @@
 import { WeixinStoreError } from '../errors/weixin-store.error';
 import type { WeixinRedisClient } from '../interfaces/redis-client.interface';
-import { appTaggedKey } from '../redis-keys';
+import { appTaggedKey } from '../redis/redis-keys';
 import type { CallbackStore } from './callback-store.interface';
 
 export interface RedisCallbackStoreOptions {
