@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import {
+  MediaFitError,
   MediaValidationError,
   OnWeixinEvent,
   OnWeixinMessage,
@@ -48,7 +49,7 @@ export const SAMPLE_MEDIA_FILES: Record<SampleMediaType, string> = {
 export const HELP_TEXT = [
   'This is the nestjs-weixin-media sample.',
   'Send "image", "voice" or "video" and I reply with a sample file uploaded as temporary media.',
-  'Send me a picture or a voice message and I tell you what arrived.',
+  'Send me a picture or a voice message and I tell you what arrived (a voice also as decoded for speech-to-text).',
 ].join('\n');
 
 /**
@@ -148,7 +149,22 @@ export class WeixinBot {
     const format = (found.format ?? declaredFormat ?? media.contentType).toUpperCase();
     const parts = [format, `${media.data.length} bytes`];
     if (found.durationMs !== undefined) parts.push(`${(found.durationMs / 1000).toFixed(1)} s`);
-    return text(`Got your ${type === 'image' ? 'image' : 'voice message'}: ${parts.join(', ')}.`);
+    const described = `Got your ${type === 'image' ? 'image' : 'voice message'}: ${parts.join(', ')}.`;
+    return text(type === 'voice' ? `${described} ${await this.decodedVoice(mediaId, signal)}` : described);
+  }
+
+  /** What speech-to-text would get: the voice decoded to 16 kHz mono WAV, and how long it plays. */
+  protected async decodedVoice(mediaId: string, signal: AbortSignal): Promise<string> {
+    try {
+      const audio = await this.media.downloadAudio(mediaId, { signal });
+      const seconds = (audio.durationMs / 1000).toFixed(2);
+      return `Decoded for speech recognition: ${seconds} s of 16 kHz WAV (${audio.data.length} bytes).`;
+    } catch (error) {
+      if (error instanceof MediaFitError && error.reason === 'engine-missing') {
+        return 'Install ffmpeg to decode it for speech recognition.';
+      }
+      return `It could not be decoded for speech recognition: ${describeError(error)}`;
+    }
   }
 
   /** Format and playing time by the library's local rules; whatever they can tell of a file they refuse. */

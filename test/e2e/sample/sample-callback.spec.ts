@@ -179,7 +179,16 @@ describe('sample: Weixin message callback', () => {
         // The duration is the library's measurement (its own tests hold it to the fixtures' true length).
         const { durationMs } = await media.inspect('voice', mediaFixture(fixture));
         const seconds = (durationMs! / 1000).toFixed(1);
-        assert.equal(reply.Content, `Got your voice message: ${format}, ${bytes} bytes, ${seconds} s.`);
+        const described = `Got your voice message: ${format}, ${bytes} bytes, ${seconds} s.`;
+        // Then the voice as speech-to-text gets it: decoded by ffmpeg to 16 kHz mono WAV, 2 bytes a sample.
+        const decoded =
+          /^ Decoded for speech recognition: (\d+\.\d\d) s of 16 kHz WAV \((\d+) bytes\)\.$/.exec(
+            (reply.Content ?? '').slice(described.length),
+          );
+        assert.ok(reply.Content?.startsWith(described) && decoded, reply.Content);
+        // The decoder's count (frames it decodes) may differ a little from the rules' frame walk.
+        assert.ok(Math.abs(Number(decoded[1]) * 1000 - durationMs!) <= durationMs! * 0.1, reply.Content);
+        assert.ok(Math.abs(Number(decoded[2]) - 44 - Number(decoded[1]) * 32_000) <= 32 * 20, reply.Content);
       });
     }
 
