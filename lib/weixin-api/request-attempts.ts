@@ -40,33 +40,96 @@ export interface AttemptOptions {
   repeatable: boolean;
 }
 
-/** What a try tells its caller about itself: whether its request may have reached Weixin. */
-export interface AttemptState {
-  written: boolean;
+/** What a try's request is to its `Attempt`: something to tear down (a `ClientRequest`). */
+export interface Stoppable {
+  destroy(error: Error): void;
+}
+
+/**
+ * One try of a call: whether its request may have reached Weixin, and the one timer and (with a caller's
+ * signal) the one listener that stop it. A plain object rather than an AbortController, an AbortSignal and
+ * their listeners per try: those cost a JSON call a tenth of its CPU (bench/message-send.bench.ts,
+ * `messageSend`).
+ */
+export class Attempt {
+  /** Set once the request may have reached Weixin (its socket is connected). */
+  written = false;
+  /** Why the try was stopped (its timeout or the caller's abort); the try rejects with this. */
+  stoppedBy?: Error;
+  protected request?: Stoppable;
+  protected readonly timer: NodeJS.Timeout;
+  protected readonly onAbort?: () => void;
+
+  constructor(protected readonly options: AttemptOptions) {
+    const { timeoutMs, path, signal } = options;
+    this.timer = setTimeout(
+      () =>
+        this.stop(
+          new WeixinNetworkError(
+            `Weixin did not answer within ${timeoutMs} ms`,
+            path,
+            undefined,
+            'ETIMEDOUT',
+          ),
+        ),
+      timeoutMs,
+    );
+    if (signal) {
+      this.onAbort = () => this.stop(abortReason(signal));
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  /** The try's request, torn down at once if the try was already stopped. */
+  attach(request: Stoppable): void {
+    this.request = request;
+    if (this.stoppedBy) request.destroy(new Error('canceled'));
+  }
+
+  /** Stops the try (the first reason wins); the request only tears its socket down. */
+  protected stop(reason: Error): void {
+    if (this.stoppedBy) return;
+    this.stoppedBy = reason;
+    this.request?.destroy(new Error('canceled'));
+  }
+
+  /** The try is over: its timer and listener go. */
+  end(): void {
+    clearTimeout(this.timer);
+    if (this.onAbort) this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.request = undefined;
+  }
 }
 
 /**
  * Runs `attempt` until it succeeds, fails for good, or the budget of passing faults runs out. Each try gets
- * its own signal that aborts the socket on the caller's abort or after `timeoutMs`, and its own state, in
- * which it says when its request was written.
+ * its own `Attempt`, stopped by the caller's abort or after `timeoutMs`, in which it says when its request
+ * was written.
  */
 export async function withRetries<T>(
-  attempt: (signal: AbortSignal, state: AttemptState) => Promise<T>,
+  attempt: (attempt: Attempt) => Promise<T>,
   options: AttemptOptions,
 ): Promise<T> {
   const budget = options.budget ?? new RetryBudget(options.retry.attempts);
+  const { signal } = options;
   for (;;) {
-    const state: AttemptState = { written: false };
+    countAttempt();
+    if (signal?.aborted) throw abortReason(signal);
+    const current = new Attempt(options);
+    let failure: unknown;
     try {
-      countAttempt();
-      return await withTimeout((signal) => attempt(signal, state), options);
+      return await attempt(current);
     } catch (caught) {
-      const error = !options.repeatable && state.written ? maybeDelivered(caught) : caught;
-      if (options.signal?.aborted || !isRetryable(error) || !budget.spend()) {
-        throw error;
-      }
-      await sleep(backoffDelay(budget.spent, options.retry.baseDelayMs), options.signal);
+      // A request torn down by its own stop: answer why, not the generic "canceled".
+      failure = current.stoppedBy ?? caught;
+    } finally {
+      current.end();
     }
+    const error = !options.repeatable && current.written ? maybeDelivered(failure) : failure;
+    if (signal?.aborted || !isRetryable(error) || !budget.spend()) {
+      throw error;
+    }
+    await sleep(backoffDelay(budget.spent, options.retry.baseDelayMs), signal);
   }
 }
 
@@ -81,30 +144,4 @@ function maybeDelivered(error: unknown): unknown {
     systemCode,
     true,
   );
-}
-
-async function withTimeout<T>(
-  attempt: (signal: AbortSignal) => Promise<T>,
-  { timeoutMs, path, signal }: AttemptOptions,
-): Promise<T> {
-  if (signal?.aborted) throw abortReason(signal);
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () =>
-      controller.abort(
-        new WeixinNetworkError(`Weixin did not answer within ${timeoutMs} ms`, path, undefined, 'ETIMEDOUT'),
-      ),
-    timeoutMs,
-  );
-  const onAbort = () => controller.abort(abortReason(signal!));
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await attempt(controller.signal);
-  } catch (error) {
-    // The socket was torn down by our own abort: answer why, not the generic "canceled".
-    throw controller.signal.aborted ? controller.signal.reason : error;
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
-  }
 }

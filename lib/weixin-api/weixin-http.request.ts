@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { WeixinApiError } from '../errors/weixin-api.error';
 import { WeixinNetworkError } from '../errors/weixin-network.error';
 import type { MediaChunks } from '../media-rules/media-content';
+import type { Attempt } from './request-attempts';
 
 /** Where the Weixin API lives, parsed once per transport. */
 export interface WeixinOrigin {
@@ -31,9 +32,11 @@ export interface WeixinHttpRequest {
   headers: Record<string, string | number>;
   /** Pieces written in one go (corked: one `writev`, no copy), or chunks written one after another. */
   body?: Buffer[] | MediaChunks;
-  signal: AbortSignal;
-  /** Called once the request may reach Weixin: its socket is connected (a reused keep-alive one at once). */
-  onWritten(): void;
+  /**
+   * The try: told when the request may reach Weixin (its socket is connected, a reused keep-alive one at
+   * once), and given the request to tear down when its timeout or the caller's abort stops it.
+   */
+  attempt: Attempt;
 }
 
 export function parseOrigin(baseUrl: string): WeixinOrigin {
@@ -55,7 +58,7 @@ export function weixinHttpRequest<T>(
   call: WeixinHttpRequest,
   read: (response: IncomingMessage, path: string) => Promise<T>,
 ): Promise<T> {
-  const { path, signal, origin } = call;
+  const { path, attempt, origin } = call;
   return new Promise<T>((settleResolve, settleReject) => {
     // Settled only once the request is done with its body: when a call settles, no try still writes, so the
     // caller may close its source. The last write's completion may still be queued behind the answer: one
@@ -87,17 +90,14 @@ export function weixinHttpRequest<T>(
       headers: call.headers,
       agent: call.agent,
     });
-    // The caller (withRetries) answers the abort's reason; this only tears the socket down.
-    const onAbort = () => req.destroy(new Error('canceled'));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    req.on('close', () => signal.removeEventListener('abort', onAbort));
     req.once('socket', (socket: Socket) => {
-      if (!socket.connecting) return call.onWritten();
-      socket.once(origin.https ? 'secureConnect' : 'connect', () => call.onWritten());
+      if (!socket.connecting) return void (attempt.written = true);
+      socket.once(origin.https ? 'secureConnect' : 'connect', () => (attempt.written = true));
     });
     req.on('error', fail);
     req.on('response', (response) => read(response, path).then(resolve, fail));
+    // The caller (withRetries) answers why the try was stopped; the request only tears its socket down.
+    attempt.attach(req);
     const body = call.body;
     if (body === undefined) {
       req.end();

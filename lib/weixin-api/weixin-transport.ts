@@ -73,7 +73,7 @@ export class WeixinTransport implements OnModuleDestroy {
     const read: (response: IncomingMessage, path: string) => Promise<T | WeixinMediaAnswer<T>> =
       call.answer === 'media' ? readMediaAnswer<T> : readJsonAnswer<T>;
     return withRetries<T | WeixinMediaAnswer<T>>(
-      (attemptSignal, state) =>
+      (attempt) =>
         weixinHttpRequest(
           {
             agent: this.agent,
@@ -83,8 +83,7 @@ export class WeixinTransport implements OnModuleDestroy {
             search,
             headers,
             body: json ? [json] : call.body?.(),
-            signal: attemptSignal,
-            onWritten: () => (state.written = true),
+            attempt,
           },
           read,
         ),
