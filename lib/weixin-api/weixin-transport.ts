@@ -64,12 +64,13 @@ export class WeixinTransport implements OnModuleDestroy {
     const query = call.query && new URLSearchParams(call.query).toString();
     const search = query ? `?${query}` : '';
     const json = call.json === undefined ? undefined : Buffer.from(JSON.stringify(call.json));
-    const headers: Record<string, string | number> = {
-      // Never compressed: a download's length then describes its bytes (weixin-answer.ts inflates anyway).
-      'accept-encoding': 'identity',
-      ...(json ? { 'content-type': 'application/json', 'content-length': json.length } : {}),
-      ...call.headers,
-    };
+    // Never compressed: a download's length then describes its bytes (weixin-answer.ts inflates anyway).
+    const headers: Record<string, string | number> = { 'accept-encoding': 'identity' };
+    if (json) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = json.length;
+    }
+    if (call.headers) Object.assign(headers, call.headers);
     const read: (response: IncomingMessage, path: string) => Promise<T | WeixinMediaAnswer<T>> =
       call.answer === 'media' ? readMediaAnswer<T> : readJsonAnswer<T>;
     return withRetries<T | WeixinMediaAnswer<T>>(
