@@ -87,11 +87,6 @@ export class WeixinAccounts implements AccountTokens {
     }
   }
 
-  /** The token manager of the account the current call is for (what the Weixin API client uses). */
-  async currentTokens(signal?: AbortSignal): Promise<AccessTokenManager> {
-    return (await this.current(signal)).tokens;
-  }
-
   /**
    * The account for `appId`, resolved once for all concurrent callers and cached. `signal` ends this
    * caller's wait only: the others keep waiting for the resolution.

@@ -13,6 +13,6 @@ export interface WeixinTokenSource {
  * tokens/ and accounts/ but lives beside the transport it drives, so it asks for them through this seam.
  */
 export abstract class AccountTokens {
-  /** `signal` ends this caller's wait for the account (a resolver may be slow). */
-  abstract currentTokens(signal?: AbortSignal): Promise<WeixinTokenSource>;
+  /** The account of the current call, with its tokens; `signal` ends this caller's wait (a resolver may be slow). */
+  abstract current(signal?: AbortSignal): Promise<{ readonly tokens: WeixinTokenSource }>;
 }

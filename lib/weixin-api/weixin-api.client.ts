@@ -33,7 +33,7 @@ export class WeixinApiClient {
   constructor(
     @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
     protected readonly transport: WeixinTransport,
-    protected readonly tokens: AccountTokens,
+    protected readonly accounts: AccountTokens,
   ) {}
 
   /** POSTs `body` as JSON and answers the judged JSON. */
@@ -86,7 +86,7 @@ export class WeixinApiClient {
     signal: AbortSignal | undefined,
     send: (accessToken: string, budget: RetryBudget) => Promise<R>,
   ): Promise<R> {
-    const tokens = await this.tokens.currentTokens(signal);
+    const { tokens } = await this.accounts.current(signal);
     const budget = new RetryBudget(this.options.retry.attempts);
     const token = await tokens.getToken(signal, budget);
     try {
