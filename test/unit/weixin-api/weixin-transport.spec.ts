@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { WeixinApiError, WeixinNetworkError } from '../../../lib';
@@ -155,6 +156,24 @@ describe('WeixinTransport: whether a call may be repeated', () => {
     closing.push(() => server.close());
     assert.deepEqual(await sending, { errcode: 0, errmsg: 'ok' });
     assert.equal(server.requests.length, 1);
+  });
+
+  it("a caller's long-lived signal keeps no listener once its calls settle: answered, timed out or retried", async () => {
+    let answer = true;
+    const { server, transport } = await start(
+      standInTcp((socket) => answer && socket.write(rawJsonAnswer({ errcode: 0, errmsg: 'ok' }))),
+      { timeoutMs: 100, retry: { attempts: 3, baseDelayMs: 1 } },
+    );
+    const shutdown = new AbortController();
+    const { signal } = shutdown;
+    for (let i = 0; i < 20; i++) {
+      assert.deepEqual(await transport.request(send(false), signal), { errcode: 0, errmsg: 'ok' });
+    }
+    answer = false;
+    const timedOut = await transport.request(send(true), signal).then(unexpected, (caught: Error) => caught);
+    assert.ok(timedOut instanceof WeixinNetworkError && timedOut.timedOut, String(timedOut));
+    assert.equal(server.requests.length, 23, 'the silent one was tried thrice, its budget');
+    assert.equal(getEventListeners(signal, 'abort').length, 0);
   });
 
   it('closes its keep-alive sockets when the module is destroyed', async () => {
