@@ -4,8 +4,8 @@ import { WeixinApiError, WeixinNetworkError } from '../../../lib';
 import {
   RetryBudget,
   withRetries,
+  type Attempt,
   type AttemptOptions,
-  type AttemptState,
 } from '../../../lib/weixin-api/request-attempts';
 import { settle, watch, type PromiseState } from '../../support/promise-state';
 
@@ -26,10 +26,10 @@ function options(overrides: Partial<AttemptOptions> = {}): AttemptOptions {
 
 /** A call whose tries answer in turn from `outcomes` (an Error rejects), and that counts its tries. */
 function scripted(outcomes: Array<unknown>, write = false) {
-  const tries: AbortSignal[] = [];
-  const attempt = async (signal: AbortSignal, state: AttemptState) => {
-    tries.push(signal);
-    if (write) state.written = true;
+  const tries: Attempt[] = [];
+  const attempt = async (current: Attempt) => {
+    tries.push(current);
+    if (write) current.written = true;
     const outcome = outcomes[Math.min(tries.length, outcomes.length) - 1];
     if (outcome instanceof Error) throw outcome;
     return outcome;
@@ -154,14 +154,12 @@ describe('withRetries', () => {
     assert.equal(call.tries.length, 0);
   });
 
-  it('gives each try timeoutMs of its own: its signal aborts with a retryable ETIMEDOUT', async () => {
-    const tries: AbortSignal[] = [];
-    // A Weixin that never answers: the try ends only when its signal aborts, as a socket torn down would.
-    const silent = (signal: AbortSignal) => {
-      tries.push(signal);
-      return new Promise<never>((_, reject) =>
-        signal.addEventListener('abort', () => reject(new Error('canceled')), { once: true }),
-      );
+  it('gives each try timeoutMs of its own: it is stopped with a retryable ETIMEDOUT', async () => {
+    const tries: Attempt[] = [];
+    // A Weixin that never answers: the try ends only when it is stopped, as a socket torn down would.
+    const silent = (current: Attempt) => {
+      tries.push(current);
+      return new Promise<never>((_, reject) => current.attach({ destroy: reject }));
     };
     const done = watch(
       withRetries(silent, options({ timeoutMs: 1_000, retry: { attempts: 2, baseDelayMs: BASE_DELAY_MS } })),
@@ -169,14 +167,14 @@ describe('withRetries', () => {
     await settle();
     mock.timers.tick(999);
     await settle();
-    assert.equal(tries[0].aborted, false, 'not before timeoutMs');
+    assert.equal(tries[0].stoppedBy, undefined, 'not before timeoutMs');
     mock.timers.tick(1);
     await settle();
-    assert.equal(tries[0].aborted, true);
+    assert.ok(tries[0].stoppedBy);
     mock.timers.tick(BASE_DELAY_MS);
     await settle();
     assert.equal(tries.length, 2, 'the timeout was retried');
-    assert.equal(tries[1].aborted, false, 'with a fresh signal and a fresh timeout');
+    assert.equal(tries[1].stoppedBy, undefined, 'a fresh try with a fresh timeout');
     mock.timers.tick(1_000);
     await settle();
     assert.equal(tries.length, 2, 'a budget of 2');
@@ -191,13 +189,13 @@ describe('withRetries', () => {
   it('passes the caller abort to the running try, which rejects with its reason', async () => {
     const controller = new AbortController();
     const reason = new Error('the caller left');
-    let trySignal: AbortSignal | undefined;
+    let running: Attempt | undefined;
     const done = watch(
       withRetries(
-        (signal) =>
+        (current) =>
           new Promise<never>((_, reject) => {
-            trySignal = signal;
-            signal.addEventListener('abort', () => reject(new Error('canceled')), { once: true });
+            running = current;
+            current.attach({ destroy: reject });
           }),
         options({ signal: controller.signal }),
       ),
@@ -206,7 +204,7 @@ describe('withRetries', () => {
     controller.abort(reason);
     await settle();
     assert.deepEqual(done, { state: 'rejected', error: reason });
-    assert.equal(trySignal?.reason, reason);
+    assert.equal(running?.stoppedBy, reason);
   });
 
   describe('a call that may not be repeated', () => {
