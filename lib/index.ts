@@ -75,7 +75,7 @@ export {
 
 // The upload controller's parts, for routes of your own
 export { MediaUploadInterceptor, type MediaUploadRequest } from './controller/media-upload.interceptor';
-export type { MediaUploadFile, MediaUploadFormLimits } from './controller/multipart-upload.reader';
+export type { MediaUploadFile, MediaUploadFormLimits } from './controller/multipart-upload.interface';
 export { WeixinMediaExceptionFilter } from './controller/weixin-media-exception.filter';
 export type { UploadedMediaResponse, VideoUrlResponse } from './controller/weixin-media-response.interface';
 

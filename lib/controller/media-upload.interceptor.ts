@@ -24,13 +24,9 @@ import {
 } from '../validation/media-validation-http';
 import { checkedAppId, invalidAppIdHttpException, queryAppId } from './account-appid';
 import { markWeixinMediaRequest, nodeRequest, sentContentType } from './http-platform';
-import {
-  curlHint,
-  type MediaUploadFile,
-  type MediaUploadFormLimits,
-  readMultipartUpload,
-  type ReceivedUpload,
-} from './multipart-upload.reader';
+import { readMultipartUpload } from './multipart-upload.reader';
+import type { MediaUploadFile, MediaUploadFormLimits, ReceivedUpload } from './multipart-upload.interface';
+import { curlHint } from './quoted-input';
 import {
   UploadAbortedError,
   UploadBodyTooLargeError,

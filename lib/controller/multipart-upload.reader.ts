@@ -12,56 +12,9 @@ import {
   UploadFormError,
   UploadTimeoutError,
 } from '../errors/upload-errors';
-import { quote } from './quoted-input';
-import { type ResolvedUploadLimits, seconds } from './upload-limits';
-import type { UploadSession } from './upload-session';
-
-/** Limits on the multipart form besides the file size, so a hostile form cannot exhaust the server. */
-export interface MediaUploadFormLimits {
-  /** Text fields (only `type` is accepted). */
-  fields: number;
-  /** Bytes of a text field's value. */
-  fieldSize: number;
-  /** Bytes of a field's name. */
-  fieldNameSize: number;
-  /** Parts of the form, files and fields together. */
-  parts: number;
-  /** Header lines of one part. */
-  headerPairs: number;
-}
-
-/** The uploaded file, described as multer's disk storage does (so code written for multer reads it). */
-export interface MediaUploadFile {
-  fieldname: string;
-  originalname: string;
-  encoding: string;
-  mimetype: string;
-  size: number;
-  path: string;
-  destination: string;
-  filename: string;
-}
-
-export interface MultipartUploadOptions {
-  /** The form field of the file. */
-  fieldName: string;
-  /** The text fields a form may carry besides the file. */
-  allowedFields: readonly string[];
-  /** The type from the query, when it came there; else a `type` field may set it. */
-  type: MediaType | undefined;
-  /** The largest file accepted for a type (undefined: not known yet). */
-  fileSizeLimit(type: MediaType | undefined): number;
-  limits: ResolvedUploadLimits;
-  formLimits: MediaUploadFormLimits;
-  /** Where the file is written. */
-  session: UploadSession;
-}
-
-export interface ReceivedUpload {
-  /** The text fields, by name. */
-  fields: Record<string, string>;
-  file?: MediaUploadFile;
-}
+import { curlHint, decodeFormDataName, describeError, quote } from './quoted-input';
+import type { MediaUploadFile, MultipartUploadOptions, ReceivedUpload } from './multipart-upload.interface';
+import { seconds } from './upload-limits';
 
 /**
  * Reads one upload's `multipart/form-data` body from the Node request with busboy, against one budget: every
@@ -120,7 +73,7 @@ class MultipartUploadReader {
     try {
       this.parser = this.createParser();
     } catch (error) {
-      this.fail(new UploadFormError(`the multipart/form-data body is malformed (${describe(error)})`));
+      this.fail(new UploadFormError(`the multipart/form-data body is malformed (${describeError(error)})`));
       return done;
     }
     this.request.on('data', this.onData);
@@ -154,7 +107,7 @@ class MultipartUploadReader {
     parser.on('partsLimit', () => this.fail(new UploadFormError('the form has too many parts')));
     parser.on('fieldsLimit', () => this.fail(new UploadFormError('the form has too many fields')));
     parser.on('error', (error: unknown) =>
-      this.fail(new UploadFormError(`the multipart/form-data body is malformed (${describe(error)})`)),
+      this.fail(new UploadFormError(`the multipart/form-data body is malformed (${describeError(error)})`)),
     );
     parser.on('finish', () => {
       this.parsed = true;
@@ -343,21 +296,4 @@ class MultipartUploadReader {
       parser.destroy();
     }
   }
-}
-
-/**
- * Browsers escape LF, CR and `"` in a part's filename as %0A, %0D and %22 (WHATWG HTML, multipart/form-data),
- * and busboy leaves them so: exactly those three are turned back (a bare `%` is never escaped, so a full
- * decode would corrupt names like `50%.pdf`). The service reduces the name to a safe base name after.
- */
-function decodeFormDataName(name: string): string {
-  return name.replace(/%0A|%0D|%22/gi, (match) => ({ '%0A': '\n', '%0D': '\r' })[match.toUpperCase()] ?? '"');
-}
-
-export function curlHint(fieldName: string): string {
-  return `(curl -F ${fieldName}=@photo.jpg)`;
-}
-
-function describe(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).slice(0, 100);
 }

@@ -28,7 +28,7 @@ import {
   WEIXIN_MEDIA_UPLOAD_ROUTE,
 } from './http-platform';
 import { MediaUploadInterceptor } from './media-upload.interceptor';
-import type { MediaUploadFile } from './multipart-upload.reader';
+import type { MediaUploadFile } from './multipart-upload.interface';
 import { WeixinMediaExceptionFilter } from './weixin-media-exception.filter';
 import type {
   DownloadedMediaStream,
