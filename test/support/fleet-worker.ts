@@ -1,7 +1,7 @@
 /**
  * The worker side of `Fleet` (test/support/fleet.ts): forked from its compiled `.js`, it builds
- * `WeixinMediaModule` on the shared Redis and fake Weixin, runs the uploads the parent sends, and reports
- * one outcome per upload. With `controllerAdapters` it serves the module's controller on 127.0.0.1 and sends
+ * `WeixinMediaModule` on the shared Redis and fake Weixin, runs the uploads (or image sends) the parent
+ * sends, and reports one outcome per upload. With `controllerAdapters` it serves the module's controller on 127.0.0.1 and sends
  * a job's `controllerEvery`-th uploads through it over HTTP (`fleet-controller.ts`). With `audit`, it also reports
  * what it logged, how its failures render, and the descriptors it held before the module was built and after
  * it was closed.
@@ -16,6 +16,7 @@ import { inspect } from 'node:util';
 import {
   type ClientAbort,
   distinctJpeg,
+  fleetOpenId,
   type FleetJob,
   HELD_UPLOAD_PREFIX,
   type FleetWorkerConfig,
@@ -94,6 +95,7 @@ async function runWorker(): Promise<void> {
   const { default: Redis, Cluster } = await import('ioredis');
   const lib = await import('../../lib');
   const { RedisMediaCache, RedisTokenStore, TemporaryMediaService, WeixinMediaModule } = lib;
+  const { WeixinMessageService } = lib;
 
   const send = (message: WorkerMessage) => {
     if (process.connected) process.send!(message);
@@ -101,6 +103,7 @@ async function runWorker(): Promise<void> {
   let config: FleetWorkerConfig | undefined;
   let closeAll: () => Promise<void> = async () => undefined;
   let service: InstanceType<typeof TemporaryMediaService> | undefined;
+  let messages: InstanceType<typeof WeixinMessageService> | undefined;
   let probe: ControllerProbe | undefined;
   let client: ControllerClient | undefined;
   let descriptorsBefore: string[] = [];
@@ -189,12 +192,14 @@ async function runWorker(): Promise<void> {
       redis.disconnect();
     };
     service = app.get(TemporaryMediaService);
+    messages = app.get(WeixinMessageService);
     send({ kind: 'ready', pid: process.pid });
   };
 
   const go = async (job: FleetJob) => {
     const { workerIndex } = config!;
     const base = readFileSync(mediaFixture('image.jpg'));
+    const fileContent = job.sourcePath ? readFileSync(job.sourcePath) : undefined;
     const startedAt = Date.now();
     // Resident memory before the job and at its highest (sampled), for benchmarks.
     const rss = { beforeBytes: process.memoryUsage().rss, peakBytes: 0 };
@@ -214,7 +219,7 @@ async function runWorker(): Promise<void> {
     };
     const one = async (index: number) => {
       const name = `${job.label}-${workerIndex}-${index}`;
-      let content = distinctJpeg(job.sameContent ? job.label : name, base);
+      let content = fileContent ?? distinctJpeg(job.sameContent ? job.label : name, base);
       const large = job.largeEvery !== undefined && index % job.largeEvery === job.largeEvery - 1;
       if (large) content = withJpegSegments(content, [largePadding]);
       const n = job.controllerEvery;
@@ -244,10 +249,10 @@ async function runWorker(): Promise<void> {
           (error: unknown) => failed(index, error),
         );
       } else {
-        const target = job.appIds ? service!.forAccount(job.appIds[index % job.appIds.length]) : service!;
+        const appId = job.appIds?.[index % job.appIds.length];
         // Mixed sources: a Buffer, a file path, a stream (spooled to a temp file), in turn; large ones never
         // from a Buffer (a Buffer opens no file).
-        let source: Buffer | string | Readable = content;
+        let source: Buffer | string | Readable = job.sourcePath ?? content;
         if (sourceDir && (index % 3 === 1 || (large && index % 2 === 0))) {
           source = join(sourceDir, `${index}.jpg`);
           writeFileSync(source, content);
@@ -256,7 +261,12 @@ async function runWorker(): Promise<void> {
         }
         const abort = new AbortController();
         if (aborted) setTimeout(() => abort.abort(), (index % 7) * 5);
-        const media = target.uploadImage(source, { reuse: job.reuse, signal: abort.signal });
+        const options = { reuse: job.reuse, signal: abort.signal };
+        const media = job.sendImageTo
+          ? (appId ? messages!.forAccount(appId) : messages!)
+              .sendImage(fleetOpenId(job.sendImageTo, workerIndex, index), source, options)
+              .then((sent) => sent.media!)
+          : (appId ? service!.forAccount(appId) : service!).uploadImage(source, options);
         call = media;
         outcome = media.then(
           (uploaded): UploadOutcome => ({

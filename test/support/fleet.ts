@@ -4,7 +4,8 @@
  * The worker side is `fleet-worker.ts`, forked from its compiled `.js`.
  *
  * Protocol (IPC): parent → `init` → worker builds the module → `ready`; parent → `go` (all at once, so
- * every process starts cold together) → worker runs its uploads → `done` with one result per upload.
+ * every process starts cold together) → worker runs its uploads (or image sends) → `done` with one result
+ * per upload.
  * `locked` is sent when the worker's store takes the token refresh lock (with `reportLocks`).
  * Workers always exit: on `exit`, on losing the parent (IPC disconnect), or after `maxLifetimeMs`.
  */
@@ -82,6 +83,18 @@ export interface FleetJob {
   clientAbortEvery?: number;
   /** A call that has not settled after this long is reported as hung. */
   hangAfterMs?: number;
+  /** Every service upload reads this file (a path source) instead of content made from `label`. */
+  sourcePath?: string;
+  /**
+   * Every service upload is instead a `sendImage` of its source to `fleetOpenId(sendImageTo, workerIndex, i)`
+   * (the parent makes those followers on the fake); its outcome's media is the message's.
+   */
+  sendImageTo?: string;
+}
+
+/** The follower a `sendImageTo` job's send `index` of worker `workerIndex` goes to. */
+export function fleetOpenId(prefix: string, workerIndex: number, index: number): string {
+  return `${prefix}-${workerIndex}-${index}`;
 }
 
 /**
