@@ -18,6 +18,7 @@ const BENCHMARKS: Record<string, string> = {
   downloadAudio: 'download-audio.bench.js',
   accounts: 'accounts-memory.bench.js',
   messageSend: 'message-send.bench.js',
+  sendFanout: 'send-fanout.bench.js',
 };
 
 const only = process.argv[2];
