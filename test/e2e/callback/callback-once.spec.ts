@@ -6,8 +6,6 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import assert from 'node:assert/strict';
-import { createConnection, createServer, type Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tap, type Observable } from 'rxjs';
@@ -22,6 +20,7 @@ import {
 import { FakeWeixin } from '../../support/fake-weixin-hooks';
 import { HTTP_ADAPTERS } from '../../support/media-controller-app';
 import { RedisServer } from '../../support/redis-server';
+import { roundRobin } from '../../support/round-robin-front';
 
 const HANDLER_MS = 1_000;
 const TRY_TIMEOUT_MS = 400;
@@ -34,22 +33,6 @@ class AnswerRecorder implements NestInterceptor {
   intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
     return next.handle().pipe(tap((body) => this.answers.push(String(body))));
   }
-}
-
-/** A TCP front that hands each new connection to the next instance in turn, as a load balancer would. */
-async function roundRobin(ports: number[]): Promise<{ url: string; close(): Promise<void> }> {
-  let next = 0;
-  const server: Server = createServer((client) => {
-    const upstream = createConnection(ports[next++ % ports.length], '127.0.0.1');
-    client.pipe(upstream).pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/weixin/callback`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
 }
 
 for (const adapter of HTTP_ADAPTERS) {
