@@ -1,11 +1,12 @@
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeWeixinServer } from '../lib/testing';
 import { jpegOfSize, median } from './bench-media';
+import { installPeers } from './bench-peers';
 import { runBenchmark } from './bench-results';
-import { PEERS_DIR, type PeerKind, type PeerTarget, type RunCommand, type RunReport } from './peer-client';
+import { type PeerKind, type PeerTarget, type RunCommand, type RunReport } from './peer-client';
 
 const KINDS: readonly PeerKind[] = ['raw', 'package', 'wechat-api'];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -76,17 +77,6 @@ export async function runPeerComparisonBench(): Promise<Record<string, unknown>>
     rmSync(dir, { recursive: true, force: true });
     await fake.close();
   }
-}
-
-/** wechat-api lives in bench/peers with its own lock; installed on first use, never a package dependency. */
-function installPeers(): void {
-  if (existsSync(join(PEERS_DIR, 'node_modules/wechat-api/package.json'))) return;
-  console.log('installing the benchmark peers (npm ci --prefix bench/peers)');
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const { status } = spawnSync(npm, ['ci', '--prefix', PEERS_DIR, '--no-audit', '--no-fund'], {
-    stdio: 'inherit',
-  });
-  if (status !== 0) throw new Error(`npm ci --prefix bench/peers failed (exit ${status})`);
 }
 
 type ScenarioFigures = {

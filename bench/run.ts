@@ -19,6 +19,7 @@ const BENCHMARKS: Record<string, string> = {
   accounts: 'accounts-memory.bench.js',
   messageSend: 'message-send.bench.js',
   sendFanout: 'send-fanout.bench.js',
+  callback: 'callback.bench.js',
 };
 
 const only = process.argv[2];
