@@ -1,5 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import { CallbackRefusedError } from '../errors/callback-refused.error';
+import { flatCallbackFields } from './flat-callback-xml';
 
 /**
  * A callback body's fields under `<xml>`, by Weixin's names. Every value is text as it came (`MsgId` has more
@@ -37,6 +38,8 @@ const parser = new XMLParser({
  * declaration (XXE, billion laughs), more than 256 elements, or fields nested more than 8 deep.
  */
 export function parseCallbackXml(xml: string): CallbackXmlFields {
+  const flat = flatCallbackFields(xml, MAX_ELEMENTS - 1);
+  if (flat) return flat;
   const problem = markupProblem(xml);
   if (problem) throw refused(problem);
   let document: Record<string, unknown>;

@@ -7,6 +7,7 @@ import {
   callbackXml,
   parseCallbackXml,
 } from '../../../lib/callback/callback-xml';
+import { flatCallbackFields } from '../../../lib/callback/flat-callback-xml';
 import { toWeixinMessage } from '../../../lib/callback/weixin-message.interface';
 
 const HEADER =
@@ -252,6 +253,36 @@ describe('callback XML', () => {
         CreateTime: 1,
         Title: 't',
       });
+    });
+  });
+
+  describe('flat bodies (read without the full parser)', () => {
+    it('gives the fields the full parser gives: CDATA as it is, words trimmed, whitespace between fields', () => {
+      const xml = `<xml>\n  <A><![CDATA[  a ]] > &amp; <!DOCTYPE x> ]]></A>\n\t<B> 12 </B><C></C><D><![CDATA[]]></D>\n</xml>\n`;
+      const fields = { A: '  a ]] > &amp; <!DOCTYPE x> ', B: '12', C: '', D: '' };
+      assert.deepEqual(flatCallbackFields(xml, 255), fields);
+      assert.deepEqual(parseCallbackXml(xml), fields);
+    });
+
+    it('leaves every other shape to the full parser, which refuses or reads it as before', () => {
+      const declined = [
+        '<xml><A><![CDATA[a]]]]><![CDATA[>b]]></A></xml>',
+        '<xml><A>a &amp; b</A></xml>',
+        '<xml><A><![CDATA[a\r\nb]]></A></xml>',
+        '<xml><A>1</A><A>2</A></xml>',
+        '<xml><constructor>1</constructor></xml>',
+        '<xml><__proto__>1</__proto__></xml>',
+        '<!DOCTYPE x><xml><A>1</A></xml>',
+        '<xml><A>1</A></xml>x',
+        '<xml><A/></xml>',
+        `<xml>${Array.from({ length: 256 }, (_, i) => `<F${i}>1</F${i}>`).join('')}</xml>`,
+      ];
+      for (const xml of declined) assert.equal(flatCallbackFields(xml, 255), undefined, xml);
+      assert.deepEqual(parseCallbackXml(declined[0]), { A: 'a]]>b' });
+      refusedXml(declined[3], /appears 2 times/);
+      refusedXml(declined[5], /not well-formed/);
+      refusedXml(declined[6], /DTD or entity declaration/);
+      refusedXml(declined[9], /more than 256 elements/);
     });
   });
 });
