@@ -55,7 +55,7 @@ export class TemporaryMediaService {
 
   constructor(
     @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
-    protected readonly http: WeixinApiClient,
+    protected readonly weixin: WeixinApiClient,
     protected readonly accounts: WeixinAccounts,
     protected readonly uploads: MediaUploadPipeline,
   ) {
@@ -183,7 +183,7 @@ export class TemporaryMediaService {
    * Beijing time): for a dashboard, a scheduled check or a health endpoint.
    */
   quota(signal?: AbortSignal): Promise<WeixinQuota> {
-    return fetchUploadQuota(this.http, signal);
+    return fetchUploadQuota(this.weixin, signal);
   }
 
   /**
@@ -191,7 +191,7 @@ export class TemporaryMediaService {
    * the request's query and body, the answer, the caller IP. Tokens and secrets in it are redacted.
    */
   lookupRequest(rid: string, signal?: AbortSignal): Promise<WeixinRequestRecord> {
-    return lookupWeixinRequest(this.http, rid, [this.options.appSecret], signal);
+    return lookupWeixinRequest(this.weixin, rid, [this.options.appSecret], signal);
   }
 
   protected fetchMedia(path: string, mediaId: string, signal?: AbortSignal): Promise<DownloadedMediaStream> {
@@ -210,7 +210,7 @@ export class TemporaryMediaService {
     signal?: AbortSignal,
   ): Promise<DownloadedMediaStream> {
     try {
-      return await fetchMedia(this.http, path, mediaId, this.options.timeoutMs, signal);
+      return await fetchMedia(this.weixin, path, mediaId, this.options.timeoutMs, signal);
     } catch (error) {
       if (error instanceof WeixinApiError && error.errcode === WeixinErrorCode.INVALID_MEDIA_ID) {
         await this.reuse.forgetMediaId(mediaId, this.accounts.currentAppId());

@@ -49,7 +49,7 @@ export class MediaUploadPipeline {
 
   constructor(
     @Inject(WEIXIN_MEDIA_MODULE_OPTIONS) protected readonly options: ResolvedWeixinMediaOptions,
-    protected readonly http: WeixinApiClient,
+    protected readonly weixin: WeixinApiClient,
     protected readonly accounts: WeixinAccounts,
     @Optional() @Inject(WEIXIN_MEDIA_CACHE) cache: MediaCache | null = null,
     @Optional() @Inject(WEIXIN_MEDIA_FITTER) fitter: MediaFitter | null = null,
@@ -175,7 +175,7 @@ export class MediaUploadPipeline {
     inspection: MediaInspection,
     options: UploadOptions,
   ): Promise<TemporaryMedia> {
-    const uploaded = await uploadMedia(this.http, media, inspection, options);
+    const uploaded = await uploadMedia(this.weixin, media, inspection, options);
     this.logger.debug(`Uploaded ${inspection.type} (${inspection.bytes} bytes) as ${uploaded.mediaId}`);
     return uploaded;
   }
