@@ -47,8 +47,9 @@ async function packageClient(target: PeerTarget): Promise<Upload> {
     { logger: false },
   );
   const service = app.get(TemporaryMediaService);
+  // Every call uploads, as the peers' do: reuse: false also opts out of sharing identical uploads in flight.
   return async (path, type) => {
-    await service.upload(type, path);
+    await service.upload(type, path, { reuse: false });
   };
 }
 
