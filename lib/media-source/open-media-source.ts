@@ -190,8 +190,15 @@ async function readWholeFile(
   const opened = openBuffer(data, { name: name ?? basename(path), declaredType });
   return {
     ...opened,
+    // The buffer is reused after close (whole-file-reads.ts): the rules and fit read copies, never views of it.
+    content: {
+      size: data.length,
+      inMemory: true,
+      read: async (offset, length) => Buffer.from(await opened.content.read(offset, length)),
+    },
     path,
     sha256: () => digests.digest(content.identity, opened.sha256),
+    // Closed once the upload settled, and a call to Weixin settles only once its body was written out.
     close: async () => held.release(),
   };
 }

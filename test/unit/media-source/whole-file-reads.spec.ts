@@ -18,20 +18,28 @@ describe('WholeFileReads', () => {
     assert.ok(reads.take(100));
   });
 
-  it("gives every read its own buffer of the file's size: one released is never handed out again", () => {
+  it('gives a released large buffer to the next read of its size class, within the budget', () => {
     const reads = new WholeFileReads(2 * 1024 * 1024, 4 * 1024 * 1024);
     const first = reads.take(1_000_000)!;
-    assert.equal(first.buffer.length, 1_000_000, 'exactly the file, nothing rounded up');
-    first.buffer.fill(1);
+    assert.equal(first.buffer.length, 1024 * 1024, 'rounded up to its power of two');
     first.release();
-    const second = reads.take(1_000_000)!;
-    assert.notEqual(
-      second.buffer.buffer,
-      first.buffer.buffer,
-      'new memory: what the first read handed out stays',
-    );
-    assert.equal(first.buffer[0], 1);
+    const second = reads.take(1_048_000)!;
+    assert.equal(second.buffer, first.buffer, 'the same memory, no new allocation');
+    const third = reads.take(1_000_000)!;
+    assert.notEqual(third.buffer, first.buffer, 'a buffer in use is never handed out twice');
     second.release();
+    third.release();
     assert.equal(reads.heldBytes, 0);
+  });
+
+  it('keeps thumb-sized buffers too (from 16 KiB), and never smaller ones', () => {
+    const reads = new WholeFileReads();
+    const thumb = reads.take(65_536)!;
+    thumb.release();
+    assert.equal(reads.take(40_000)!.buffer, thumb.buffer, 'a 64 KB thumb buffer serves the next thumb');
+    const tiny = reads.take(8_000)!;
+    assert.equal(tiny.buffer.length, 8_000, 'not rounded up: not kept');
+    tiny.release();
+    assert.notEqual(reads.take(8_000)!.buffer, tiny.buffer);
   });
 });
