@@ -139,3 +139,20 @@ export async function startStandInWeixin(): Promise<StandInWeixin> {
     },
   };
 }
+
+/** Writes `total` bytes of `fill` in 64 KB pieces, as fast as the client reads them; true if all went out. */
+export function writeMany(res: ServerResponse, total: number, fill: string): Promise<boolean> {
+  const piece = Buffer.alloc(64 * 1024, fill);
+  return new Promise((resolve) => {
+    let written = 0;
+    res.once('close', () => resolve(res.writableFinished));
+    const more = () => {
+      while (written < total) {
+        written += piece.length;
+        if (written >= total) return void res.end(piece);
+        if (!res.write(piece)) return void res.once('drain', more);
+      }
+    };
+    more();
+  });
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 // The module object itself (not a namespace copy), so a spy sees the library's calls.
-import fs, { copyFileSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -15,6 +15,7 @@ import {
 import { fakeWeixinPerTest } from '../../support/fake-weixin-hooks';
 import { distinctJpeg } from '../../support/fleet';
 import { jpegSegment, withJpegSegments } from '../../support/media-builders';
+import { fileReads } from '../../support/file-reads';
 import { mediaFixture } from '../../support/paths';
 
 const UPLOAD_PATH = '/cgi-bin/media/upload';
@@ -38,23 +39,6 @@ async function rulesReads(reads: { bytes: number }, inspect: () => Promise<unkno
   const rules = reads.bytes - before;
   reads.bytes = before;
   return rules;
-}
-
-function fileReads(): { bytes: number } {
-  const counter = { bytes: 0 };
-  const read = fs.read;
-  mock.method(fs, 'read', (...args: unknown[]) => {
-    const callback = args.pop() as (error: Error | null, bytesRead: number, buffer: Buffer) => void;
-    return (read as (...a: unknown[]) => void).call(
-      fs,
-      ...args,
-      (error: Error | null, bytesRead: number, buffer: Buffer) => {
-        counter.bytes += bytesRead || 0;
-        callback(error, bytesRead, buffer);
-      },
-    );
-  });
-  return counter;
 }
 
 const UPLOAD = '/cgi-bin/media/upload';

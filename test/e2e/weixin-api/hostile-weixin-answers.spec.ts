@@ -5,28 +5,16 @@ import { buffer } from 'node:stream/consumers';
 import { afterEach, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { TemporaryMediaService, WeixinApiError, WeixinMediaModule, WeixinNetworkError } from '../../../lib';
-import { standInHttp } from '../../support/stand-in-weixin';
+import { standInHttp, writeMany } from '../../support/stand-in-weixin';
 
 const TOKEN = 'hostile-answers-token-0123456789';
 const QUOTA = '/cgi-bin/openapi/quota/get';
 
-/** Writes `total` bytes of spaces (valid JSON padding) as fast as the client reads; true if all went out. */
+/** A JSON answer padded with `total` bytes of spaces (valid JSON), as fast as the client reads; true if all went out. */
 function endlessJson(res: ServerResponse, total: number): Promise<boolean> {
-  const piece = Buffer.alloc(64 * 1024, ' ');
   res.writeHead(200, { 'content-type': 'application/json' });
   res.write('{"errcode":0,"quota":{"daily_limit":1,"used":0,"remain":1}}');
-  return new Promise((resolve) => {
-    let written = 0;
-    res.once('close', () => resolve(res.writableFinished));
-    const more = () => {
-      while (written < total) {
-        written += piece.length;
-        if (written >= total) return void res.end(piece);
-        if (!res.write(piece)) return void res.once('drain', more);
-      }
-    };
-    more();
-  });
+  return writeMany(res, total, ' ');
 }
 
 describe('hostile answers from Weixin', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import fs, { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it, mock } from 'node:test';
@@ -7,6 +7,7 @@ import { FileDigestMemo } from '../../../lib/media-source/file-digest-memo';
 import { openMediaSource, type OpenMediaOptions } from '../../../lib/media-source/open-media-source';
 import { WholeFileReads } from '../../../lib/media-source/whole-file-reads';
 import { openDescriptors } from '../../support/open-descriptors';
+import { fileReads } from '../../support/file-reads';
 import { mediaFixture } from '../../support/paths';
 
 /**
@@ -17,24 +18,6 @@ describe('file reads owned by the module', () => {
   const dir = mkdtempSync(join(tmpdir(), 'owned-reads-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   afterEach(() => mock.restoreAll());
-
-  /** Counts the bytes `fs.read` reads (positional reads of a file's content) from now on. */
-  function fileReads(): { bytes: number } {
-    const counter = { bytes: 0 };
-    const read = fs.read;
-    mock.method(fs, 'read', (...args: unknown[]) => {
-      const callback = args.pop() as (error: Error | null, bytesRead: number, buffer: Buffer) => void;
-      return (read as (...a: unknown[]) => void).call(
-        fs,
-        ...args,
-        (error: Error | null, bytesRead: number, buffer: Buffer) => {
-          counter.bytes += bytesRead || 0;
-          callback(error, bytesRead, buffer);
-        },
-      );
-    });
-    return counter;
-  }
 
   /** The bytes read to answer the opening's digest. */
   async function hashed(media: { sha256(): Promise<string> }, digest?: string): Promise<number> {

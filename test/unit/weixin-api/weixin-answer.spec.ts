@@ -6,7 +6,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { WeixinApiError, WeixinNetworkError } from '../../../lib';
 import { MAX_ERROR_BODY_BYTES, MAX_JSON_ANSWER_BYTES } from '../../../lib/weixin-api/weixin-answer';
 import type { WeixinCall, WeixinTransport } from '../../../lib/weixin-api/weixin-transport';
-import { standInHttp } from '../../support/stand-in-weixin';
+import { standInHttp, writeMany } from '../../support/stand-in-weixin';
 import { transportFor } from '../../support/test-transport';
 
 const PATH = '/cgi-bin/media/get';
@@ -22,23 +22,6 @@ const call = <A extends 'json' | 'media'>(answer: A): WeixinCall & { answer: A }
 /** Sends the call with either answer, for the judgements both share. */
 const either = (transport: WeixinTransport, answer: 'json' | 'media'): Promise<unknown> =>
   answer === 'json' ? transport.request(call('json')) : transport.request(call('media'));
-
-/** Writes `total` bytes of `fill` in 64 KB pieces, as fast as the client reads them; resolves when done or cut. */
-function writeMany(res: ServerResponse, total: number, fill: string): Promise<boolean> {
-  const piece = Buffer.alloc(64 * 1024, fill);
-  return new Promise((resolve) => {
-    let written = 0;
-    res.once('close', () => resolve(res.writableFinished));
-    const more = () => {
-      while (written < total) {
-        written += piece.length;
-        if (written >= total) return void res.end(piece);
-        if (!res.write(piece)) return void res.once('drain', more);
-      }
-    };
-    more();
-  });
-}
 
 describe('the answer judge', () => {
   const closing: Array<() => unknown> = [];
