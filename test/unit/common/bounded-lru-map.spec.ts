@@ -107,6 +107,34 @@ describe('BoundedLruMap', () => {
     );
   });
 
+  it('evicts exactly as a list in order of use would, over many mixed reads, writes and deletes', () => {
+    const map = new BoundedLruMap<number, number>(50);
+    let model: Array<[number, number]> = [];
+    let seed = 7;
+    const random = (below: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % below;
+    };
+    for (let step = 0; step < 50_000; step++) {
+      const key = random(120);
+      const at = model.findIndex(([known]) => known === key);
+      const operation = random(10);
+      if (operation < 5) {
+        map.set(key, step);
+        if (at >= 0) model.splice(at, 1);
+        model.push([key, step]);
+        if (model.length > 50) model.shift();
+      } else if (operation < 8) {
+        assert.equal(map.get(key), at >= 0 ? model[at][1] : undefined);
+        if (at >= 0) model.push(...model.splice(at, 1));
+      } else {
+        assert.equal(map.delete(key), at >= 0);
+        model = model.filter(([known]) => known !== key);
+      }
+    }
+    assert.deepEqual([...map], model);
+  });
+
   it('refuses a bound that is not a whole number of at least 1, naming its owner', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, Infinity]) {
       assert.throws(
