@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { CallbackRefusedError } from '../errors/callback-refused.error';
+import { CallbackCipher, fillRandom } from './callback-cipher';
 import { cdata } from './callback-xml';
 
 /** The server settings' secrets, as Weixin's admin page gives them. */
@@ -14,11 +15,11 @@ const TOKEN = /^[A-Za-z0-9]{3,32}$/;
 const TOKEN_ALPHABET = /^[A-Za-z0-9]*$/;
 const AES_KEY = /^[A-Za-z0-9+/]{43}$/;
 const KEY_ALPHABET = /^[A-Za-z0-9+/]*$/;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Tencent's WXBizMsgCrypt pads to 32-byte blocks (PKCS#7 with k = 32), not AES's 16. */
 const PAD_BLOCK = 32;
+const RANDOM_BYTES = 16;
 /** 16 random bytes, then the XML's length as a big-endian uint32. */
-const HEADER_BYTES = 20;
+const HEADER_BYTES = RANDOM_BYTES + 4;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -58,7 +59,7 @@ function describe(value: unknown, alphabet: RegExp): string {
  */
 export class WeixinCallbackCrypto {
   readonly #token: string;
-  readonly #key?: Buffer;
+  readonly #cipher?: CallbackCipher;
   readonly #receiveId: Buffer;
 
   constructor(options: { token: string; encodingAESKey?: string; receiveId: string }) {
@@ -69,12 +70,14 @@ export class WeixinCallbackCrypto {
     if (problems.length > 0) throw new RangeError(problems.join('; '));
     this.#token = options.token;
     this.#receiveId = Buffer.from(options.receiveId, 'utf8');
-    if (options.encodingAESKey !== undefined) this.#key = Buffer.from(`${options.encodingAESKey}=`, 'base64');
+    if (options.encodingAESKey !== undefined) {
+      this.#cipher = new CallbackCipher(Buffer.from(`${options.encodingAESKey}=`, 'base64'));
+    }
   }
 
   /** With an EncodingAESKey: the account takes encrypted (compat or safe mode) messages. */
   get encrypted(): boolean {
-    return this.#key !== undefined;
+    return this.#cipher !== undefined;
   }
 
   /** The receiveid this account's messages carry: its AppID. */
@@ -107,24 +110,25 @@ export class WeixinCallbackCrypto {
    * the end (400 `length`) and a receiveid other than this account's (401 `receiveid`).
    */
   decrypt(encrypt: string): string {
-    const key = this.#key;
-    if (!key) {
+    const cipher = this.#cipher;
+    if (!cipher) {
       throw new CallbackRefusedError(
         'mode',
         'an encrypted message reached an account without an EncodingAESKey: set it to take compat or safe mode',
       );
     }
-    const ciphertext = typeof encrypt === 'string' && BASE64.test(encrypt) && encrypt.length % 4 === 0;
-    if (!ciphertext) throw new CallbackRefusedError('ciphertext', 'Encrypt is not base64 text');
-    const bytes = Buffer.from(encrypt, 'base64');
+    const bytes = Buffer.from(typeof encrypt === 'string' ? encrypt : '', 'base64');
+    // Node's decoder skips what is not base64: only canonical base64 text encodes back to itself.
+    if (bytes.toString('base64') !== encrypt) {
+      throw new CallbackRefusedError('ciphertext', 'Encrypt is not base64 text');
+    }
     if (bytes.length === 0 || bytes.length % PAD_BLOCK !== 0) {
       throw new CallbackRefusedError(
         'ciphertext',
         `Encrypt holds ${bytes.length} bytes; Weixin's are whole ${PAD_BLOCK}-byte padded blocks (truncated?)`,
       );
     }
-    const decipher = createDecipheriv('aes-256-cbc', key, key.subarray(0, 16)).setAutoPadding(false);
-    const padded = Buffer.concat([decipher.update(bytes), decipher.final()]);
+    const padded = cipher.decrypt(bytes);
     const plain = padded.subarray(0, padded.length - paddingOf(padded));
     if (plain.length < HEADER_BYTES) {
       throw new CallbackRefusedError(
@@ -132,7 +136,7 @@ export class WeixinCallbackCrypto {
         `the plaintext holds ${plain.length} bytes, fewer than its ${HEADER_BYTES}-byte header`,
       );
     }
-    const xmlLength = plain.readUInt32BE(16);
+    const xmlLength = plain.readUInt32BE(RANDOM_BYTES);
     if (xmlLength > plain.length - HEADER_BYTES) {
       throw new CallbackRefusedError(
         'length',
@@ -156,18 +160,19 @@ export class WeixinCallbackCrypto {
 
   /** `xml` encrypted for this account, base64 (a fresh random prefix every time). */
   encrypt(xml: string): string {
-    const key = this.#key;
-    if (!key) throw new RangeError('encrypt needs the account EncodingAESKey (compat or safe mode)');
-    const body = Buffer.from(xml, 'utf8');
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(body.length);
-    const unpadded = Buffer.concat([randomBytes(16), length, body, this.#receiveId]);
-    const pad = PAD_BLOCK - (unpadded.length % PAD_BLOCK);
-    const cipher = createCipheriv('aes-256-cbc', key, key.subarray(0, 16)).setAutoPadding(false);
-    const padding = Buffer.alloc(pad, pad);
-    return Buffer.concat([cipher.update(unpadded), cipher.update(padding), cipher.final()]).toString(
-      'base64',
-    );
+    const cipher = this.#cipher;
+    if (!cipher) throw new RangeError('encrypt needs the account EncodingAESKey (compat or safe mode)');
+    const xmlBytes = Buffer.byteLength(xml);
+    const unpadded = HEADER_BYTES + xmlBytes + this.#receiveId.length;
+    const pad = PAD_BLOCK - (unpadded % PAD_BLOCK);
+    // Every byte is written: the random prefix, the length, the XML, the receiveid, the padding.
+    const plain = Buffer.allocUnsafe(unpadded + pad);
+    fillRandom(plain, 0, RANDOM_BYTES);
+    plain.writeUInt32BE(xmlBytes, RANDOM_BYTES);
+    plain.write(xml, HEADER_BYTES, 'utf8');
+    this.#receiveId.copy(plain, HEADER_BYTES + xmlBytes);
+    plain.fill(pad, unpadded);
+    return cipher.encrypt(plain).toString('base64');
   }
 
   /** An encrypted reply's body (compat, safe mode): `xml` encrypted, signed with `timestamp`, `nonce`. */
@@ -213,7 +218,7 @@ function paddingOf(padded: Buffer): number {
 }
 
 function sha1(parts: string[]): string {
-  return createHash('sha1').update(parts.sort().join('')).digest('hex');
+  return hash('sha1', parts.sort().join(''), 'hex');
 }
 
 /** Constant time for equal lengths; a different length (or not text) is simply unequal. */
