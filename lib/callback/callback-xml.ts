@@ -84,7 +84,8 @@ export function callbackEnvelopeFields(xml: string): CallbackEnvelope {
   return typeof ToUserName === 'string' ? { Encrypt, ToUserName } : { Encrypt };
 }
 
-interface CallbackReplyHeader {
+/** Who a passive reply goes to and from, and when. */
+export interface CallbackReplyHeader {
   /** The user's OpenID: the `FromUserName` of the message answered. */
   ToUserName: string;
   /** The account's original ID: the `ToUserName` of the message answered. */
@@ -93,51 +94,55 @@ interface CallbackReplyHeader {
   CreateTime: number;
 }
 
-/** A passive reply, flat: the media fields are nested into `<Image>`, `<Voice>`, ... when written. */
-export type CallbackReply = CallbackReplyHeader &
-  (
-    | { MsgType: 'text'; Content: string }
-    | { MsgType: 'image' | 'voice'; MediaId: string }
-    | { MsgType: 'video'; MediaId: string; Title?: string; Description?: string }
-    | {
-        MsgType: 'music';
-        ThumbMediaId: string;
-        Title?: string;
-        Description?: string;
-        MusicUrl?: string;
-        HQMusicUrl?: string;
-      }
-  );
+/** A passive reply's own fields, flat: the media fields are nested into `<Image>`, `<Voice>`, ... when written. */
+export type CallbackReplyBody =
+  | { MsgType: 'text'; Content: string }
+  | { MsgType: 'image' | 'voice'; MediaId: string }
+  | { MsgType: 'video'; MediaId: string; Title?: string; Description?: string }
+  | {
+      MsgType: 'music';
+      ThumbMediaId: string;
+      Title?: string;
+      Description?: string;
+      MusicUrl?: string;
+      HQMusicUrl?: string;
+    };
 
 /** Writes Weixin's passive-reply XML: every string in CDATA, empty optional nodes left out. */
-export function callbackReplyXml(reply: CallbackReply): string {
-  const { ToUserName, FromUserName, CreateTime, MsgType } = reply;
+export function callbackReplyXml(header: CallbackReplyHeader, reply: CallbackReplyBody): string {
+  const { ToUserName, FromUserName, CreateTime } = header;
   if (!Number.isSafeInteger(CreateTime) || CreateTime < 0 || CreateTime >= 1e11) {
     throw new RangeError(`a reply's CreateTime is whole seconds since 1970; got ${CreateTime}`);
   }
-  const header = { ToUserName, FromUserName, CreateTime, MsgType };
+  const fields = replyFields(reply);
+  return (
+    `<xml>${element('ToUserName', ToUserName)}${element('FromUserName', FromUserName)}` +
+    `${element('CreateTime', CreateTime)}${element('MsgType', reply.MsgType)}${fields}</xml>`
+  );
+}
+
+/** The fields after `MsgType`, media nested in their element. */
+function replyFields(reply: CallbackReplyBody): string {
   switch (reply.MsgType) {
     case 'text':
-      return callbackXml({ ...header, Content: required(reply.Content, 'Content') });
+      return element('Content', required(reply.Content, 'Content'));
     case 'image':
-    case 'voice': {
-      const media = { MediaId: required(reply.MediaId, 'MediaId') };
-      return callbackXml({ ...header, [reply.MsgType === 'image' ? 'Image' : 'Voice']: media });
-    }
+      return element('Image', { MediaId: required(reply.MediaId, 'MediaId') });
+    case 'voice':
+      return element('Voice', { MediaId: required(reply.MediaId, 'MediaId') });
     case 'video': {
       const { MediaId, Title, Description } = reply;
-      return callbackXml({ ...header, Video: { MediaId: required(MediaId, 'MediaId'), Title, Description } });
+      return element('Video', { MediaId: required(MediaId, 'MediaId'), Title, Description });
     }
     case 'music': {
       const { Title, Description, MusicUrl, HQMusicUrl, ThumbMediaId } = reply;
       const music = { Title, Description, MusicUrl, HQMusicUrl };
-      return callbackXml({
-        ...header,
-        Music: { ...music, ThumbMediaId: required(ThumbMediaId, 'ThumbMediaId') },
-      });
+      return element('Music', { ...music, ThumbMediaId: required(ThumbMediaId, 'ThumbMediaId') });
     }
-    default:
-      throw new RangeError(`a passive reply is text, image, voice, video or music; got ${String(MsgType)}`);
+    default: {
+      const type = (reply as { MsgType?: unknown }).MsgType;
+      throw new RangeError(`a passive reply is text, image, voice, video or music; got ${String(type)}`);
+    }
   }
 }
 
@@ -152,13 +157,14 @@ export function callbackXml(fields: Record<string, CallbackXmlValue>): string {
 
 /** Text in CDATA; a `]]>` inside is split across two sections, so no value can close it early. */
 export function cdata(text: string): string {
-  return `<![CDATA[${text.split(']]>').join(']]]]><![CDATA[>')}]]>`;
+  const safe = text.includes(']]>') ? text.split(']]>').join(']]]]><![CDATA[>') : text;
+  return `<![CDATA[${safe}]]>`;
 }
 
 function elements(fields: Record<string, CallbackXmlValue>): string {
-  return Object.entries(fields)
-    .map(([name, value]) => element(name, value))
-    .join('');
+  let xml = '';
+  for (const name of Object.keys(fields)) xml += element(name, fields[name]);
+  return xml;
 }
 
 function element(name: string, value: CallbackXmlValue): string {

@@ -1,14 +1,7 @@
 import type { MediaType } from '../interfaces';
 import type { AccountMedia } from '../temporary-media.service';
-import type { CallbackReply } from './callback-xml';
+import type { CallbackReplyBody } from './callback-xml';
 import { isMediaRef, type ReplyMedia, type ReplyMediaOptions, WeixinReply } from './weixin-reply';
-
-/** A passive reply without its header (`ToUserName`, `FromUserName`, `CreateTime`). */
-export type CallbackReplyBody = CallbackReply extends infer R
-  ? R extends unknown
-    ? Omit<R, 'ToUserName' | 'FromUserName' | 'CreateTime'>
-    : never
-  : never;
 
 /** A reply whose sources are uploaded: the passive reply's fields, and the same reply with `{ mediaId }`s. */
 export interface UploadedReply {
@@ -17,12 +10,12 @@ export interface UploadedReply {
 }
 
 /**
- * Uploads what `reply` needs uploaded for `media`'s account (Weixin's rules, `fit`, reuse: as
- * `TemporaryMediaService.upload`); a `{ mediaId }` is used as given.
+ * Uploads what `reply` needs uploaded for the account `media` gives (Weixin's rules, `fit`, reuse: as
+ * `TemporaryMediaService.upload`); a `{ mediaId }` is used as given, and text asks for no account.
  */
 export async function uploadReplyMedia(
   reply: WeixinReply,
-  media: AccountMedia,
+  media: () => AccountMedia,
   signal: AbortSignal,
 ): Promise<UploadedReply> {
   const content = reply.content;
@@ -65,7 +58,7 @@ export async function uploadReplyMedia(
 }
 
 async function upload(
-  media: AccountMedia,
+  media: () => AccountMedia,
   type: MediaType,
   source: ReplyMedia,
   options: ReplyMediaOptions,
@@ -73,6 +66,6 @@ async function upload(
 ): Promise<string> {
   if (isMediaRef(source)) return source.mediaId;
   const { fit, reuse, filename } = options;
-  const uploaded = await media.upload(type, source, { fit, reuse, filename, signal });
+  const uploaded = await media().upload(type, source, { fit, reuse, filename, signal });
   return uploaded.mediaId;
 }

@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { TemporaryMediaService } from '../temporary-media.service';
 import { CallbackReplySender } from './callback-reply-sender';
 import type { CallbackStore } from './callback-store.interface';
-import { type CallbackReply, callbackReplyXml } from './callback-xml';
-import { type CallbackReplyBody, type UploadedReply, uploadReplyMedia } from './reply-media';
+import { type CallbackReplyBody, callbackReplyXml } from './callback-xml';
+import { type UploadedReply, uploadReplyMedia } from './reply-media';
 import type { VerifiedCallback } from './weixin-callback.guard';
 import {
   resolveCallbackOptions,
@@ -122,7 +122,7 @@ export class WeixinCallbackDispatcher implements OnModuleDestroy {
     try {
       const reply = this.toReply(await handler.call(message, context), handler, message);
       if (!reply) return undefined;
-      return await uploadReplyMedia(reply, this.media.forAccount(context.appId), context.signal);
+      return await uploadReplyMedia(reply, () => this.media.forAccount(context.appId), context.signal);
     } catch (error) {
       this.logger.error(`${handler.name} failed on ${describe(message)}: ${errorText(error)}`, stack(error));
       return undefined;
@@ -178,12 +178,12 @@ export class WeixinCallbackDispatcher implements OnModuleDestroy {
     const seconds = Math.floor(Date.now() / 1000);
     let xml: string;
     try {
-      xml = callbackReplyXml({
-        ...body,
+      const header = {
         ToUserName: message.FromUserName,
         FromUserName: message.ToUserName,
         CreateTime: seconds,
-      } as CallbackReply);
+      };
+      xml = callbackReplyXml(header, body);
     } catch (error) {
       this.logger.error(`The reply to ${describe(message)} cannot be written: ${errorText(error)}`);
       return SUCCESS;
