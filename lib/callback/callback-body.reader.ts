@@ -23,7 +23,8 @@ export function readCallbackBody(
   if (typeof parsed === 'string' || Buffer.isBuffer(parsed)) {
     const bytes = typeof parsed === 'string' ? Buffer.byteLength(parsed) : parsed.length;
     if (bytes > maxBytes) return Promise.reject(tooLarge(`${bytes} bytes`, maxBytes));
-    return Promise.resolve().then(() => decode(Buffer.isBuffer(parsed) ? parsed : Buffer.from(parsed)));
+    if (typeof parsed === 'string') return Promise.resolve(parsed);
+    return Promise.resolve().then(() => decode(parsed));
   }
   const declared = request.headers['content-length'];
   if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > maxBytes) {

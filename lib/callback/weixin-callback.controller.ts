@@ -1,7 +1,6 @@
 import {
   Controller,
   Get,
-  HttpCode,
   Inject,
   Post,
   Req,
@@ -11,11 +10,7 @@ import {
   UseFilters,
   UseGuards,
 } from '@nestjs/common';
-import {
-  FASTIFY_ROUTE_CONFIG,
-  setResponseHeader,
-  WEIXIN_MEDIA_UPLOAD_ROUTE,
-} from '../controller/http-platform';
+import { FASTIFY_ROUTE_CONFIG, sendText, WEIXIN_MEDIA_UPLOAD_ROUTE } from '../controller/http-platform';
 import { CallbackRefusalFilter } from './callback-refusal.filter';
 import { SUCCESS, WeixinCallbackDispatcher } from './weixin-callback.dispatcher';
 import { verifiedCallback, WeixinCallbackGuard } from './weixin-callback.guard';
@@ -32,19 +27,20 @@ export class WeixinCallbackController {
   constructor(@Inject(WeixinCallbackDispatcher) protected readonly dispatcher: WeixinCallbackDispatcher) {}
 
   @Get(['', ':appId'])
-  verify(@Req() request: unknown, @Res({ passthrough: true }) response: unknown): string {
-    setResponseHeader(response, 'Content-Type', 'text/plain; charset=utf-8');
-    return verifiedCallback(request).echostr ?? '';
+  verify(@Req() request: unknown, @Res() response: unknown): string {
+    const echostr = verifiedCallback(request).echostr ?? '';
+    sendText(response, 200, 'text/plain; charset=utf-8', echostr);
+    return echostr;
   }
 
+  /** Answers the message itself and returns the same text (for the app's interceptors to see). */
   @Post(['', ':appId'])
-  @HttpCode(200)
   // On Fastify the body is left unread for the guard, whatever its content type.
   @SetMetadata(FASTIFY_ROUTE_CONFIG, WEIXIN_MEDIA_UPLOAD_ROUTE)
-  async receive(@Req() request: unknown, @Res({ passthrough: true }) response: unknown): Promise<string> {
+  async receive(@Req() request: unknown, @Res() response: unknown): Promise<string> {
     const body = await this.dispatcher.answer(verifiedCallback(request));
     const type = body === SUCCESS ? 'text/plain' : 'application/xml';
-    setResponseHeader(response, 'Content-Type', `${type}; charset=utf-8`);
+    sendText(response, 200, `${type}; charset=utf-8`, body);
     return body;
   }
 }

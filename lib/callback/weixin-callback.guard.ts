@@ -64,7 +64,7 @@ export class WeixinCallbackGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<{ params?: Record<string, string>; body?: unknown }>();
     const raw = nodeRequest(request);
-    const query = new URL(raw.url ?? '/', 'http://callback').searchParams;
+    const query = queryOf(raw.url ?? '');
     const crypto = await this.accounts.crypto(request.params?.appId);
     const timestamp = query.get('timestamp') ?? '';
     const nonce = query.get('nonce') ?? '';
@@ -143,7 +143,8 @@ export class WeixinCallbackGuard implements CanActivate {
         'an encrypted request (encrypt_type=aes) needs a non-empty <Encrypt>',
       );
     }
-    const [timestamp, nonce] = [query.get('timestamp') ?? '', query.get('nonce') ?? ''];
+    const timestamp = query.get('timestamp') ?? '';
+    const nonce = query.get('nonce') ?? '';
     if (!crypto.verifyMsgSignature(query.get('msg_signature') ?? '', timestamp, nonce, Encrypt)) {
       throw new CallbackRefusedError('msg-signature', 'msg_signature does not verify over the Encrypt field');
     }
@@ -153,4 +154,10 @@ export class WeixinCallbackGuard implements CanActivate {
     const compat = Object.keys(envelope).some((name) => name !== 'ToUserName' && name !== 'Encrypt');
     return { mode: compat ? 'compat' : 'safe', message };
   }
+}
+
+/** The query of a request target (`/path?a=1`): the framework's parsed `query` differs between adapters. */
+function queryOf(url: string): URLSearchParams {
+  const question = url.indexOf('?');
+  return new URLSearchParams(question < 0 ? '' : url.slice(question + 1));
 }

@@ -43,6 +43,34 @@ export function isFastifyReply(response: unknown): response is FastifyReplyLike 
   );
 }
 
+/**
+ * Answers `status` with a short text `body`: on Fastify through the reply (its hooks run), on Express through
+ * the Node response in one write of headers and body (Express's `send` would hash the body for an ETag and
+ * write it apart from the headers: 50 µs a request, bench/callback.bench.ts). Headers set before stay.
+ */
+export function sendText(
+  response: unknown,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  if (isFastifyReply(response)) {
+    response.code(status).header('Content-Type', contentType);
+    for (const [name, value] of Object.entries(headers)) response.header(name, value);
+    response.send(body);
+    return;
+  }
+  const raw = nodeResponse(response);
+  if (raw.headersSent) return;
+  raw.writeHead(status, {
+    ...headers,
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+  });
+  raw.end(body);
+}
+
 /** Sets a response header through the framework, so it goes out with whatever the framework sends. */
 export function setResponseHeader(response: unknown, name: string, value: string | number): void {
   if (isFastifyReply(response)) response.header(name, value);
