@@ -42,10 +42,11 @@ export function verifiedCallback(request: unknown): VerifiedCallback {
 
 /**
  * Every check of a callback request before any handler runs: the account (404 for an unknown AppID), the
- * `signature` in constant time, the timestamp within `maxClockSkewMs`, the mode the account chose (plain
- * without an EncodingAESKey, encrypted with one), the body (64 KB, 5 s), its XML (no DTD or entities),
- * `msg_signature` over `Encrypt`, the padding and the receiveid. A refusal is a `CallbackRefusedError`
- * (401, 400, 413 or 408), answered by the callback's filter.
+ * timestamp within `maxClockSkewMs`, the body (64 KB, 5 s), its XML (no DTD or entities), and its signature in
+ * constant time: `signature` in plain mode (and the URL check), `msg_signature` over `Encrypt` in compat and
+ * safe mode (which covers all `signature` does, as Tencent's WXBizMsgCrypt reads it). Then the mode the
+ * account chose (plain without an EncodingAESKey, encrypted with one), the padding and the receiveid. A
+ * refusal is a `CallbackRefusedError` (401, 400, 413 or 408), answered by the callback's filter.
  */
 @Injectable()
 export class WeixinCallbackGuard implements CanActivate {
@@ -68,18 +69,26 @@ export class WeixinCallbackGuard implements CanActivate {
     const crypto = await this.accounts.crypto(request.params?.appId);
     const timestamp = query.get('timestamp') ?? '';
     const nonce = query.get('nonce') ?? '';
-    if (!crypto.verifySignature(query.get('signature') ?? '', timestamp, nonce)) {
-      throw new CallbackRefusedError(
-        'signature',
-        'the signature does not verify: is the Token the one of the server settings?',
-      );
-    }
-    this.checkTimestamp(timestamp, receivedAt);
     const verified: VerifiedCallback = { appId: crypto.receiveId, crypto, nonce, receivedAt };
-    if (raw.method === 'GET') {
-      verified.echostr = query.get('echostr') ?? '';
+    const encryptType = raw.method === 'GET' ? null : query.get('encrypt_type');
+    if (encryptType === null || encryptType === 'raw') {
+      if (!crypto.verifySignature(query.get('signature') ?? '', timestamp, nonce)) {
+        throw new CallbackRefusedError(
+          'signature',
+          'the signature does not verify: is the Token the one of the server settings?',
+        );
+      }
+      this.checkTimestamp(timestamp, receivedAt);
+      if (raw.method === 'GET') verified.echostr = query.get('echostr') ?? '';
+      else verified.message = await this.readPlainMessage(raw, request.body, crypto);
+      verified.mode = 'plain';
     } else {
-      Object.assign(verified, await this.readMessage(raw, request.body, query, crypto));
+      if (encryptType !== 'aes') {
+        const got = JSON.stringify(encryptType.slice(0, 16));
+        throw new CallbackRefusedError('mode', `encrypt_type must be aes; got ${got}`);
+      }
+      this.checkTimestamp(timestamp, receivedAt);
+      Object.assign(verified, await this.readEncryptedMessage(raw, request.body, query, crypto));
     }
     (raw as unknown as Record<symbol, VerifiedCallback>)[VERIFIED] = verified;
     return true;
@@ -96,46 +105,36 @@ export class WeixinCallbackGuard implements CanActivate {
     }
   }
 
-  /** The mode checked before the body is read; then the body, its signature, its plaintext. */
-  protected async readMessage(
+  /** A plain-mode message (its `signature` verified): refused before its body is read if the account chose encryption. */
+  protected async readPlainMessage(
     raw: IncomingMessage,
     parsedBody: unknown,
-    query: URLSearchParams,
     crypto: WeixinCallbackCrypto,
-  ): Promise<{ mode: WeixinMessageMode; message: WeixinMessage }> {
-    const encryptType = query.get('encrypt_type');
-    const encrypted = encryptType !== null && encryptType !== 'raw';
-    if (encrypted && encryptType !== 'aes') {
-      throw new CallbackRefusedError(
-        'mode',
-        `encrypt_type must be aes; got ${JSON.stringify(encryptType.slice(0, 16))}`,
-      );
-    }
-    if (encrypted && !crypto.encrypted) {
-      this.logger.warn(
-        `An encrypted (compat or safe mode) request reached account ${crypto.receiveId}, which has no ` +
-          'EncodingAESKey: set it (callback.encodingAESKey or WEIXIN_ENCODING_AES_KEY) or choose plain mode',
-      );
-      throw new CallbackRefusedError('mode', 'this account takes plain mode only: it has no EncodingAESKey');
-    }
-    if (!encrypted && crypto.encrypted) {
+  ): Promise<WeixinMessage> {
+    if (crypto.encrypted) {
       throw new CallbackRefusedError(
         'mode',
         'this account chose encryption (it has an EncodingAESKey): a plain request is refused',
       );
     }
-    const body = await readCallbackBody(raw, parsedBody);
-    if (!encrypted) {
-      const fields = parseCallbackXml(body);
-      if (fields.Encrypt !== undefined && fields.MsgType === undefined) {
-        throw new CallbackRefusedError(
-          'xml',
-          'the body is encrypted but the request has no encrypt_type=aes: this account takes plain mode',
-        );
-      }
-      return { mode: 'plain', message: toWeixinMessage(fields) };
+    const fields = parseCallbackXml(await readCallbackBody(raw, parsedBody));
+    if (fields.Encrypt !== undefined && fields.MsgType === undefined) {
+      throw new CallbackRefusedError(
+        'xml',
+        'the body is encrypted but the request has no encrypt_type=aes: this account takes plain mode',
+      );
     }
-    const envelope = parseCallbackXml(body);
+    return toWeixinMessage(fields);
+  }
+
+  /** A compat or safe mode message: the body, its `msg_signature`, then the account's mode and the plaintext. */
+  protected async readEncryptedMessage(
+    raw: IncomingMessage,
+    parsedBody: unknown,
+    query: URLSearchParams,
+    crypto: WeixinCallbackCrypto,
+  ): Promise<{ mode: WeixinMessageMode; message: WeixinMessage }> {
+    const envelope = parseCallbackXml(await readCallbackBody(raw, parsedBody));
     const { Encrypt } = envelope;
     if (typeof Encrypt !== 'string' || Encrypt === '') {
       throw new CallbackRefusedError(
@@ -143,10 +142,18 @@ export class WeixinCallbackGuard implements CanActivate {
         'an encrypted request (encrypt_type=aes) needs a non-empty <Encrypt>',
       );
     }
-    const timestamp = query.get('timestamp') ?? '';
-    const nonce = query.get('nonce') ?? '';
-    if (!crypto.verifyMsgSignature(query.get('msg_signature') ?? '', timestamp, nonce, Encrypt)) {
+    const [msgSignature, timestamp, nonce] = ['msg_signature', 'timestamp', 'nonce'].map(
+      (name) => query.get(name) ?? '',
+    );
+    if (!crypto.verifyMsgSignature(msgSignature, timestamp, nonce, Encrypt)) {
       throw new CallbackRefusedError('msg-signature', 'msg_signature does not verify over the Encrypt field');
+    }
+    if (!crypto.encrypted) {
+      this.logger.warn(
+        `An encrypted (compat or safe mode) request reached account ${crypto.receiveId}, which has no ` +
+          'EncodingAESKey: set it (callback.encodingAESKey or WEIXIN_ENCODING_AES_KEY) or choose plain mode',
+      );
+      throw new CallbackRefusedError('mode', 'this account takes plain mode only: it has no EncodingAESKey');
     }
     const message = toWeixinMessage(parseCallbackXml(crypto.decrypt(Encrypt)));
     // Compat bodies carry the plain fields beside Encrypt (not covered by msg_signature): the handler gets

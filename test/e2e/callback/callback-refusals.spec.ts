@@ -89,6 +89,11 @@ for (const adapter of HTTP_ADAPTERS) {
       assertRefused(await post(plain, request), 401, 'signature', plain);
     });
 
+    it('401: a safe-mode request signed with another Token (its msg_signature is the signature read)', async () => {
+      const request = safeRequest({ token: 'anotherToken1' });
+      assertRefused(await post(safe, request), 401, 'msg-signature', safe);
+    });
+
     it('401: a msg_signature over another Encrypt', async () => {
       const request = safeRequest({ signedEncrypt: 'c29tZXRoaW5nIGVsc2U=' });
       assertRefused(await post(safe, request), 401, 'msg-signature', safe);
