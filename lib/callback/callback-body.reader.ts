@@ -54,7 +54,7 @@ export function readCallbackBody(
         return;
       }
       try {
-        resolve(decode(Buffer.concat(chunks, received)));
+        resolve(decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received)));
       } catch (refusal) {
         reject(refusal);
       }
@@ -75,9 +75,10 @@ export function readCallbackBody(
     }, timeoutMs);
     timer.unref();
     request.on('data', onData);
-    request.once('end', onEnd);
-    request.once('aborted', onAborted);
-    request.once('error', onAborted);
+    // `finish` removes every listener, whichever event comes first.
+    request.on('end', onEnd);
+    request.on('aborted', onAborted);
+    request.on('error', onAborted);
     request.resume();
   });
 }

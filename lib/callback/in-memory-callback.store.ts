@@ -34,6 +34,12 @@ export class InMemoryCallbackStore implements CallbackStore {
 
   async setAnswer(key: string, answer: string, ttlMs: number): Promise<void> {
     const until = Date.now() + ttlMs;
-    this.entries.set(key, { claimedUntil: until, answer, answeredUntil: until });
+    const claimed = this.entries.peek(key);
+    // The claim's entry, kept where it is (it was used a moment ago), or a new one.
+    const entry = claimed ?? { claimedUntil: until };
+    entry.claimedUntil = until;
+    entry.answer = answer;
+    entry.answeredUntil = until;
+    if (!claimed) this.entries.set(key, entry);
   }
 }

@@ -113,11 +113,14 @@ export type WeixinMessage =
 const REQUIRED = ['ToUserName', 'FromUserName', 'MsgType', 'CreateTime'] as const;
 
 /**
- * A parsed callback body as a message: `CreateTime` as a number, every other field as it came (a message
- * type not listed above keeps its fields too). Refuses (400 `xml`) a body without the base fields.
+ * A parsed callback body made the message (the same object): `CreateTime` as a number, every other field as
+ * it came (a message type not listed above keeps its fields too). Refuses (400 `xml`) a body without the
+ * base fields.
  */
 export function toWeixinMessage(fields: CallbackXmlFields): WeixinMessage {
-  const missing = REQUIRED.filter((name) => typeof fields[name] !== 'string' || fields[name] === '');
+  const missing: string[] = [];
+  for (const name of REQUIRED)
+    if (typeof fields[name] !== 'string' || fields[name] === '') missing.push(name);
   if (missing.length > 0) {
     throw new CallbackRefusedError(
       'xml',
@@ -132,5 +135,8 @@ export function toWeixinMessage(fields: CallbackXmlFields): WeixinMessage {
       `the callback body is not a Weixin message: CreateTime is whole seconds; got ${got}`,
     );
   }
-  return { ...fields, CreateTime: Number(createTime) } as unknown as WeixinMessage;
+  // The fields were read for this message alone: they become it.
+  const message = fields as unknown as WeixinMessage;
+  message.CreateTime = Number(createTime);
+  return message;
 }

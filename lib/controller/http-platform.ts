@@ -63,11 +63,8 @@ export function sendText(
   }
   const raw = nodeResponse(response);
   if (raw.headersSent) return;
-  raw.writeHead(status, {
-    ...headers,
-    'Content-Type': contentType,
-    'Content-Length': Buffer.byteLength(body),
-  });
+  for (const [name, value] of Object.entries(headers)) raw.setHeader(name, value);
+  raw.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
   raw.end(body);
 }
 
