@@ -12,6 +12,8 @@ export class BoundedLruMap<K, V> {
    * every deleted slot at the front of the Map's table, 8 µs an eviction at 10,000 entries.
    */
   protected oldest = this.entries.keys();
+  /** The key used last, if it is still here. */
+  protected newest: K | undefined;
 
   constructor(
     readonly maxEntries: number,
@@ -30,8 +32,8 @@ export class BoundedLruMap<K, V> {
   get(key: K): V | undefined {
     if (!this.entries.has(key)) return undefined;
     const value = this.entries.get(key) as V;
-    this.entries.delete(key);
-    this.entries.set(key, value);
+    // The most recent entry stays where it is: moving it would leave a deleted slot in the Map each time.
+    if (key !== this.newest) this.set(key, value);
     return value;
   }
 
@@ -40,8 +42,9 @@ export class BoundedLruMap<K, V> {
   }
 
   set(key: K, value: V): this {
-    this.entries.delete(key);
+    if (key !== this.newest) this.entries.delete(key);
     this.entries.set(key, value);
+    this.newest = key;
     if (this.entries.size > this.maxEntries) {
       let next = this.oldest.next();
       if (next.done) {
@@ -54,6 +57,7 @@ export class BoundedLruMap<K, V> {
   }
 
   delete(key: K): boolean {
+    if (key === this.newest) this.newest = undefined;
     return this.entries.delete(key);
   }
 
