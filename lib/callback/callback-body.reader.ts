@@ -21,7 +21,9 @@ export function readCallbackBody(
 ): Promise<string> {
   const { maxBytes, timeoutMs } = limits;
   if (typeof parsed === 'string' || Buffer.isBuffer(parsed)) {
-    const bytes = typeof parsed === 'string' ? Buffer.byteLength(parsed) : parsed.length;
+    // A UTF-16 unit is at most 3 bytes of UTF-8: short text needs no count.
+    const short = typeof parsed === 'string' && parsed.length * 3 <= maxBytes;
+    const bytes = short ? 0 : typeof parsed === 'string' ? Buffer.byteLength(parsed) : parsed.length;
     if (bytes > maxBytes) return Promise.reject(tooLarge(`${bytes} bytes`, maxBytes));
     if (typeof parsed === 'string') return Promise.resolve(parsed);
     return Promise.resolve().then(() => decode(parsed));
