@@ -70,7 +70,7 @@ export class CallbackWork {
   private ours(message: SignedMessage): Answer {
     const request = Object.assign(incoming(`${OUR_PATH}${message.search}`), {
       params: {},
-      body: message.body,
+      body: asReceived(message.body),
     });
     const context = { switchToHttp: () => ({ getRequest: () => request }) } as ExecutionContext;
     return async () => {
@@ -83,10 +83,11 @@ export class CallbackWork {
     const request = Object.assign(incoming(`${WECHAT_PATH}${message.search}`), {
       rawBody: Buffer.from(message.body),
     });
+    const search = asReceived(message.search);
     return () =>
       new Promise<string>((resolve, reject) => {
         // Express's query object, made per request as Express makes it.
-        const query = Object.fromEntries(new URLSearchParams(message.search));
+        const query = Object.fromEntries(new URLSearchParams(search));
         const response = { writeHead: () => response, end: (body: string) => resolve(body) };
         Object.assign(request, { query });
         this.wechat(request, response as unknown as ServerResponse, (error?: unknown) =>
@@ -96,10 +97,21 @@ export class CallbackWork {
   }
 }
 
+/** One socket under every request: a request's own would be most of what the round allocates. */
+const SOCKET = new Socket();
+
 function incoming(url: string): IncomingMessage {
-  const request = new IncomingMessage(new Socket());
+  const request = new IncomingMessage(SOCKET);
   request.method = 'POST';
-  request.url = url;
+  request.url = asReceived(url);
   request.headers = { 'content-type': 'text/xml' };
   return request;
+}
+
+/**
+ * Text as Node hands it over, decoded from the bytes received: one flat string. The messages are built by
+ * joining strings, which V8 keeps as a rope and flattens on first read, a copy neither callback makes.
+ */
+function asReceived(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }

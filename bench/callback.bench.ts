@@ -16,7 +16,7 @@ import { CallbackWork } from './callback-work';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const MESSAGES_PER_ROUND = 3_000;
 const CONCURRENCY = 16;
-const WORK_MESSAGES = 3_000;
+const WORK_MESSAGES = 10_000;
 const GOAL_THROUGHPUT = 1.5;
 const GOAL_WORK = 1 / 3;
 const KINDS = ['ours', 'wechat'] as const;
