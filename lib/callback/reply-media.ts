@@ -57,6 +57,12 @@ export async function uploadReplyMedia(
   }
 }
 
+/** The passive reply's fields when `reply` needs nothing uploaded (text). */
+export function readyReplyBody(reply: WeixinReply): CallbackReplyBody | undefined {
+  const content = reply.content;
+  return content.kind === 'text' ? { MsgType: 'text', Content: content.content } : undefined;
+}
+
 async function upload(
   media: () => AccountMedia,
   type: MediaType,

@@ -3,7 +3,7 @@ import { TemporaryMediaService } from '../temporary-media.service';
 import { CallbackReplySender } from './callback-reply-sender';
 import type { CallbackStore } from './callback-store.interface';
 import { type CallbackReplyBody, callbackReplyXml } from './callback-xml';
-import { type UploadedReply, uploadReplyMedia } from './reply-media';
+import { readyReplyBody, type UploadedReply, uploadReplyMedia } from './reply-media';
 import type { VerifiedCallback } from './weixin-callback.guard';
 import {
   resolveCallbackOptions,
@@ -116,21 +116,35 @@ export class WeixinCallbackDispatcher implements OnModuleDestroy {
       mode: verified.mode!,
       signal: this.shutdown.signal,
     };
-    const work = this.work(handler, message, context);
+    let answered: WeixinReplyLike | PromiseLike<WeixinReplyLike>;
+    try {
+      answered = handler.call(message, context);
+    } catch (error) {
+      answered = Promise.reject(error);
+    }
+    // A handler that answered at once with text is answered now: no deadline to keep.
+    if (!isPromiseLike(answered)) {
+      const reply = this.toReply(answered, handler, message);
+      if (!reply) return SUCCESS;
+      const ready = readyReplyBody(reply);
+      if (ready) return this.replyBody(ready, verified);
+    }
+    const work = this.work(answered, handler, message, context);
     const outcome = await beforeDeadline(work, deadline);
     if (outcome.inTime) return outcome.value ? this.replyBody(outcome.value.body, verified) : SUCCESS;
     void this.replyLate(work, context, message);
     return SUCCESS;
   }
 
-  /** The handler, then the uploads its reply needs; never rejects (a failure is logged with the MsgId). */
+  /** The handler's answer, then the uploads its reply needs; never rejects (a failure is logged with the MsgId). */
   protected async work(
+    answered: WeixinReplyLike | PromiseLike<WeixinReplyLike>,
     handler: WeixinMessageHandler,
     message: WeixinMessage,
     context: WeixinMessageContext,
   ): Promise<UploadedReply | undefined> {
     try {
-      const reply = this.toReply(await handler.call(message, context), handler, message);
+      const reply = this.toReply(await answered, handler, message);
       if (!reply) return undefined;
       return await uploadReplyMedia(reply, () => this.media.forAccount(context.appId), context.signal);
     } catch (error) {
@@ -232,6 +246,10 @@ function beforeDeadline<T>(work: Promise<T>, deadline: number): Promise<Outcome<
 function timerDelay(remaining: number): number {
   if (remaining < DEADLINE_STEP_MS) return Math.max(0, remaining);
   return remaining - (remaining % DEADLINE_STEP_MS);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 function describe(message: WeixinMessage): string {
