@@ -20,17 +20,24 @@ export function readCallbackBody(
   limits = { maxBytes: MAX_CALLBACK_BODY_BYTES, timeoutMs: CALLBACK_BODY_TIMEOUT_MS },
 ): Promise<string> {
   const { maxBytes, timeoutMs } = limits;
-  if (typeof parsed === 'string' || Buffer.isBuffer(parsed)) {
-    // A UTF-16 unit is at most 3 bytes of UTF-8: short text needs no count.
-    const short = typeof parsed === 'string' && parsed.length * 3 <= maxBytes;
-    const bytes = short ? 0 : typeof parsed === 'string' ? Buffer.byteLength(parsed) : parsed.length;
+  if (typeof parsed === 'string') {
+    // A UTF-16 unit is at most 3 bytes of UTF-8: only long text needs counting.
+    const bytes = parsed.length * 3 <= maxBytes ? 0 : Buffer.byteLength(parsed);
     if (bytes > maxBytes) return Promise.reject(tooLarge(`${bytes} bytes`, maxBytes));
-    if (typeof parsed === 'string') return Promise.resolve(parsed);
+    return Promise.resolve(parsed);
+  }
+  if (Buffer.isBuffer(parsed)) {
+    if (parsed.length > maxBytes) return Promise.reject(tooLarge(`${parsed.length} bytes`, maxBytes));
     return Promise.resolve().then(() => decode(parsed));
   }
   const declared = request.headers['content-length'];
-  if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
+  const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
+  if (length !== undefined && length > maxBytes) {
     return Promise.reject(tooLarge(`${declared} bytes (declared)`, maxBytes));
+  }
+  if (length !== undefined && request.readableLength === length && !request.readableFlowing) {
+    // The whole body is here already (it came in with the headers): taken as it is, no listeners or timer.
+    return Promise.resolve().then(() => decode(request.read(length) ?? Buffer.alloc(0)));
   }
   if (request.readableEnded || (parsed !== undefined && parsed !== null && !request.readable)) {
     return Promise.reject(
