@@ -31,8 +31,11 @@ export class CallbackAccounts {
     this.cryptos = new BoundedLruMap(options.maxAccounts, 'CallbackAccounts');
   }
 
-  /** The crypto of `appId` (from the URL), or of the default account when there is none in the URL. */
-  async crypto(appId: string | undefined): Promise<WeixinCallbackCrypto> {
+  /**
+   * The crypto of `appId` (from the URL), or of the default account when there is none in the URL; only an
+   * account the resolver is asked for is waited for.
+   */
+  crypto(appId: string | undefined): WeixinCallbackCrypto | Promise<WeixinCallbackCrypto> {
     const defaults: Settings = {
       token: this.options.callbackToken,
       encodingAESKey: this.options.encodingAESKey,
@@ -43,15 +46,13 @@ export class CallbackAccounts {
         'this module has no default account: post to the callback path with /:appId',
       );
     }
-    let settings = defaults;
-    if (target !== this.options.appId) {
-      const account = await this.resolve(target);
-      settings = {
+    if (target === this.options.appId) return this.cryptoFor(target, defaults);
+    return this.resolve(target).then((account) =>
+      this.cryptoFor(target, {
         token: account.callback?.callbackToken ?? defaults.token,
         encodingAESKey: account.callback?.encodingAESKey ?? defaults.encodingAESKey,
-      };
-    }
-    return this.cryptoFor(target, settings);
+      }),
+    );
   }
 
   protected async resolve(appId: string): ReturnType<WeixinAccounts['resolve']> {

@@ -68,7 +68,8 @@ export class WeixinCallbackDispatcher implements OnModuleDestroy {
     if (!(await this.claim(key, message))) {
       return (await this.waitForAnswer(key, deadline)) ?? SUCCESS;
     }
-    const body = await this.run(handler, verified, deadline);
+    const ran = this.run(handler, verified, deadline);
+    const body = typeof ran === 'string' ? ran : await ran;
     // Answered at once: a retry that comes before the answer is kept waits for it as for a running handler.
     void this.keepAnswer(key, body, message);
     return body;
@@ -104,11 +105,12 @@ export class WeixinCallbackDispatcher implements OnModuleDestroy {
     }
   }
 
-  protected async run(
+  /** The answer: at once for a handler that answered text at once, else within the deadline. */
+  protected run(
     handler: WeixinMessageHandler,
     verified: VerifiedCallback,
     deadline: number,
-  ): Promise<string> {
+  ): string | Promise<string> {
     const message = verified.message!;
     const context: WeixinMessageContext = {
       appId: verified.appId,
@@ -129,10 +131,19 @@ export class WeixinCallbackDispatcher implements OnModuleDestroy {
       const ready = readyReplyBody(reply);
       if (ready) return this.replyBody(ready, verified);
     }
-    const work = this.work(answered, handler, message, context);
+    return this.answerInTime(this.work(answered, handler, message, context), verified, context, deadline);
+  }
+
+  /** The reply if `work` is done by `deadline`; else `success`, and the reply goes later. */
+  protected async answerInTime(
+    work: Promise<UploadedReply | undefined>,
+    verified: VerifiedCallback,
+    context: WeixinMessageContext,
+    deadline: number,
+  ): Promise<string> {
     const outcome = await beforeDeadline(work, deadline);
     if (outcome.inTime) return outcome.value ? this.replyBody(outcome.value.body, verified) : SUCCESS;
-    void this.replyLate(work, context, message);
+    void this.replyLate(work, context, verified.message!);
     return SUCCESS;
   }
 

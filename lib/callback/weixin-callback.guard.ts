@@ -1,5 +1,4 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
-import type { IncomingMessage } from 'node:http';
 import { CallbackRefusedError } from '../errors/callback-refused.error';
 import { nodeRequest } from '../controller/http-platform';
 import { CallbackAccounts } from './callback-accounts';
@@ -79,8 +78,17 @@ export class WeixinCallbackGuard implements CanActivate {
         );
       }
       this.checkTimestamp(timestamp, receivedAt);
-      if (raw.method === 'GET') verified.echostr = query.get('echostr') ?? '';
-      else verified.message = await this.readPlainMessage(raw, request.body, crypto);
+      if (raw.method === 'GET') {
+        verified.echostr = query.get('echostr') ?? '';
+      } else {
+        if (crypto.encrypted) {
+          throw new CallbackRefusedError(
+            'mode',
+            'this account chose encryption (it has an EncodingAESKey): a plain request is refused',
+          );
+        }
+        verified.message = plainMessage(await readCallbackBody(raw, request.body));
+      }
       verified.mode = 'plain';
     } else {
       if (encryptType !== 'aes') {
@@ -88,7 +96,8 @@ export class WeixinCallbackGuard implements CanActivate {
         throw new CallbackRefusedError('mode', `encrypt_type must be aes; got ${got}`);
       }
       this.checkTimestamp(timestamp, receivedAt);
-      Object.assign(verified, await this.readEncryptedMessage(raw, request.body, query, crypto));
+      const body = await readCallbackBody(raw, request.body);
+      Object.assign(verified, this.encryptedMessage(body, query, crypto));
     }
     (raw as unknown as Record<symbol, VerifiedCallback>)[VERIFIED] = verified;
     return true;
@@ -105,36 +114,13 @@ export class WeixinCallbackGuard implements CanActivate {
     }
   }
 
-  /** A plain-mode message (its `signature` verified): refused before its body is read if the account chose encryption. */
-  protected async readPlainMessage(
-    raw: IncomingMessage,
-    parsedBody: unknown,
-    crypto: WeixinCallbackCrypto,
-  ): Promise<WeixinMessage> {
-    if (crypto.encrypted) {
-      throw new CallbackRefusedError(
-        'mode',
-        'this account chose encryption (it has an EncodingAESKey): a plain request is refused',
-      );
-    }
-    const fields = parseCallbackXml(await readCallbackBody(raw, parsedBody));
-    if (fields.Encrypt !== undefined && fields.MsgType === undefined) {
-      throw new CallbackRefusedError(
-        'xml',
-        'the body is encrypted but the request has no encrypt_type=aes: this account takes plain mode',
-      );
-    }
-    return toWeixinMessage(fields);
-  }
-
-  /** A compat or safe mode message: the body, its `msg_signature`, then the account's mode and the plaintext. */
-  protected async readEncryptedMessage(
-    raw: IncomingMessage,
-    parsedBody: unknown,
+  /** A compat or safe mode message: its `msg_signature`, then the account's mode and the plaintext. */
+  protected encryptedMessage(
+    body: string,
     query: URLSearchParams,
     crypto: WeixinCallbackCrypto,
-  ): Promise<{ mode: WeixinMessageMode; message: WeixinMessage }> {
-    const envelope = parseCallbackXml(await readCallbackBody(raw, parsedBody));
+  ): { mode: WeixinMessageMode; message: WeixinMessage } {
+    const envelope = parseCallbackXml(body);
     const { Encrypt } = envelope;
     if (typeof Encrypt !== 'string' || Encrypt === '') {
       throw new CallbackRefusedError(
@@ -161,6 +147,18 @@ export class WeixinCallbackGuard implements CanActivate {
     const compat = Object.keys(envelope).some((name) => name !== 'ToUserName' && name !== 'Encrypt');
     return { mode: compat ? 'compat' : 'safe', message };
   }
+}
+
+/** A plain-mode message (its `signature` verified). */
+function plainMessage(body: string): WeixinMessage {
+  const fields = parseCallbackXml(body);
+  if (fields.Encrypt !== undefined && fields.MsgType === undefined) {
+    throw new CallbackRefusedError(
+      'xml',
+      'the body is encrypted but the request has no encrypt_type=aes: this account takes plain mode',
+    );
+  }
+  return toWeixinMessage(fields);
 }
 
 /** The query of a request target (`/path?a=1`): the framework's parsed `query` differs between adapters. */
