@@ -37,7 +37,8 @@ export function readCallbackBody(
   }
   if (length !== undefined && request.readableLength === length && !request.readableFlowing) {
     // The whole body is here already (it came in with the headers): taken as it is, no listeners or timer.
-    return Promise.resolve().then(() => decode(request.read(length) ?? Buffer.alloc(0)));
+    const bytes: Buffer = request.read(length) ?? Buffer.alloc(0);
+    return Promise.resolve().then(() => decode(bytes));
   }
   if (request.readableEnded || (parsed !== undefined && parsed !== null && !request.readable)) {
     return Promise.reject(

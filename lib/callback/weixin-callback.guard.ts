@@ -87,9 +87,9 @@ export class WeixinCallbackGuard implements CanActivate {
             'this account chose encryption (it has an EncodingAESKey): a plain request is refused',
           );
         }
+        verified.mode = 'plain';
         verified.message = plainMessage(await readCallbackBody(raw, request.body));
       }
-      verified.mode = 'plain';
     } else {
       if (encryptType !== 'aes') {
         const got = JSON.stringify(encryptType.slice(0, 16));
