@@ -38,6 +38,28 @@ export function packPackage(work: string): string {
 }
 
 /**
+ * The tsconfig of a newcomer's app: plain CommonJS, strict, skipLibCheck false, sources in src/; `output` says
+ * whether it only type-checks or builds (and where to).
+ */
+export function appTsconfig(output: { noEmit: true } | { outDir: string; rootDir: string }): object {
+  return {
+    compilerOptions: {
+      module: 'commonjs',
+      moduleResolution: 'node',
+      target: 'ES2022',
+      strict: true,
+      skipLibCheck: false,
+      experimentalDecorators: true,
+      emitDecoratorMetadata: true,
+      esModuleInterop: true,
+      types: ['node'],
+      ...output,
+    },
+    include: ['src'],
+  };
+}
+
+/**
  * A new app in `app` with this tsconfig, the tarball and `packages` (names, installed at this repository's
  * versions) installed offline where the cache has them.
  */

@@ -11,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { installApp, packPackage, REQUIRED_PEERS, run, TSC } from '../../support/packed-app';
+import { appTsconfig, installApp, packPackage, REQUIRED_PEERS, run, TSC } from '../../support/packed-app';
 import { REPO_ROOT } from '../../support/paths';
 
 /** The optional peers and types the snippets use, at this repository's versions. */
@@ -33,21 +33,7 @@ const SNIPPET_PACKAGES = [
 ];
 
 /** A plain CommonJS Nest app, strict, skipLibCheck false: what a user pastes the snippets into. */
-const APP_TSCONFIG = {
-  compilerOptions: {
-    module: 'commonjs',
-    moduleResolution: 'node',
-    target: 'ES2022',
-    strict: true,
-    skipLibCheck: false,
-    experimentalDecorators: true,
-    emitDecoratorMetadata: true,
-    esModuleInterop: true,
-    types: ['node'],
-    noEmit: true,
-  },
-  include: ['src'],
-};
+const APP_TSCONFIG = appTsconfig({ noEmit: true });
 
 const README_MAX_LINES = 450;
 

@@ -4,28 +4,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { installApp, packPackage, REQUIRED_PEERS, run, TSC } from '../../support/packed-app';
+import { appTsconfig, installApp, packPackage, REQUIRED_PEERS, run, TSC } from '../../support/packed-app';
 import { mediaFixture, REPO_ROOT } from '../../support/paths';
 
 const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
 
 /** A newcomer's app: strict TypeScript, skipLibCheck false, the package from its tarball, no optional peer. */
-const APP_TSCONFIG = {
-  compilerOptions: {
-    module: 'commonjs',
-    moduleResolution: 'node',
-    target: 'ES2022',
-    strict: true,
-    skipLibCheck: false,
-    experimentalDecorators: true,
-    emitDecoratorMetadata: true,
-    esModuleInterop: true,
-    types: ['node'],
-    outDir: 'dist',
-    rootDir: 'src',
-  },
-  include: ['src'],
-};
+const APP_TSCONFIG = appTsconfig({ outDir: 'dist', rootDir: 'src' });
 
 const APP_MAIN = `import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
