@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { FakeWeixinServer } from '../lib/testing';
-import { Fleet, fleetTargets, type WorkerReport } from '../test/support/fleet';
+import { fleetRound } from '../test/support/fleet';
 import { mediaFixture } from '../test/support/paths';
 import { RedisServer } from '../test/support/redis-server';
 import { runBenchmark } from './bench-results';
@@ -58,37 +58,13 @@ async function oneRound(
 ) {
   await admin.flushall();
   fake.reset();
-  const fleet = await Fleet.start({
-    processes: PROCESSES,
-    tokenMode: 'stable',
-    ...fleetTargets(redis, fake),
+  const { wallMs, rssGrowthMbPerProcess } = await fleetRound(redis, fake, PROCESSES, {
+    uploads: UPLOADS_PER_PROCESS,
+    label: `in-flight-${reuse}`,
+    sameContent: true,
+    reuse,
   });
-  try {
-    const started = Date.now();
-    const reports = (await fleet.run({
-      uploads: UPLOADS_PER_PROCESS,
-      label: `in-flight-${reuse}`,
-      sameContent: true,
-      reuse,
-    })) as WorkerReport[];
-    const wallMs = Date.now() - started;
-    const failures = reports.flatMap((report) => report.results).filter((result) => !result.ok);
-    if (failures.length > 0)
-      throw new Error(`${failures.length} uploads failed: ${JSON.stringify(failures[0])}`);
-    return {
-      uploadsToWeixin: fake.countRequests(UPLOAD),
-      wallMs,
-      rssGrowthMbPerProcess: reports.map((report) =>
-        round1((report.rss!.peakBytes - report.rss!.beforeBytes) / 1024 / 1024),
-      ),
-    };
-  } finally {
-    await fleet.stop();
-  }
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
+  return { uploadsToWeixin: fake.countRequests(UPLOAD), wallMs, rssGrowthMbPerProcess };
 }
 
 if (require.main === module) runBenchmark('inFlightFleet', runInFlightFleetBench);

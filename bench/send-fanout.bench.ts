@@ -3,7 +3,7 @@ import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { WeixinMediaModule, WeixinMessageService } from '../lib';
 import { FakeWeixinServer } from '../lib/testing';
-import { Fleet, fleetOpenId, fleetTargets, type WorkerReport } from '../test/support/fleet';
+import { fleetOpenId, fleetRound, rssGrowthMb } from '../test/support/fleet';
 import { mediaFixture } from '../test/support/paths';
 import { RedisServer } from '../test/support/redis-server';
 import { runBenchmark } from './bench-results';
@@ -41,7 +41,7 @@ export async function runSendFanoutBench(): Promise<Record<string, unknown>> {
   const redis = await RedisServer.start();
   try {
     const oneProcess = await oneProcessRound(fake);
-    const fleet = await fleetRound(fake, redis);
+    const fleet = await sendFleetRound(fake, redis);
     const goals = { uploadsToWeixin: 1, tokenRequests: 1, messages: FOLLOWERS };
     const met = (round: typeof oneProcess) =>
       round.uploadsToWeixin === 1 && round.tokenRequests === 1 && round.messages === FOLLOWERS;
@@ -85,41 +85,23 @@ async function oneProcessRound(fake: FakeWeixinServer) {
       const { baseUrl, appId, appSecret } = fake;
       child.send({ baseUrl, appId, appSecret, sends: FOLLOWERS } satisfies SenderTask);
     });
-    return { ...atWeixin(fake), wallMs: report.wallMs, rssGrowthMbPerProcess: [growthMb(report.rss)] };
+    return { ...atWeixin(fake), wallMs: report.wallMs, rssGrowthMbPerProcess: [rssGrowthMb(report.rss)] };
   } finally {
     child.kill();
   }
 }
 
-async function fleetRound(fake: FakeWeixinServer, redis: RedisServer) {
+async function sendFleetRound(fake: FakeWeixinServer, redis: RedisServer) {
   fake.reset();
   const sendsPerProcess = FOLLOWERS / PROCESSES;
   addFollowers(fake, PROCESSES, sendsPerProcess);
-  const fleet = await Fleet.start({
-    processes: PROCESSES,
-    tokenMode: 'stable',
-    ...fleetTargets(redis, fake),
+  const { wallMs, rssGrowthMbPerProcess } = await fleetRound(redis, fake, PROCESSES, {
+    uploads: sendsPerProcess,
+    label: 'send-fanout',
+    sourcePath: IMAGE,
+    sendImageTo: PREFIX,
   });
-  try {
-    const started = Date.now();
-    const reports = (await fleet.run({
-      uploads: sendsPerProcess,
-      label: 'send-fanout',
-      sourcePath: IMAGE,
-      sendImageTo: PREFIX,
-    })) as WorkerReport[];
-    const wallMs = Date.now() - started;
-    const failures = reports.flatMap((report) => report.results).filter((result) => !result.ok);
-    if (failures.length > 0)
-      throw new Error(`${failures.length} sends failed: ${JSON.stringify(failures[0])}`);
-    return {
-      ...atWeixin(fake),
-      wallMs,
-      rssGrowthMbPerProcess: reports.map((report) => growthMb(report.rss!)),
-    };
-  } finally {
-    await fleet.stop();
-  }
+  return { ...atWeixin(fake), wallMs, rssGrowthMbPerProcess };
 }
 
 /** The followers the senders write to: `fleetOpenId(PREFIX, worker, i)`, who all just wrote. */
@@ -137,10 +119,6 @@ function atWeixin(fake: FakeWeixinServer) {
   const messages = fake.sentMessages().length;
   if (fake.countRequests(SEND) !== messages) throw new Error('a send was refused or repeated');
   return { uploadsToWeixin: fake.countRequests(UPLOAD), tokenRequests: fake.countTokenRequests(), messages };
-}
-
-function growthMb(rss: { beforeBytes: number; peakBytes: number }): number {
-  return Math.round(((rss.peakBytes - rss.beforeBytes) / 1024 / 1024) * 10) / 10;
 }
 
 /** The child's side of the one-process round: build the module, send, report, leave. */

@@ -224,6 +224,37 @@ export function fleetTargets(
   return { redisUrl: redis.url, baseUrl: fake.baseUrl, appId: fake.appId, appSecret: fake.appSecret };
 }
 
+/**
+ * One round of `job` on a fleet of `processes` workers with stable tokens on `redis` and `fake`: each worker's
+ * report, the round's wall time and each worker's RSS growth (MB, one decimal). A round in which any call
+ * failed is refused: its figures would mean nothing.
+ */
+export async function fleetRound(
+  redis: { url: string },
+  fake: { baseUrl: string; appId: string; appSecret: string },
+  processes: number,
+  job: FleetJob,
+): Promise<{ reports: WorkerReport[]; wallMs: number; rssGrowthMbPerProcess: number[] }> {
+  const fleet = await Fleet.start({ processes, tokenMode: 'stable', ...fleetTargets(redis, fake) });
+  try {
+    const started = Date.now();
+    const reports = (await fleet.run(job)) as WorkerReport[];
+    const wallMs = Date.now() - started;
+    const failures = reports.flatMap((report) => report.results).filter((result) => !result.ok);
+    if (failures.length > 0) {
+      throw new Error(`${failures.length} calls failed: ${JSON.stringify(failures[0])}`);
+    }
+    return { reports, wallMs, rssGrowthMbPerProcess: reports.map((report) => rssGrowthMb(report.rss!)) };
+  } finally {
+    await fleet.stop();
+  }
+}
+
+/** How much a worker's RSS grew, in MB with one decimal. */
+export function rssGrowthMb(rss: { beforeBytes: number; peakBytes: number }): number {
+  return Math.round(((rss.peakBytes - rss.beforeBytes) / 1024 / 1024) * 10) / 10;
+}
+
 const READY_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 5_000;
 
