@@ -97,7 +97,8 @@ export class WeixinCallbackGuard implements CanActivate {
       }
       this.checkTimestamp(timestamp, receivedAt);
       const body = await readCallbackBody(raw, request.body);
-      Object.assign(verified, this.encryptedMessage(body, query, crypto));
+      const signed = { timestamp, nonce, msgSignature: query.get('msg_signature') ?? '' };
+      Object.assign(verified, this.encryptedMessage(body, signed, crypto));
     }
     (raw as unknown as Record<symbol, VerifiedCallback>)[VERIFIED] = verified;
     return true;
@@ -117,7 +118,7 @@ export class WeixinCallbackGuard implements CanActivate {
   /** A compat or safe mode message: its `msg_signature`, then the account's mode and the plaintext. */
   protected encryptedMessage(
     body: string,
-    query: URLSearchParams,
+    signed: { timestamp: string; nonce: string; msgSignature: string },
     crypto: WeixinCallbackCrypto,
   ): { mode: WeixinMessageMode; message: WeixinMessage } {
     const envelope = parseCallbackXml(body);
@@ -128,9 +129,7 @@ export class WeixinCallbackGuard implements CanActivate {
         'an encrypted request (encrypt_type=aes) needs a non-empty <Encrypt>',
       );
     }
-    const [msgSignature, timestamp, nonce] = ['msg_signature', 'timestamp', 'nonce'].map(
-      (name) => query.get(name) ?? '',
-    );
+    const { msgSignature, timestamp, nonce } = signed;
     if (!crypto.verifyMsgSignature(msgSignature, timestamp, nonce, Encrypt)) {
       throw new CallbackRefusedError('msg-signature', 'msg_signature does not verify over the Encrypt field');
     }
