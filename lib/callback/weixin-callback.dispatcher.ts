@@ -130,6 +130,8 @@ export class WeixinCallbackDispatcher implements OnModuleDestroy {
       if (!reply) return SUCCESS;
       const ready = readyReplyBody(reply);
       if (ready) return this.replyBody(ready, verified);
+      // Its uploads remain: the reply as read, not read again.
+      answered = reply;
     }
     return this.answerInTime(this.work(answered, handler, message, context), verified, context, deadline);
   }
