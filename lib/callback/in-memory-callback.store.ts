@@ -43,10 +43,11 @@ export class InMemoryCallbackStore implements CallbackStore {
 
   async setAnswer(key: string, answer: string, ttlMs: number): Promise<void> {
     const until = Date.now() + ttlMs;
+    const answered: Entry = { claimedUntil: until, answer, answeredUntil: until };
     const claimed = this.entry(key);
-    if (claimed) Object.assign(claimed, { claimedUntil: until, answer, answeredUntil: until });
+    if (claimed) Object.assign(claimed, answered);
     // The claim went with its generation.
-    else this.add(key, { claimedUntil: until, answer, answeredUntil: until });
+    else this.add(key, answered);
   }
 
   protected entry(key: string): Entry | undefined {
