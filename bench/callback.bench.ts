@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
 import { median, runConcurrently } from './bench-media';
 import { installPeers } from './bench-peers';
+import { RawHttpClient } from './callback-client';
 import { runBenchmark } from './bench-results';
 import {
   echo,
@@ -13,7 +13,7 @@ import {
 } from './callback-messages';
 import { CallbackWork } from './callback-work';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
 const MESSAGES_PER_ROUND = 3_000;
 const CONCURRENCY = 16;
 const WORK_MESSAGES = 10_000;
@@ -31,9 +31,9 @@ interface RoundFigures {
 /**
  * Safe-mode text messages through the library's callback route and through `wechat` (node-webot) mounted on
  * the same Express app (Nest's adapter) with the same settings and bot, in a server process of its own (its
- * CPU is read there); a keep-alive client here sends pre-signed, pre-encrypted messages (each its own MsgId)
- * at concurrency 16, rounds interleaved with the order alternating, medians of per-round ratios (the
- * machine is shared and noisy). Then each one's work per message without HTTP, in this process.
+ * CPU is read there); a lean keep-alive client here (./callback-client) sends pre-signed, pre-encrypted
+ * messages (each its own MsgId) at concurrency 16, rounds interleaved with the order alternating, medians of
+ * per-round ratios (the machine is shared and noisy). Then each one's work per message without HTTP, in this process.
  * Goals: ×1.5 `wechat`'s messages per second; at most a third of its CPU per message without HTTP.
  * `BENCH_PROFILE=dir` runs the server under `--cpu-prof` into `dir`.
  */
@@ -61,15 +61,14 @@ export async function runCallbackBench(): Promise<Record<string, unknown>> {
 
 async function httpRounds() {
   const server = await CallbackServer.start();
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   try {
-    for (const kind of KINDS) await server.check(kind, agent);
-    for (const kind of KINDS) await server.round(kind, signedMessages(MESSAGES_PER_ROUND / 3), agent);
+    for (const kind of KINDS) await server.check(kind);
+    for (const kind of KINDS) await server.round(kind, signedMessages(MESSAGES_PER_ROUND / 3));
     const rounds: Array<Record<Kind, RoundFigures>> = [];
     for (let round = 0; round < ROUNDS; round++) {
       const figures = {} as Record<Kind, RoundFigures>;
       for (const kind of round % 2 ? [...KINDS].reverse() : KINDS) {
-        figures[kind] = await server.round(kind, signedMessages(MESSAGES_PER_ROUND), agent);
+        figures[kind] = await server.round(kind, signedMessages(MESSAGES_PER_ROUND));
       }
       rounds.push(figures);
       console.log(
@@ -91,7 +90,6 @@ async function httpRounds() {
       cpuRatio: ratio(rounds.map((r) => r.ours.cpuMicros / r.wechat.cpuMicros)),
     };
   } finally {
-    agent.destroy();
     await server.stop();
   }
 }
@@ -129,10 +127,14 @@ function ratio(values: number[]): number {
 
 /** The app in its own process (./callback-server), its CPU read over IPC around each round. */
 class CallbackServer {
+  private readonly client: RawHttpClient;
+
   private constructor(
     private readonly child: ChildProcess,
-    private readonly port: number,
-  ) {}
+    port: number,
+  ) {
+    this.client = new RawHttpClient(port);
+  }
 
   static async start(): Promise<CallbackServer> {
     const profile = process.env.BENCH_PROFILE;
@@ -148,24 +150,24 @@ class CallbackServer {
   }
 
   /** One message to each callback must come back as its echo, or the figures mean nothing. */
-  async check(kind: Kind, agent: Agent): Promise<void> {
+  async check(kind: Kind): Promise<void> {
     const [message] = signedMessages(1);
-    const content = replyContent(await this.post(kind, message, agent));
+    const content = replyContent(await this.post(kind, request(kind, message)));
     if (content !== echo(message.content)) throw new Error(`${kind} answered ${content}`);
   }
 
-  async round(kind: Kind, messages: SignedMessage[], agent: Agent): Promise<RoundFigures> {
+  async round(kind: Kind, messages: SignedMessage[]): Promise<RoundFigures> {
+    const requests = messages.map((message) => request(kind, message));
     const before = await this.cpu();
     let next = 0;
-    const ms = await runConcurrently(messages.length, CONCURRENCY, () =>
-      this.post(kind, messages[next++], agent),
-    );
+    const ms = await runConcurrently(requests.length, CONCURRENCY, () => this.post(kind, requests[next++]));
     const used = await this.cpu();
     const cpuMicros = (used.user - before.user + used.system - before.system) / messages.length;
     return { perSecond: (messages.length * 1000) / ms, cpuMicros };
   }
 
   stop(): Promise<void> {
+    this.client.close();
     return new Promise((resolve) => {
       this.child.once('exit', () => resolve());
       this.child.disconnect();
@@ -179,34 +181,16 @@ class CallbackServer {
     });
   }
 
-  /** POSTs a message; resolves to the 200 answer's body (an encrypted reply, checked by its opening). */
-  private post(kind: Kind, message: SignedMessage, agent: Agent): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const body = Buffer.from(message.body);
-      const req = request(
-        {
-          agent,
-          host: '127.0.0.1',
-          port: this.port,
-          method: 'POST',
-          path: `${PATHS[kind]}${message.search}`,
-          headers: { 'content-type': 'text/xml', 'content-length': body.length },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            if (response.statusCode === 200 && text.startsWith('<xml><Encrypt>')) resolve(text);
-            else reject(new Error(`${kind} answered ${response.statusCode}: ${text.slice(0, 200)}`));
-          });
-          response.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  /** Sends a POST; resolves to the 200 answer's body (an encrypted reply, checked by its opening). */
+  private async post(kind: Kind, request: Buffer): Promise<string> {
+    const { status, body } = await this.client.send(request);
+    if (status === 200 && body.startsWith('<xml><Encrypt>')) return body;
+    throw new Error(`${kind} answered ${status}: ${body.slice(0, 200)}`);
   }
+}
+
+function request(kind: Kind, message: SignedMessage): Buffer {
+  return RawHttpClient.post(`${PATHS[kind]}${message.search}`, message.body);
 }
 
 if (require.main === module) runBenchmark('callback', runCallbackBench);
