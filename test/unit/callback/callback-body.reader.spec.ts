@@ -19,12 +19,8 @@ describe('readCallbackBody', () => {
     const bytes = Buffer.from(XML);
     const message = request(bytes.length);
     message.push(bytes);
-    message.push(null);
     assert.equal(await readCallbackBody(message, undefined), XML);
     assert.equal(message.listenerCount('data'), 0);
-    // Read to its end, so Node's server lets the request go once the answer is sent.
-    await new Promise(setImmediate);
-    assert.equal(message.readableEnded, true);
   });
 
   it('reads a body that is still arriving, in as many chunks as it comes', async () => {
