@@ -1,5 +1,5 @@
-import type { DynamicModule, INestApplication } from '@nestjs/common';
-import type { AbstractHttpAdapter } from '@nestjs/core';
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { type AbstractHttpAdapter, HttpAdapterHost } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   MediaUploadInterceptor,
+  WeixinMediaExceptionFilter,
   WeixinMediaModule,
   type WeixinMediaControllerOptions,
   type WeixinMediaModuleOptions,
@@ -110,6 +111,25 @@ export async function startControllerApp(
       rmSync(uploadDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * An app of the user's own: `controllers` (routes using the library's pieces) beside `WeixinMediaModule`
+ * (no controller mounted) pointed at `fake`, with `WeixinMediaExceptionFilter` global, listening on 127.0.0.1.
+ */
+export async function startOwnRoutesApp(
+  fake: WeixinEndpoint,
+  options: { adapter: HttpAdapterName; controllers: Type[]; module?: WeixinMediaModuleOptions },
+): Promise<{ app: INestApplication; url: string }> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [WeixinMediaModule.forRoot({ ...optionsFor(fake), ...options.module })],
+    controllers: options.controllers,
+  }).compile();
+  const app = moduleRef.createNestApplication(createHttpAdapter(options.adapter), { logger: false });
+  app.useGlobalFilters(new WeixinMediaExceptionFilter(app.get(HttpAdapterHost)));
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as { port: number };
+  return { app, url: `http://127.0.0.1:${port}` };
 }
 
 /** Waits until `check()` is true (polling), up to `timeoutMs`; answers the last value. */

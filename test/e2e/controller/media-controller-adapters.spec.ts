@@ -8,7 +8,6 @@ import {
   UseFilters,
   UseInterceptors,
 } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -26,9 +25,8 @@ import {
 } from '../../../lib';
 import { FakeWeixinServer } from '../../../lib/testing';
 import { assertWeixinError } from '../../support/controller-bad-input';
-import { createHttpAdapter, HTTP_ADAPTERS, startControllerApp } from '../../support/media-controller-app';
+import { HTTP_ADAPTERS, startControllerApp, startOwnRoutesApp } from '../../support/media-controller-app';
 import { mediaFixture } from '../../support/paths';
-import { optionsFor } from '../../support/testing-module';
 
 /** Routes of the application's own, using the library's pieces. */
 @Controller('own')
@@ -59,14 +57,7 @@ for (const adapter of HTTP_ADAPTERS) {
 
     before(async () => {
       fake = await FakeWeixinServer.start();
-      const moduleRef = await Test.createTestingModule({
-        imports: [WeixinMediaModule.forRoot(optionsFor(fake))],
-        controllers: [OwnController],
-      }).compile();
-      app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });
-      app.useGlobalFilters(new WeixinMediaExceptionFilter(app.get(HttpAdapterHost)));
-      await app.listen(0, '127.0.0.1');
-      url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+      ({ app, url } = await startOwnRoutesApp(fake, { adapter, controllers: [OwnController] }));
     });
     after(async () => {
       await app.close();

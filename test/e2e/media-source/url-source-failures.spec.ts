@@ -1,21 +1,13 @@
 import { Controller, Get, type INestApplication, Query } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import { Test } from '@nestjs/testing';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
-import {
-  MediaSourceError,
-  TemporaryMediaService,
-  WeixinMediaExceptionFilter,
-  WeixinMediaModule,
-} from '../../../lib';
+import { MediaSourceError, TemporaryMediaService } from '../../../lib';
 import { FakeWeixinServer } from '../../../lib/testing';
 import { assertWeixinError } from '../../support/controller-bad-input';
 import { fakeWeixinPerSuite } from '../../support/fake-weixin-hooks';
-import { createHttpAdapter, HTTP_ADAPTERS } from '../../support/media-controller-app';
-import { optionsFor } from '../../support/testing-module';
+import { HTTP_ADAPTERS, startOwnRoutesApp } from '../../support/media-controller-app';
 
 /** What the stand-in server does with a request, by its path. */
 const ANSWERS: Record<string, (socket: Socket) => void> = {
@@ -154,14 +146,11 @@ for (const adapter of HTTP_ADAPTERS) {
     before(async () => {
       fake = await FakeWeixinServer.start();
       standIn = await startStandIn();
-      const moduleRef = await Test.createTestingModule({
-        imports: [WeixinMediaModule.forRoot({ ...optionsFor(fake), allowPrivateUrls: true })],
+      ({ app, url } = await startOwnRoutesApp(fake, {
+        adapter,
         controllers: [FromUrlController],
-      }).compile();
-      app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });
-      app.useGlobalFilters(new WeixinMediaExceptionFilter(app.get(HttpAdapterHost)));
-      await app.listen(0, '127.0.0.1');
-      url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+        module: { allowPrivateUrls: true },
+      }));
     });
     after(async () => {
       await app.close();
