@@ -33,7 +33,8 @@ interface RoundFigures {
  * the same Express app (Nest's adapter) with the same settings and bot, in a server process of its own (its
  * CPU is read there); a lean keep-alive client here (./callback-client) sends pre-signed, pre-encrypted
  * messages (each its own MsgId) at concurrency 16, rounds interleaved with the order alternating, medians of
- * per-round ratios (the machine is shared and noisy). Then each one's work per message without HTTP, in this process.
+ * per-round ratios (the machine is shared and noisy). Then each one's work per message without HTTP, in
+ * this process.
  * Goals: ×1.5 `wechat`'s messages per second; at most a third of its CPU per message without HTTP.
  * `BENCH_PROFILE=dir` runs the server under `--cpu-prof` into `dir`.
  */
