@@ -73,15 +73,22 @@ export interface CallbackEnvelope {
   Encrypt: string;
   /** The account's original ID (`gh_...`), as Weixin addressed the message. */
   ToUserName?: string;
+  /** Compat mode: plain fields beside `Encrypt`, which `msg_signature` does not cover. */
+  compat: boolean;
 }
 
-/** Reads `Encrypt` and `ToUserName` from an encrypted callback body; refuses a body without `<Encrypt>`. */
+/**
+ * Reads `Encrypt` and `ToUserName` from an encrypted callback body, and whether it is a compat body;
+ * refuses a body without `<Encrypt>`.
+ */
 export function callbackEnvelopeFields(xml: string): CallbackEnvelope {
-  const { Encrypt, ToUserName } = parseCallbackXml(xml);
+  const fields = parseCallbackXml(xml);
+  const { Encrypt, ToUserName } = fields;
   if (typeof Encrypt !== 'string' || Encrypt === '') {
     throw refused('an encrypted request (encrypt_type=aes) needs a non-empty <Encrypt> field');
   }
-  return typeof ToUserName === 'string' ? { Encrypt, ToUserName } : { Encrypt };
+  const compat = Object.keys(fields).some((name) => name !== 'ToUserName' && name !== 'Encrypt');
+  return typeof ToUserName === 'string' ? { Encrypt, ToUserName, compat } : { Encrypt, compat };
 }
 
 /** Who a passive reply goes to and from, and when. */

@@ -4,7 +4,7 @@ import { nodeRequest } from '../controller/http-platform';
 import { CallbackAccounts } from './callback-accounts';
 import { readCallbackBody } from './callback-body.reader';
 import type { WeixinCallbackCrypto } from './callback-crypto';
-import { parseCallbackXml } from './callback-xml';
+import { callbackEnvelopeFields, parseCallbackXml } from './callback-xml';
 import {
   resolveCallbackOptions,
   WEIXIN_CALLBACK_OPTIONS,
@@ -121,14 +121,7 @@ export class WeixinCallbackGuard implements CanActivate {
     signed: { timestamp: string; nonce: string; msgSignature: string },
     crypto: WeixinCallbackCrypto,
   ): { mode: WeixinMessageMode; message: WeixinMessage } {
-    const envelope = parseCallbackXml(body);
-    const { Encrypt } = envelope;
-    if (typeof Encrypt !== 'string' || Encrypt === '') {
-      throw new CallbackRefusedError(
-        'xml',
-        'an encrypted request (encrypt_type=aes) needs a non-empty <Encrypt>',
-      );
-    }
+    const { Encrypt, compat } = callbackEnvelopeFields(body);
     const { msgSignature, timestamp, nonce } = signed;
     if (!crypto.verifyMsgSignature(msgSignature, timestamp, nonce, Encrypt)) {
       throw new CallbackRefusedError('msg-signature', 'msg_signature does not verify over the Encrypt field');
@@ -140,10 +133,8 @@ export class WeixinCallbackGuard implements CanActivate {
       );
       throw new CallbackRefusedError('mode', 'this account takes plain mode only: it has no EncodingAESKey');
     }
+    // A compat body's plain fields are not covered by msg_signature: the handler gets the decrypted ones.
     const message = toWeixinMessage(parseCallbackXml(crypto.decrypt(Encrypt)));
-    // Compat bodies carry the plain fields beside Encrypt (not covered by msg_signature): the handler gets
-    // the decrypted ones only.
-    const compat = Object.keys(envelope).some((name) => name !== 'ToUserName' && name !== 'Encrypt');
     return { mode: compat ? 'compat' : 'safe', message };
   }
 }

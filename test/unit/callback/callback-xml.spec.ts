@@ -131,9 +131,17 @@ describe('callback XML', () => {
         callbackEnvelopeFields(
           '<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[abc=]]></Encrypt></xml>',
         ),
-        { Encrypt: 'abc=', ToUserName: 'gh_1' },
+        { Encrypt: 'abc=', ToUserName: 'gh_1', compat: false },
       );
-      assert.deepEqual(callbackEnvelopeFields('<xml><Encrypt>abc=</Encrypt></xml>'), { Encrypt: 'abc=' });
+      assert.deepEqual(callbackEnvelopeFields('<xml><Encrypt>abc=</Encrypt></xml>'), {
+        Encrypt: 'abc=',
+        compat: false,
+      });
+    });
+
+    it('tells a compat body (plain fields beside Encrypt) from a safe-mode one', () => {
+      const compat = '<xml><ToUserName>gh_1</ToUserName><Encrypt>abc=</Encrypt><MsgType>text</MsgType></xml>';
+      assert.deepEqual(callbackEnvelopeFields(compat), { Encrypt: 'abc=', ToUserName: 'gh_1', compat: true });
     });
 
     it('refuses a body without <Encrypt>', () => {
